@@ -1,0 +1,727 @@
+//! Server side of the opening handshake: parse and check the client's
+//! upgrade request, then answer with `101 Switching Protocols` or a refusal.
+//!
+//! ```
+//! use ws_proto::handshake::server::{write_refusal, write_response, RequestParser};
+//!
+//! let received = b"GET /chat HTTP/1.1\r\nHost: example.com\r\n\
+//!     Upgrade: websocket\r\nConnection: Upgrade\r\n\
+//!     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+//!     Sec-WebSocket-Version: 13\r\n\r\n";
+//! let mut parser = RequestParser::new();
+//! let mut out = [0u8; 256];
+//! let written = match parser.parse(received) {
+//!     Ok(Some(request)) => write_response(request.key(), None, None, &[], &mut out),
+//!     Ok(None) => return, // incomplete: read more, append, parse again
+//!     Err(refused) => write_refusal(&refused, &mut out),
+//! };
+//! assert_eq!(written.map(|len| out[..len].starts_with(b"HTTP/1.1 101 ")), Ok(true));
+//! ```
+
+use core::fmt::{self, Write};
+
+use base64ct::{Base64, Encoding};
+
+use super::{
+    accept_key, list_elements, map_httparse_error, HandshakeError, HeadScanner, HeaderList,
+    MessageWriter, WEBSOCKET_VERSION,
+};
+use crate::constants::WS_HEADER_BUFFER;
+
+/// Parses an upgrade request as it arrives.
+///
+/// Feed it the whole buffer received so far, from the first byte of the
+/// request, each time more bytes arrive. It remembers how far it has looked
+/// for the end of the header block, so the total work stays linear however
+/// the bytes are split, and it runs the HTTP parser once, when the block is
+/// complete.
+#[derive(Clone, Debug, Default)]
+pub struct RequestParser {
+    scanner: HeadScanner,
+}
+
+impl RequestParser {
+    /// A parser that refuses header blocks longer than
+    /// [`WS_HEADER_BUFFER`] (8192) bytes.
+    pub fn new() -> Self {
+        Self::with_max_header_len(WS_HEADER_BUFFER)
+    }
+
+    /// A parser that refuses header blocks longer than `max_len` bytes with
+    /// [`HandshakeError::HeaderTooLarge`].
+    pub fn with_max_header_len(max_len: usize) -> Self {
+        Self {
+            scanner: HeadScanner::new(max_len),
+        }
+    }
+
+    /// Looks for a complete, valid upgrade request at the start of `buf`.
+    ///
+    /// Returns `Ok(None)` while the header block is incomplete: append the
+    /// next bytes received and call again with the longer buffer (starting
+    /// at the same place). Returns the request once the block is complete
+    /// and every RFC 6455 requirement holds; bytes after the block (early
+    /// frames) start at [`Request::consumed`]. On `Err`, answer with
+    /// [`write_refusal`].
+    pub fn parse<'b>(&mut self, buf: &'b [u8]) -> Result<Option<Request<'b>>, HandshakeError> {
+        match self.scanner.find_end(buf)? {
+            Some(end) => Request::parse(&buf[..end]).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// How many times a complete header block went through the HTTP parser:
+    /// one per request, however it was split.
+    pub fn parse_passes(&self) -> usize {
+        self.scanner.parse_passes()
+    }
+
+    /// How many bytes the search for the end of the header block has
+    /// examined in total: at most the block length, plus one pass over any
+    /// buffer the caller restarted with.
+    pub fn bytes_scanned(&self) -> usize {
+        self.scanner.bytes_scanned()
+    }
+}
+
+/// A valid WebSocket upgrade request, borrowing the caller's buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request<'b> {
+    path: &'b str,
+    host: &'b str,
+    origin: Option<&'b str>,
+    key: &'b [u8],
+    headers: HeaderList<'b>,
+    consumed: usize,
+}
+
+impl<'b> Request<'b> {
+    /// Parses a complete header block and checks the RFC 6455 rules.
+    fn parse(head: &'b [u8]) -> Result<Self, HandshakeError> {
+        let mut headers = HeaderList::new();
+        let mut request = httparse::Request::new(&mut headers.entries);
+        if request
+            .parse(head)
+            .map_err(map_httparse_error)?
+            .is_partial()
+        {
+            // Only leading blank lines, which no client sends, get here.
+            return Err(HandshakeError::MalformedHttp);
+        }
+        let (method, path, version) = (request.method, request.path, request.version);
+        headers.len = request.headers.len();
+
+        if method != Some("GET") {
+            return Err(HandshakeError::NotGet);
+        }
+        if version != Some(1) {
+            return Err(HandshakeError::NotHttp11);
+        }
+        let host = headers.text("Host")?.ok_or(HandshakeError::MissingHost)?;
+        headers.check_upgrade()?;
+        check_version(&headers)?;
+        let key = check_key(&headers)?;
+        let origin = headers.text("Origin")?;
+        headers.require_utf8("Sec-WebSocket-Protocol")?;
+        headers.require_utf8("Sec-WebSocket-Extensions")?;
+        Ok(Self {
+            path: path.unwrap_or("/"),
+            host,
+            origin,
+            key,
+            headers,
+            consumed: head.len(),
+        })
+    }
+
+    /// The request target: path and query, as sent (`/chat?room=1`).
+    pub fn path(&self) -> &'b str {
+        self.path
+    }
+
+    /// The `Host` header, including a port if the client sent one.
+    pub fn host(&self) -> &'b str {
+        self.host
+    }
+
+    /// The `Origin` header, sent by browsers.
+    pub fn origin(&self) -> Option<&'b str> {
+        self.origin
+    }
+
+    /// The `Sec-WebSocket-Key` header as sent (24 base64 characters), to
+    /// pass to [`write_response`].
+    pub fn key(&self) -> &'b [u8] {
+        self.key
+    }
+
+    /// The `Sec-WebSocket-Version` the client asked for: always 13, the only
+    /// version a request is accepted with.
+    pub fn version(&self) -> u8 {
+        13
+    }
+
+    /// The value of the first header named `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        self.headers.get(name)
+    }
+
+    /// Every header as (name, value), in the order received.
+    pub fn headers(&self) -> impl Iterator<Item = (&'b str, &'b [u8])> + '_ {
+        self.headers.iter()
+    }
+
+    /// Every subprotocol the client offered, in its order of preference,
+    /// across all `Sec-WebSocket-Protocol` lines.
+    pub fn subprotocols(&self) -> impl Iterator<Item = &'b str> + '_ {
+        self.headers
+            .all_text("Sec-WebSocket-Protocol")
+            .flat_map(list_elements)
+    }
+
+    /// The raw value of each `Sec-WebSocket-Extensions` line, unparsed.
+    pub fn extensions(&self) -> impl Iterator<Item = &'b str> + '_ {
+        self.headers.all_text("Sec-WebSocket-Extensions")
+    }
+
+    /// The first of `supported` (the server's order of preference) that the
+    /// client offered, or `None` if there is none in common.
+    pub fn choose_subprotocol<'s>(&self, supported: &[&'s str]) -> Option<&'s str> {
+        supported
+            .iter()
+            .copied()
+            .find(|wanted| self.subprotocols().any(|offered| offered == *wanted))
+    }
+
+    /// How many bytes of the buffer the header block used; frames the
+    /// client sent right after the request start here.
+    pub fn consumed(&self) -> usize {
+        self.consumed
+    }
+}
+
+fn check_version(headers: &HeaderList<'_>) -> Result<(), HandshakeError> {
+    match headers.get("Sec-WebSocket-Version") {
+        Some(version) if version.trim_ascii() == WEBSOCKET_VERSION.as_bytes() => Ok(()),
+        _ => Err(HandshakeError::UnsupportedVersion),
+    }
+}
+
+/// The key, trimmed, if there is exactly one and it is 16 bytes of base64.
+fn check_key<'b>(headers: &HeaderList<'b>) -> Result<&'b [u8], HandshakeError> {
+    let mut keys = headers.all("Sec-WebSocket-Key");
+    let key = keys.next().ok_or(HandshakeError::MissingKey)?.trim_ascii();
+    if keys.next().is_some() {
+        return Err(HandshakeError::InvalidKey);
+    }
+    // One spare byte, so that a key of 17 or more bytes decodes far enough
+    // to be told apart from a good one instead of failing for lack of room.
+    let mut decoded = [0u8; 17];
+    match Base64::decode(key, &mut decoded) {
+        Ok(bytes) if bytes.len() == 16 => Ok(key),
+        _ => Err(HandshakeError::InvalidKey),
+    }
+}
+
+/// Writes the `101 Switching Protocols` response accepting a request whose
+/// `Sec-WebSocket-Key` is `request_key` ([`Request::key`]).
+///
+/// `subprotocol` must be one the client offered (see
+/// [`Request::choose_subprotocol`]); `extensions` is the raw
+/// `Sec-WebSocket-Extensions` value the server agrees to. `extra_headers`
+/// are written as given after the WebSocket headers. Returns the response
+/// length; fails with [`HandshakeError::InvalidHeaderValue`] or
+/// [`HandshakeError::InvalidHeaderName`] if a value contains CR, LF or
+/// another control character (or a name is not a token), and with
+/// [`HandshakeError::BufferTooSmall`] if `out` is too short.
+pub fn write_response(
+    request_key: &[u8],
+    subprotocol: Option<&str>,
+    extensions: Option<&str>,
+    extra_headers: &[(&str, &str)],
+    out: &mut [u8],
+) -> Result<usize, HandshakeError> {
+    let mut response = MessageWriter::new(out);
+    response.push(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+    )?;
+    response.header("Sec-WebSocket-Accept", &accept_key(request_key))?;
+    if let Some(protocol) = subprotocol {
+        response.token_list("Sec-WebSocket-Protocol", &[protocol])?;
+    }
+    if let Some(extensions) = extensions {
+        response.header("Sec-WebSocket-Extensions", extensions.as_bytes())?;
+    }
+    response.headers(extra_headers)?;
+    response.finish()
+}
+
+/// Writes the response refusing a request that failed with `error`: the
+/// status [`HandshakeError::status_code`], `Connection: close`, for 426 the
+/// `Sec-WebSocket-Version: 13` the client should retry with, and a one-line
+/// plain-text body saying what was wrong.
+///
+/// Returns the response length, or [`HandshakeError::BufferTooSmall`].
+pub fn write_refusal(error: &HandshakeError, out: &mut [u8]) -> Result<usize, HandshakeError> {
+    let status = error.status_code();
+    let mut body_len = ByteCount(0);
+    write_body(&mut body_len, error).map_err(|_| HandshakeError::BufferTooSmall)?;
+
+    let mut response = MessageWriter::new(out);
+    write!(response, "HTTP/1.1 {status} {}\r\n", reason_phrase(status))
+        .map_err(|_| HandshakeError::BufferTooSmall)?;
+    if status == 426 {
+        response.header("Sec-WebSocket-Version", WEBSOCKET_VERSION.as_bytes())?;
+    }
+    response.push(b"Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n")?;
+    write!(response, "Content-Length: {}\r\n\r\n", body_len.0)
+        .map_err(|_| HandshakeError::BufferTooSmall)?;
+    write_body(&mut response, error).map_err(|_| HandshakeError::BufferTooSmall)?;
+    Ok(response.written())
+}
+
+fn write_body(out: &mut impl Write, error: &HandshakeError) -> fmt::Result {
+    writeln!(out, "{error}")
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        _ => "Bad Request",
+    }
+}
+
+/// Counts the bytes formatted into it, to size a body before writing it.
+struct ByteCount(usize);
+
+impl Write for ByteCount {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use std::string::String;
+    use std::vec::Vec;
+    use std::{format, vec};
+
+    use super::*;
+    use crate::handshake::MAX_HEADERS;
+
+    /// The example request of RFC 6455 section 1.2.
+    const RFC_REQUEST: &str = "GET /chat HTTP/1.1\r\n\
+        Host: server.example.com\r\n\
+        Upgrade: websocket\r\n\
+        Connection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Origin: http://example.com\r\n\
+        Sec-WebSocket-Protocol: chat, superchat\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+
+    fn with_replaced(from: &str, to: &str) -> String {
+        assert!(RFC_REQUEST.contains(from), "{from:?} not in the request");
+        RFC_REQUEST.replacen(from, to, 1)
+    }
+
+    fn without_line(start: &str) -> String {
+        let line_start = RFC_REQUEST.find(start).expect("line in request");
+        let line_end = line_start + RFC_REQUEST[line_start..].find("\r\n").unwrap() + 2;
+        format!("{}{}", &RFC_REQUEST[..line_start], &RFC_REQUEST[line_end..])
+    }
+
+    fn refusal_of(request: &str) -> HandshakeError {
+        RequestParser::new()
+            .parse(request.as_bytes())
+            .expect_err("request should be refused")
+    }
+
+    fn refusal_text(error: &HandshakeError) -> String {
+        let mut out = [0u8; 512];
+        let len = write_refusal(error, &mut out).unwrap();
+        String::from_utf8(out[..len].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn parses_the_rfc_example_request() {
+        let request = RequestParser::new()
+            .parse(RFC_REQUEST.as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(request.path(), "/chat");
+        assert_eq!(request.host(), "server.example.com");
+        assert_eq!(request.origin(), Some("http://example.com"));
+        assert_eq!(request.key(), b"dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(request.version(), 13);
+        assert_eq!(request.header("ORIGIN"), Some(&b"http://example.com"[..]));
+        assert_eq!(request.headers().count(), 7);
+        assert_eq!(
+            request.subprotocols().collect::<Vec<_>>(),
+            ["chat", "superchat"]
+        );
+        assert_eq!(request.extensions().count(), 0);
+        assert_eq!(request.consumed(), RFC_REQUEST.len());
+    }
+
+    #[test]
+    fn refuses_post() {
+        let request = with_replaced("GET ", "POST ");
+        assert_eq!(refusal_of(&request), HandshakeError::NotGet);
+    }
+
+    #[test]
+    fn refuses_http_1_0() {
+        let request = with_replaced("HTTP/1.1", "HTTP/1.0");
+        assert_eq!(refusal_of(&request), HandshakeError::NotHttp11);
+    }
+
+    #[test]
+    fn refuses_missing_host() {
+        let request = without_line("Host:");
+        assert_eq!(refusal_of(&request), HandshakeError::MissingHost);
+    }
+
+    #[test]
+    fn refuses_missing_upgrade() {
+        let request = without_line("Upgrade:");
+        assert_eq!(refusal_of(&request), HandshakeError::MissingUpgrade);
+    }
+
+    #[test]
+    fn refuses_upgrade_to_another_protocol() {
+        let request = with_replaced("Upgrade: websocket", "Upgrade: h2c");
+        assert_eq!(refusal_of(&request), HandshakeError::UpgradeNotWebsocket);
+    }
+
+    #[test]
+    fn refuses_connection_without_upgrade() {
+        let request = with_replaced("Connection: Upgrade", "Connection: keep-alive");
+        assert_eq!(
+            refusal_of(&request),
+            HandshakeError::MissingConnectionUpgrade
+        );
+    }
+
+    #[test]
+    fn refuses_version_12_with_426_naming_version_13() {
+        let request = with_replaced("Version: 13", "Version: 12");
+        let error = refusal_of(&request);
+        assert_eq!(error, HandshakeError::UnsupportedVersion);
+        assert_eq!(error.status_code(), 426);
+        let refusal = refusal_text(&error);
+        assert!(refusal.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+        assert!(refusal.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+    }
+
+    #[test]
+    fn refuses_missing_version_with_426() {
+        let request = without_line("Sec-WebSocket-Version:");
+        assert_eq!(refusal_of(&request), HandshakeError::UnsupportedVersion);
+    }
+
+    #[test]
+    fn refuses_missing_key_with_400() {
+        let error = refusal_of(&without_line("Sec-WebSocket-Key:"));
+        assert_eq!(error, HandshakeError::MissingKey);
+        assert_eq!(error.status_code(), 400);
+        assert!(refusal_text(&error).starts_with("HTTP/1.1 400 Bad Request\r\n"));
+    }
+
+    #[test]
+    fn refuses_key_of_15_bytes() {
+        // 20 base64 characters encode 15 bytes.
+        let request = with_replaced("dGhlIHNhbXBsZSBub25jZQ==", "AAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(refusal_of(&request), HandshakeError::InvalidKey);
+    }
+
+    #[test]
+    fn refuses_key_of_17_bytes() {
+        let request = with_replaced("dGhlIHNhbXBsZSBub25jZQ==", "AAAAAAAAAAAAAAAAAAAAAAA=");
+        assert_eq!(refusal_of(&request), HandshakeError::InvalidKey);
+    }
+
+    #[test]
+    fn refuses_key_that_is_not_base64() {
+        let request = with_replaced("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ!!");
+        assert_eq!(refusal_of(&request), HandshakeError::InvalidKey);
+    }
+
+    #[test]
+    fn refuses_repeated_key() {
+        let request = with_replaced(
+            "Origin:",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin:",
+        );
+        assert_eq!(refusal_of(&request), HandshakeError::InvalidKey);
+    }
+
+    #[test]
+    fn refuses_malformed_http() {
+        assert_eq!(
+            refusal_of("GET /chat HTTP/1.1\r\nbad header\r\n\r\n"),
+            HandshakeError::MalformedHttp
+        );
+    }
+
+    #[test]
+    fn refuses_origin_that_is_not_utf8() {
+        let mut request = RFC_REQUEST.as_bytes().to_vec();
+        let at = RFC_REQUEST.find("example.com\r\nSec").unwrap();
+        request[at] = 0xff;
+        assert_eq!(
+            RequestParser::new().parse(&request).unwrap_err(),
+            HandshakeError::HeaderNotUtf8
+        );
+    }
+
+    #[test]
+    fn refuses_header_block_over_the_default_cap_with_431() {
+        let mut request = vec![b'a'; WS_HEADER_BUFFER];
+        let mut parser = RequestParser::new();
+        assert!(parser.parse(&request).unwrap().is_none());
+        request.push(b'a');
+        let error = parser.parse(&request).unwrap_err();
+        assert_eq!(error, HandshakeError::HeaderTooLarge);
+        assert_eq!(error.status_code(), 431);
+        let refusal = refusal_text(&error);
+        assert!(refusal.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+    }
+
+    #[test]
+    fn refuses_header_block_over_a_custom_cap() {
+        let cap = RFC_REQUEST.len() - 1;
+        let mut parser = RequestParser::with_max_header_len(cap);
+        assert_eq!(
+            parser.parse(RFC_REQUEST.as_bytes()).unwrap_err(),
+            HandshakeError::HeaderTooLarge
+        );
+        assert_eq!(parser.bytes_scanned(), cap);
+    }
+
+    #[test]
+    fn accepts_header_block_exactly_at_the_cap() {
+        let mut parser = RequestParser::with_max_header_len(RFC_REQUEST.len());
+        assert!(parser.parse(RFC_REQUEST.as_bytes()).unwrap().is_some());
+    }
+
+    #[test]
+    fn refuses_too_many_headers_with_431() {
+        let extra: String = (0..MAX_HEADERS)
+            .map(|i| format!("X-Filler-{i}: x\r\n"))
+            .collect();
+        let request = with_replaced("Origin:", &format!("{extra}Origin:"));
+        let error = refusal_of(&request);
+        assert_eq!(error, HandshakeError::TooManyHeaders);
+        assert_eq!(error.status_code(), 431);
+    }
+
+    #[test]
+    fn accepts_case_and_whitespace_variants() {
+        let request = "GET / HTTP/1.1\r\n\
+            host: h\r\n\
+            UPGRADE: WebSocket\r\n\
+            connection: keep-alive, Upgrade\r\n\
+            sec-websocket-key:   dGhlIHNhbXBsZSBub25jZQ==  \r\n\
+            SEC-WEBSOCKET-VERSION: 13\r\n\r\n";
+        let request = RequestParser::new()
+            .parse(request.as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(request.key(), b"dGhlIHNhbXBsZSBub25jZQ==");
+    }
+
+    #[test]
+    fn accepts_upgrade_listed_on_a_second_connection_line() {
+        let request = with_replaced(
+            "Connection: Upgrade",
+            "Connection: keep-alive\r\nConnection: Upgrade",
+        );
+        assert!(RequestParser::new()
+            .parse(request.as_bytes())
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn incomplete_request_needs_more_bytes_at_every_prefix() {
+        let bytes = RFC_REQUEST.as_bytes();
+        let mut growing = RequestParser::new();
+        for len in 0..bytes.len() {
+            assert!(RequestParser::new().parse(&bytes[..len]).unwrap().is_none());
+            assert!(growing.parse(&bytes[..len]).unwrap().is_none());
+        }
+        assert!(growing.parse(bytes).unwrap().is_some());
+    }
+
+    #[test]
+    fn consumed_points_at_frame_bytes_after_the_request() {
+        let mut buf = RFC_REQUEST.as_bytes().to_vec();
+        let frame = [0x81, 0x85, 1, 2, 3, 4, b'h', b'e', b'l', b'l', b'o'];
+        buf.extend_from_slice(&frame);
+        let request = RequestParser::new().parse(&buf).unwrap().unwrap();
+        assert_eq!(&buf[request.consumed()..], &frame);
+    }
+
+    #[test]
+    fn byte_at_a_time_parses_once_with_linear_scanning() {
+        let filler: String = (0..24)
+            .map(|i| format!("X-Filler-{i:02}: {}\r\n", "v".repeat(300)))
+            .collect();
+        let request = with_replaced("Origin:", &format!("{filler}Origin:"));
+        let bytes = request.as_bytes();
+        assert!(bytes.len() > 7000 && bytes.len() <= WS_HEADER_BUFFER);
+
+        let mut parser = RequestParser::new();
+        for len in 0..bytes.len() {
+            assert!(parser.parse(&bytes[..len]).unwrap().is_none());
+        }
+        assert!(parser.parse(bytes).unwrap().is_some());
+        assert_eq!(parser.parse_passes(), 1);
+        assert!(parser.bytes_scanned() <= bytes.len());
+    }
+
+    #[test]
+    fn subprotocols_span_every_protocol_line() {
+        let request = with_replaced(
+            "Sec-WebSocket-Protocol: chat, superchat",
+            "Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Protocol:  mqtt ,",
+        );
+        let request = RequestParser::new()
+            .parse(request.as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            request.subprotocols().collect::<Vec<_>>(),
+            ["chat", "superchat", "mqtt"]
+        );
+    }
+
+    #[test]
+    fn choose_subprotocol_follows_the_server_preference() {
+        let request = RequestParser::new()
+            .parse(RFC_REQUEST.as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            request.choose_subprotocol(&["mqtt", "superchat", "chat"]),
+            Some("superchat")
+        );
+        assert_eq!(request.choose_subprotocol(&["mqtt"]), None);
+    }
+
+    #[test]
+    fn extensions_are_handed_out_raw() {
+        let request = with_replaced(
+            "Origin:",
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+             Sec-WebSocket-Extensions: x-other\r\nOrigin:",
+        );
+        let request = RequestParser::new()
+            .parse(request.as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            request.extensions().collect::<Vec<_>>(),
+            ["permessage-deflate; client_max_window_bits", "x-other"]
+        );
+    }
+
+    #[test]
+    fn response_to_the_rfc_example_carries_its_accept_key() {
+        let mut out = [0u8; 256];
+        let len = write_response(
+            b"dGhlIHNhbXBsZSBub25jZQ==",
+            Some("chat"),
+            None,
+            &[],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            &out[..len],
+            b"HTTP/1.1 101 Switching Protocols\r\n\
+              Upgrade: websocket\r\n\
+              Connection: Upgrade\r\n\
+              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+              Sec-WebSocket-Protocol: chat\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn response_writes_extensions_and_extra_headers() {
+        let mut out = [0u8; 256];
+        let len = write_response(
+            b"dGhlIHNhbXBsZSBub25jZQ==",
+            None,
+            Some("permessage-deflate"),
+            &[("Server", "ws-proto")],
+            &mut out,
+        )
+        .unwrap();
+        assert!(out[..len].ends_with(
+            b"\r\nSec-WebSocket-Extensions: permessage-deflate\r\nServer: ws-proto\r\n\r\n"
+        ));
+    }
+
+    #[test]
+    fn response_refuses_crlf_in_header_values() {
+        let mut out = [0u8; 256];
+        let key = b"dGhlIHNhbXBsZSBub25jZQ==";
+        let injected = "x\r\nSet-Cookie: a=b";
+        assert_eq!(
+            write_response(key, None, None, &[("X-A", injected)], &mut out),
+            Err(HandshakeError::InvalidHeaderValue)
+        );
+        assert_eq!(
+            write_response(key, None, Some(injected), &[], &mut out),
+            Err(HandshakeError::InvalidHeaderValue)
+        );
+        assert_eq!(
+            write_response(key, Some(injected), None, &[], &mut out),
+            Err(HandshakeError::InvalidHeaderValue)
+        );
+        assert_eq!(
+            write_response(key, None, None, &[("X-A\r\nB", "c")], &mut out),
+            Err(HandshakeError::InvalidHeaderName)
+        );
+    }
+
+    #[test]
+    fn response_into_a_short_buffer_fails_without_panicking() {
+        let key = b"dGhlIHNhbXBsZSBub25jZQ==";
+        let mut out = [0u8; 256];
+        let full = write_response(key, Some("chat"), None, &[], &mut out).unwrap();
+        for size in 0..full {
+            assert_eq!(
+                write_response(key, Some("chat"), None, &[], &mut out[..size]),
+                Err(HandshakeError::BufferTooSmall)
+            );
+        }
+    }
+
+    #[test]
+    fn refusal_body_length_matches_content_length() {
+        let refusal = refusal_text(&HandshakeError::MissingHost);
+        let (head, body) = refusal.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("\r\nConnection: close"));
+        assert!(head.contains(&format!("\r\nContent-Length: {}", body.len())));
+        assert_eq!(body, "missing Host header\n");
+    }
+
+    #[test]
+    fn refusal_into_a_short_buffer_fails_without_panicking() {
+        let error = HandshakeError::UnsupportedVersion;
+        let full = refusal_text(&error).len();
+        let mut out = [0u8; 512];
+        for size in 0..full {
+            assert_eq!(
+                write_refusal(&error, &mut out[..size]),
+                Err(HandshakeError::BufferTooSmall)
+            );
+        }
+    }
+}

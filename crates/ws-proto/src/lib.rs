@@ -1,0 +1,103 @@
+//! `ws-proto`: the WebSocket protocol (RFC 6455) as a `no_std`, sans-IO,
+//! allocation-free state machine.
+//!
+//! Bytes from the network go in as slices the caller owns; events, and bytes
+//! to send back, come out. The crate never touches a socket, a clock, a
+//! thread or an allocator, so the same code runs on a microcontroller, under
+//! a blocking std program and inside an event loop.
+//!
+//! ```
+//! use ws_proto::{CloseCode, Config, Connection, Event, MessageKind};
+//!
+//! // A server-side connection, once the opening handshake is done
+//! // (see the `handshake` module).
+//! let mut conn = Connection::server(Config::default());
+//!
+//! // A masked "Hello" from a client, then a ping, as one read delivered them.
+//! let mut input = [
+//!     0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58, // text
+//!     0x89, 0x80, 1, 2, 3, 4, // ping, empty payload
+//! ];
+//! let mut start = 0;
+//! let mut texts = Vec::new();
+//! loop {
+//!     let (consumed, event) = conn.receive(&mut input[start..]).unwrap();
+//!     start += consumed;
+//!     match event {
+//!         Some(Event::Data(chunk)) => {
+//!             assert_eq!(chunk.kind, MessageKind::Text);
+//!             assert!(chunk.message_end);
+//!             texts.push(chunk.payload.to_vec());
+//!         }
+//!         Some(Event::Ping(_)) => {}
+//!         Some(other) => panic!("unexpected {other:?}"),
+//!         None => break, // need more bytes from the network
+//!     }
+//! }
+//! assert_eq!(texts, [b"Hello".to_vec()]);
+//!
+//! // The pong the ping asked for is queued; write it out with the echo.
+//! let mut out = [0u8; 256];
+//! let mut len = conn.poll_transmit(&mut out);
+//! assert_eq!(&out[..len], [0x8a, 0x00]);
+//! len += conn.encode_text("Hello", &mut out[len..]).unwrap();
+//! assert_eq!(&out[2..len], b"\x81\x05Hello");
+//!
+//! // Closing: queue our close, transmit it, and we are closing.
+//! conn.close(CloseCode::NORMAL, "bye").unwrap();
+//! assert!(conn.poll_transmit(&mut out) > 0);
+//! assert_eq!(conn.state(), ws_proto::State::Closing);
+//! ```
+//!
+//! # Map of the crate
+//! - [`frame`]: opcodes, frame header codec, the seed's [`Frame`] type.
+//! - [`mask`]: word-at-a-time payload masking and mask-key sources.
+//! - [`utf8`]: streaming UTF-8 validation for text.
+//! - [`close`]: close codes and close payloads.
+//! - [`handshake`]: the HTTP/1.1 upgrade, server and client side.
+//! - [`connection`]: the state machine that ties them together.
+//! - [`constants`]: the seed's buffer constants.
+//!
+//! # What bad input produces
+//! Every violation of RFC 6455 fails the connection: [`Connection::receive`]
+//! returns a [`ProtocolError`] and queues a close frame with its code
+//! ([`ProtocolError::close_code`]): 1007 for invalid UTF-8 in text or in a
+//! close reason, 1009 for a frame or message over the configured limit,
+//! 1002 for everything else. A bad handshake yields a [`HandshakeError`]
+//! whose [`status_code`](HandshakeError::status_code) is the HTTP status to
+//! refuse with (400, 426 or 431).
+//!
+//! # Features
+//! - `alloc`: [`message::MessageAssembler`], which gathers chunks into
+//!   whole `String`/`Vec<u8>` messages under a size limit.
+//! - `std`: `alloc`, plus run-time CPU detection for the SIMD UTF-8 validator.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod close;
+pub mod connection;
+pub mod constants;
+pub mod error;
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+#[cfg(feature = "alloc")]
+pub mod message;
+pub mod utf8;
+
+pub use close::{CloseCode, CloseFrame, ClosePayload};
+pub use connection::{
+    Config, Connection, DataChunk, EncodedHeader, Event, MessageKind, Role, State,
+};
+pub use error::{ProtocolError, SendError};
+pub use frame::{Frame, FrameHeader, OpCode};
+pub use handshake::HandshakeError;
+pub use mask::{apply_mask, MaskSource, NoMask};
+pub use utf8::Utf8Validator;
