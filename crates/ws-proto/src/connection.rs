@@ -499,8 +499,11 @@ impl<M: MaskSource> Connection<M> {
         }
     }
 
-    /// Record a protocol error and queue the close frame that reports it.
-    fn fail(&mut self, err: ProtocolError) -> ProtocolError {
+    /// Fail the connection for a violation found outside the core (for
+    /// example invalid UTF-8 in decompressed text): record `err`, queue a
+    /// close frame with its code (unless a close is already queued or
+    /// sent) and return it. Later [`receive`](Self::receive) calls return it.
+    pub fn fail(&mut self, err: ProtocolError) -> ProtocolError {
         self.failure = Some(err);
         if !self.close_queued {
             let close =

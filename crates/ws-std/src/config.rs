@@ -1,0 +1,81 @@
+//! Limits and timeouts, in one place, with safe defaults.
+
+use std::time::Duration;
+
+use ws_proto::constants::{MIN_RECV_BUFFER, WS_HEADER_BUFFER};
+
+/// Everything a connection or a server can be tuned with.
+///
+/// Every limit has a default that is safe against a hostile peer:
+///
+/// | setting | default | when it is hit |
+/// |---|---|---|
+/// | `protocol.max_frame_size` | 16 MiB | close 1009, [`Error::Protocol`](crate::Error::Protocol) |
+/// | `protocol.max_message_size` | 64 MiB | close 1009, [`Error::Protocol`](crate::Error::Protocol) |
+/// | `max_handshake_header` | 8192 bytes | HTTP 431, [`Error::Handshake`](crate::Error::Handshake) |
+/// | `handshake_timeout` | 10 s | [`Error::Io`](crate::Error::Io) (timed out) |
+/// | `read_timeout` | none | [`Error::Io`](crate::Error::Io) (timed out); the connection stays usable |
+/// | `write_timeout` | 30 s | [`Error::Io`](crate::Error::Io) (timed out) |
+/// | `close_timeout` | 5 s | the socket is closed without the peer's close |
+/// | `max_connections` | 1024 | `run_echo` refuses further connections with HTTP 503 |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Frame and message limits, auto-pong, and the other settings of the
+    /// protocol core.
+    pub protocol: ws_proto::Config,
+    /// Cap on the HTTP upgrade header block, request or response.
+    pub max_handshake_header: usize,
+    /// Time allowed for the whole opening handshake.
+    pub handshake_timeout: Option<Duration>,
+    /// Timeout of each read once the connection is open (`None`: wait
+    /// for ever). A read that times out returns an error but loses nothing:
+    /// the next `recv` goes on where it stopped.
+    pub read_timeout: Option<Duration>,
+    /// Timeout of each write.
+    pub write_timeout: Option<Duration>,
+    /// How long a graceful [`close`](crate::WebSocket::close) waits for the
+    /// peer's close frame.
+    pub close_timeout: Duration,
+    /// Size of the receive buffer: one read fills it with as many frames as
+    /// have arrived. At least [`MIN_RECV_BUFFER`] bytes.
+    pub read_buffer_size: usize,
+    /// Subprotocols: for a server, those it supports, in order of
+    /// preference (the first the client also offers is chosen); for a
+    /// client, those it offers.
+    pub subprotocols: Vec<String>,
+    /// Extra headers a client sends with its upgrade request.
+    pub extra_headers: Vec<(String, String)>,
+    /// Most connections [`WsServer::run_echo`](crate::WsServer::run_echo)
+    /// serves at once (a thread each).
+    pub max_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            protocol: ws_proto::Config::new(),
+            max_handshake_header: WS_HEADER_BUFFER,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            read_timeout: None,
+            write_timeout: Some(Duration::from_secs(30)),
+            close_timeout: Duration::from_secs(5),
+            read_buffer_size: 16 * 1024,
+            subprotocols: Vec::new(),
+            extra_headers: Vec::new(),
+            max_connections: 1024,
+        }
+    }
+}
+
+impl Config {
+    /// The receive buffer size actually used: never below what a whole
+    /// control frame needs.
+    pub(crate) fn effective_read_buffer(&self) -> usize {
+        self.read_buffer_size.max(MIN_RECV_BUFFER)
+    }
+
+    /// The message size limit as a `usize` for the assembler.
+    pub(crate) fn max_message_len(&self) -> usize {
+        usize::try_from(self.protocol.max_message_size).unwrap_or(usize::MAX)
+    }
+}

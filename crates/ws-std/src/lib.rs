@@ -1,0 +1,73 @@
+//! `ws-std`: blocking WebSockets (RFC 6455) over any `Read + Write` stream,
+//! driven by the `ws-proto` core.
+//!
+//! One thread per connection and `let msg = ws.recv()?`:
+//!
+//! ```
+//! use ws_std::{connect, Message, WsServer};
+//!
+//! // An echo server on a free port of the loopback interface...
+//! let server = WsServer::bind("127.0.0.1:0")?;
+//! let url = format!("ws://{}/", server.local_addr()?);
+//! let stop = server.stop_handle();
+//! let serving = std::thread::spawn(move || server.run_echo());
+//!
+//! // ...and a client.
+//! let mut ws = connect(&url)?;
+//! ws.send_text("hello")?;
+//! assert_eq!(ws.recv()?, Message::Text("hello".into()));
+//! ws.close()?;
+//!
+//! stop.stop();
+//! serving.join().unwrap()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The seed API, in Rust
+//! | seed | here |
+//! |---|---|
+//! | `WsConnection` | [`WebSocket`] (alias [`WsConnection`]) |
+//! | `from_server`, `from_client` | [`WebSocket::from_server`], [`WebSocket::from_client`] |
+//! | `send_frame`, `send_text`, `send_binary`, `send_ping`, `send_pong`, `send_close` | the `WebSocket` methods of those names |
+//! | `recv_frame` | [`WebSocket::recv_frame`]; whole messages: [`WebSocket::recv`] |
+//! | `close`, `force_close`, `drop` | [`WebSocket::close`], [`WebSocket::force_close`], `Drop` |
+//! | `is_open`, `state` | [`WebSocket::is_open`], [`WebSocket::state`] |
+//! | `WsServer::bind`, `is_valid` | [`WsServer::bind`] (an `Err` is "not valid") |
+//! | `accept`, `run_echo`, `stop`, `close` | [`WsServer::accept`], [`WsServer::run_echo`], [`WsServer::stop`] / [`StopHandle`], [`WsServer::close`] |
+//! | `ws_server(port)` | [`ws_server`] |
+//! | `ws_upgrade(fd, buffer, len)` | [`ws_upgrade`] |
+//!
+//! # Errors
+//! Every call returns [`Result`] with one [`Error`] type: I/O (including
+//! timeouts, see [`Error::is_timeout`]), protocol violations by the peer
+//! (the close frame with [`Error::close_code`] was sent), handshake
+//! refusals, send-side misuse, and the peer's close.
+//!
+//! # Limits
+//! All limits and timeouts live in [`Config`], with safe defaults.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod error;
+mod handshake;
+mod server;
+mod stream;
+mod url;
+mod websocket;
+
+pub use client::{connect, connect_with_config};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use handshake::{accept, client_handshake, upgrade_with_config, ws_upgrade};
+pub use server::{ws_server, StopHandle, WsServer};
+pub use stream::Stream;
+pub use url::WsUrl;
+pub use websocket::{OsMask, OwnedFrame, WebSocket};
+pub use ws_proto::message::Message;
+pub use ws_proto::{CloseCode, Frame, MessageKind, OpCode, Role, State};
+
+/// The seed's name for a connection.
+pub type WsConnection<S = std::net::TcpStream> = WebSocket<S>;

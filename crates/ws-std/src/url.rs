@@ -1,0 +1,136 @@
+//! `ws://` URLs.
+
+use crate::error::{Error, Result};
+
+/// A parsed `ws://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsUrl {
+    /// Host name or IP address (an IPv6 address without brackets).
+    pub host: String,
+    /// Port (80 when the URL gives none).
+    pub port: u16,
+    /// Request target: path and query, at least `/`.
+    pub path: String,
+}
+
+impl WsUrl {
+    /// Parse `ws://host[:port][/path][?query]`. `wss://` is refused: TLS
+    /// is not built in (wrap a TLS stream and use
+    /// [`client_handshake`](crate::client_handshake)).
+    pub fn parse(url: &str) -> Result<WsUrl> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad(url, "no scheme"))?;
+        if !scheme.eq_ignore_ascii_case("ws") {
+            return Err(bad(url, "only ws:// is supported"));
+        }
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, target) = rest.split_at(authority_end);
+        if authority.contains('@') {
+            return Err(bad(url, "user information is not supported"));
+        }
+        let (host, port) =
+            split_host_port(authority).ok_or_else(|| bad(url, "bad host or port"))?;
+        if host.is_empty() {
+            return Err(bad(url, "no host"));
+        }
+        let target = target.split('#').next().unwrap_or("");
+        let path = match target {
+            "" => "/".to_owned(),
+            query if query.starts_with('?') => format!("/{query}"),
+            path => path.to_owned(),
+        };
+        if path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+            return Err(bad(url, "control characters or spaces in the path"));
+        }
+        Ok(WsUrl {
+            host: host.to_owned(),
+            port: port.unwrap_or(80),
+            path,
+        })
+    }
+
+    /// The `Host` header value: the host (bracketed if IPv6), with the port
+    /// unless it is 80.
+    pub fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match self.port {
+            80 => host,
+            port => format!("{host}:{port}"),
+        }
+    }
+}
+
+/// Split `host[:port]` or `[v6]:port`; `None` if malformed.
+fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        return match after {
+            "" => Some((host, None)),
+            _ => Some((host, Some(after.strip_prefix(':')?.parse().ok()?))),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => Some((host, Some(port.parse().ok()?))),
+        Some(_) => None,
+        None => Some((authority, None)),
+    }
+}
+
+fn bad(url: &str, why: &str) -> Error {
+    Error::Url(format!("{url:?}: {why}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_port_is_80_and_path_is_slash() {
+        let url = WsUrl::parse("ws://example.com").unwrap();
+        assert_eq!(
+            (url.host.as_str(), url.port, url.path.as_str()),
+            ("example.com", 80, "/")
+        );
+        assert_eq!(url.host_header(), "example.com");
+    }
+
+    #[test]
+    fn port_path_and_query_are_kept() {
+        let url = WsUrl::parse("ws://127.0.0.1:9001/runCase?case=3&agent=x#frag").unwrap();
+        assert_eq!(url.port, 9001);
+        assert_eq!(url.path, "/runCase?case=3&agent=x");
+        assert_eq!(url.host_header(), "127.0.0.1:9001");
+    }
+
+    #[test]
+    fn query_without_path_gets_a_slash() {
+        assert_eq!(WsUrl::parse("ws://h?x=1").unwrap().path, "/?x=1");
+    }
+
+    #[test]
+    fn ipv6_literals_are_unbracketed_for_connecting() {
+        let url = WsUrl::parse("ws://[::1]:9001/chat").unwrap();
+        assert_eq!(url.host, "::1");
+        assert_eq!(url.host_header(), "[::1]:9001");
+        assert_eq!(WsUrl::parse("ws://[::1]").unwrap().port, 80);
+    }
+
+    #[test]
+    fn bad_urls_are_refused() {
+        for url in [
+            "http://x",
+            "wss://x",
+            "ws://",
+            "ws://host:port",
+            "ws://[::1",
+            "ws://a:b:c",
+            "ws://u@h",
+            "ws://h/a b",
+        ] {
+            assert!(WsUrl::parse(url).is_err(), "{url}");
+        }
+    }
+}

@@ -1,0 +1,561 @@
+//! The connection: a [`Stream`] driven by the `ws-proto` state machine.
+
+use std::io::{self, IoSlice};
+use std::time::{Duration, Instant};
+
+use ws_proto::constants::MAX_HEADER_LEN;
+use ws_proto::mask::BufferedMaskSource;
+use ws_proto::message::{Message, MessageAssembler};
+use ws_proto::{
+    CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, Role, State,
+};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::stream::Stream;
+
+/// Masking keys for client frames, drawn from the operating system's
+/// entropy source 256 bytes at a time.
+pub type OsMask = BufferedMaskSource<fn(&mut [u8])>;
+
+/// Fill `buf` from the operating system's entropy source.
+pub(crate) fn os_entropy(buf: &mut [u8]) {
+    // Without entropy a client cannot mask safely (RFC 6455 10.3); the OS
+    // source failing is not something a program can recover from here.
+    getrandom::fill(buf).expect("the operating system's entropy source failed");
+}
+
+fn os_mask() -> OsMask {
+    BufferedMaskSource::new(os_entropy as fn(&mut [u8]))
+}
+
+/// A frame as received by [`WebSocket::recv_frame`], owning its payload
+/// (the seed's `WsFrame` on the receiving side). [`as_frame`](Self::as_frame)
+/// gives the seed's queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedFrame {
+    /// The opcode (`Continuation` for every fragment but a message's first).
+    pub opcode: OpCode,
+    /// The FIN bit.
+    pub fin: bool,
+    /// Whether the frame was masked on the wire.
+    pub masked: bool,
+    /// The unmasked payload.
+    pub payload: Vec<u8>,
+}
+
+impl OwnedFrame {
+    /// Borrow as a [`Frame`], with `is_text`, `payload_text`, `close_code`
+    /// and the other seed queries.
+    pub fn as_frame(&self) -> Frame<'_> {
+        Frame::new(self.opcode, &self.payload)
+            .with_fin(self.fin)
+            .with_masked(self.masked)
+    }
+}
+
+/// Reassembly state that lives beside the receive buffer.
+struct Scratch {
+    assembler: MessageAssembler,
+    frame: Vec<u8>,
+    frame_opcode: OpCode,
+}
+
+/// The receive buffer: bytes `start..end` are read and not yet consumed.
+struct Inbox {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl Inbox {
+    fn new(size: usize, already_read: &[u8]) -> Self {
+        let mut buf = vec![0; size.max(already_read.len())].into_boxed_slice();
+        buf[..already_read.len()].copy_from_slice(already_read);
+        Inbox {
+            buf,
+            start: 0,
+            end: already_read.len(),
+        }
+    }
+
+    /// Make room at the end, moving the unconsumed bytes (at most a frame
+    /// header or a control frame) to the front.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+    }
+}
+
+/// What a handler of received events wants next.
+enum Step<T> {
+    Done(T),
+    Continue,
+}
+
+/// A WebSocket connection over a blocking stream (the seed's
+/// `WsConnection`).
+///
+/// Obtain one from [`WsServer::accept`](crate::WsServer::accept),
+/// [`ws_upgrade`](crate::ws_upgrade), [`connect`](crate::connect), or wrap
+/// an already upgraded stream with [`from_server`](Self::from_server) /
+/// [`from_client`](Self::from_client). Pings are answered and the close
+/// handshake is completed automatically while receiving.
+pub struct WebSocket<S: Stream> {
+    stream: S,
+    conn: Connection<OsMask>,
+    inbox: Inbox,
+    scratch: Scratch,
+    /// Client frames are masked in a copy of the payload built here.
+    outbox: Vec<u8>,
+    config: Config,
+    subprotocol: Option<String>,
+    /// The socket is shut down, or a write failed part-way through a frame
+    /// so that nothing more can be sent.
+    socket_closed: bool,
+}
+
+impl<S: Stream> WebSocket<S> {
+    /// Wrap a stream on which the server side of the handshake is done
+    /// (seed `WsConnection::from_server`), with the default [`Config`].
+    pub fn from_server(stream: S) -> Self {
+        Self::from_parts(stream, Role::Server, Config::default(), &[], None)
+    }
+
+    /// Wrap a stream on which the client side of the handshake is done
+    /// (seed `WsConnection::from_client`), with the default [`Config`].
+    pub fn from_client(stream: S) -> Self {
+        Self::from_parts(stream, Role::Client, Config::default(), &[], None)
+    }
+
+    /// Wrap an upgraded stream with a role, a configuration, the bytes
+    /// already read past the handshake, and the negotiated subprotocol.
+    pub fn from_parts(
+        stream: S,
+        role: Role,
+        config: Config,
+        already_read: &[u8],
+        subprotocol: Option<String>,
+    ) -> Self {
+        let max_message = config.max_message_len();
+        WebSocket {
+            stream,
+            conn: Connection::new(role, config.protocol, os_mask()),
+            inbox: Inbox::new(config.effective_read_buffer(), already_read),
+            scratch: Scratch {
+                assembler: MessageAssembler::new(max_message),
+                frame: Vec::new(),
+                frame_opcode: OpCode::Continuation,
+            },
+            outbox: Vec::new(),
+            config,
+            subprotocol,
+            socket_closed: false,
+        }
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably. Reading or writing it directly corrupts the
+    /// connection; this is for socket options.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.conn.role()
+    }
+
+    /// The configuration the connection was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The connection state (seed `state`).
+    pub fn state(&self) -> State {
+        if self.socket_closed {
+            State::Closed
+        } else {
+            self.conn.state()
+        }
+    }
+
+    /// Open: messages may be sent and received (seed `is_open`).
+    pub fn is_open(&self) -> bool {
+        self.state() == State::Open
+    }
+
+    /// Set the timeout of each read from now on (`None`: block for ever).
+    /// A read that times out returns an error for which
+    /// [`Error::is_timeout`] is true and loses nothing.
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        Ok(self.stream.set_read_timeout(timeout)?)
+    }
+
+    /// Receive the next whole message: fragments are joined, text is
+    /// checked UTF-8 and returned as a `String`. Pings are answered and
+    /// pongs skipped on the way. When the peer closes, the close reply is
+    /// sent and the result is [`Error::Closed`] with the peer's code.
+    pub fn recv(&mut self) -> Result<Message> {
+        self.pump(|scratch, event| match event {
+            Event::Data(chunk) => Ok(match scratch.assembler.push_owned(&chunk)? {
+                Some(message) => Step::Done(message),
+                None => Step::Continue,
+            }),
+            Event::Ping(_) | Event::Pong(_) => Ok(Step::Continue),
+            Event::Close(close) => Err(Error::Closed {
+                code: close.code,
+                reason: close.reason.into(),
+            }),
+        })
+    }
+
+    /// Receive the next frame, as the seed's `recv_frame` does: data
+    /// frames one by one (a frame larger than the receive buffer is
+    /// gathered whole, within the frame size limit), and pings, pongs and
+    /// the peer's close too. Pings are still answered automatically and a
+    /// close is replied to before it is returned; after that, this returns
+    /// [`Error::Closed`].
+    pub fn recv_frame(&mut self) -> Result<OwnedFrame> {
+        let masked = self.role() == Role::Server;
+        self.pump(|scratch, event| {
+            let (opcode, payload) = match event {
+                Event::Data(chunk) => {
+                    if chunk.frame_start {
+                        scratch.frame.clear();
+                        scratch.frame_opcode = match chunk.message_start {
+                            true => chunk.kind.opcode(),
+                            false => OpCode::Continuation,
+                        };
+                    }
+                    scratch.frame.extend_from_slice(chunk.payload);
+                    if !chunk.frame_end {
+                        return Ok(Step::Continue);
+                    }
+                    let frame = OwnedFrame {
+                        opcode: scratch.frame_opcode,
+                        fin: chunk.message_end,
+                        masked,
+                        payload: std::mem::take(&mut scratch.frame),
+                    };
+                    return Ok(Step::Done(frame));
+                }
+                Event::Ping(payload) => (OpCode::Ping, payload.to_vec()),
+                Event::Pong(payload) => (OpCode::Pong, payload.to_vec()),
+                Event::Close(close) => {
+                    let payload = ClosePayload::new(close.code, close.reason)
+                        .unwrap_or(ClosePayload::empty());
+                    (OpCode::Close, payload.as_bytes().to_vec())
+                }
+            };
+            Ok(Step::Done(OwnedFrame {
+                opcode,
+                fin: true,
+                masked,
+                payload,
+            }))
+        })
+    }
+
+    /// Feed received bytes through the core until `on_event` is done,
+    /// reading from the stream whenever the buffer runs dry, and writing
+    /// the control frames the core queues (pongs, close replies) as soon as
+    /// they appear.
+    fn pump<T>(
+        &mut self,
+        mut on_event: impl FnMut(&mut Scratch, Event<'_>) -> Result<Step<T>>,
+    ) -> Result<T> {
+        self.check_can_receive()?;
+        loop {
+            let pending = &mut self.inbox.buf[self.inbox.start..self.inbox.end];
+            let step = match self.conn.receive(pending) {
+                Err(err) => Err(Error::Protocol(err)),
+                Ok((consumed, event)) => {
+                    self.inbox.start += consumed;
+                    match event {
+                        None => Ok(None),
+                        Some(event) => on_event(&mut self.scratch, event).map(Some),
+                    }
+                }
+            };
+            if let Err(Error::Protocol(err)) = &step {
+                // Limits and UTF-8 checked outside the core fail it too.
+                if self.conn.failure().is_none() {
+                    self.conn.fail(*err);
+                }
+            }
+            self.flush_control()?;
+            if self.conn.state() == State::Closed {
+                self.finish_close();
+            }
+            match step? {
+                Some(Step::Done(value)) => return Ok(value),
+                Some(Step::Continue) => {}
+                None => self.fill()?,
+            }
+        }
+    }
+
+    fn check_can_receive(&self) -> Result<()> {
+        if let Some(err) = self.conn.failure() {
+            return Err(Error::Protocol(err));
+        }
+        if self.socket_closed || self.conn.peer_close_code().is_some() {
+            return Err(self.closed_error());
+        }
+        Ok(())
+    }
+
+    fn closed_error(&self) -> Error {
+        Error::Closed {
+            code: self.conn.peer_close_code().unwrap_or(CloseCode::ABNORMAL),
+            reason: String::new(),
+        }
+    }
+
+    /// Read more bytes into the receive buffer.
+    fn fill(&mut self) -> Result<()> {
+        let inbox = &mut self.inbox;
+        if inbox.start == inbox.end || inbox.buf.len() - inbox.end < MAX_HEADER_LEN {
+            inbox.compact();
+        }
+        loop {
+            match self.stream.read(&mut inbox.buf[inbox.end..]) {
+                Ok(0) => {
+                    self.socket_closed = true;
+                    let vanished = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the peer closed the connection without a close frame",
+                    );
+                    return Err(Error::Io(vanished));
+                }
+                Ok(read) => {
+                    inbox.end += read;
+                    return Ok(());
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(Error::Io(err)),
+            }
+        }
+    }
+
+    /// Write the control frames the core has queued.
+    fn flush_control(&mut self) -> Result<()> {
+        while self.conn.wants_transmit() {
+            let mut frames = [0u8; 2 * ws_proto::frame::MAX_CONTROL_FRAME_LEN];
+            let len = self.conn.poll_transmit(&mut frames);
+            self.write_all(&mut [IoSlice::new(&frames[..len])])?;
+        }
+        Ok(())
+    }
+
+    /// After the close handshake (or a failure): the server closes the TCP
+    /// connection first (RFC 6455 7.1.1); a client gives the server a
+    /// moment to do so, then closes too.
+    fn finish_close(&mut self) {
+        if self.socket_closed {
+            return;
+        }
+        if self.role() == Role::Client {
+            let deadline = Instant::now() + self.config.close_timeout;
+            let mut sink = [0u8; 512];
+            while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+                let _ = self.stream.set_read_timeout(Some(left));
+                match self.stream.read(&mut sink) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        let _ = self.stream.shutdown();
+        self.socket_closed = true;
+    }
+
+    /// Write every byte of `bufs`. A failure part-way leaves a partial
+    /// frame on the wire, so the connection is closed for sending.
+    fn write_all(&mut self, mut bufs: &mut [IoSlice<'_>]) -> Result<()> {
+        if self.socket_closed {
+            return Err(self.closed_error());
+        }
+        while !bufs.is_empty() {
+            match self.stream.write_vectored(bufs) {
+                Ok(0) => {
+                    self.socket_closed = true;
+                    return Err(Error::Io(io::ErrorKind::WriteZero.into()));
+                }
+                Ok(written) => IoSlice::advance_slices(&mut bufs, written),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    self.socket_closed = true;
+                    return Err(Error::Io(err));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Send one frame (seed `send_frame`); returns the bytes written.
+    ///
+    /// Pending control frames go out first. A server sends header and
+    /// payload with one vectored write, without copying the payload; a
+    /// client masks a copy.
+    pub fn send_frame(&mut self, frame: &Frame<'_>) -> Result<usize> {
+        self.flush_control()?;
+        if self.role() == Role::Client || frame.is_close() {
+            self.outbox
+                .resize(frame.encoded_len(self.role() == Role::Client), 0);
+            let len = self.conn.encode_frame(frame, &mut self.outbox)?;
+            let outbox = std::mem::take(&mut self.outbox);
+            let result = self.write_all(&mut [IoSlice::new(&outbox[..len])]);
+            self.outbox = outbox;
+            result?;
+            if self.conn.state() == State::Closed {
+                self.finish_close();
+            }
+            return Ok(len);
+        }
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let payload = frame.payload();
+        let encoded = self.conn.encode_header(
+            frame.opcode(),
+            frame.is_final(),
+            payload.len() as u64,
+            &mut header,
+        )?;
+        self.write_all(&mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(payload)])?;
+        Ok(encoded.len + payload.len())
+    }
+
+    /// Send a text message (seed `send_text`); returns the bytes written.
+    pub fn send_text(&mut self, text: &str) -> Result<usize> {
+        self.send_frame(&Frame::text(text))
+    }
+
+    /// Send a binary message (seed `send_binary`); returns the bytes written.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<usize> {
+        self.send_frame(&Frame::binary(data))
+    }
+
+    /// Send a whole message of either kind.
+    pub fn send(&mut self, message: &Message) -> Result<usize> {
+        match message {
+            Message::Text(text) => self.send_text(text),
+            Message::Binary(data) => self.send_binary(data),
+        }
+    }
+
+    /// Send a message as several frames: `fragments` in order, the last
+    /// one final.
+    pub fn send_fragmented(&mut self, kind: MessageKind, fragments: &[&[u8]]) -> Result<usize> {
+        let mut sent = 0;
+        for (i, fragment) in fragments.iter().enumerate() {
+            let opcode = if i == 0 {
+                kind.opcode()
+            } else {
+                OpCode::Continuation
+            };
+            let frame = Frame::new(opcode, fragment).with_fin(i + 1 == fragments.len());
+            sent += self.send_frame(&frame)?;
+        }
+        Ok(sent)
+    }
+
+    /// Send a ping (seed `send_ping`), payload at most 125 bytes.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<usize> {
+        self.send_frame(&Frame::new(OpCode::Ping, payload))
+    }
+
+    /// Send a pong (seed `send_pong`), payload at most 125 bytes. Pings are
+    /// answered automatically; this is for unsolicited pongs (heartbeats).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<usize> {
+        self.send_frame(&Frame::new(OpCode::Pong, payload))
+    }
+
+    /// Send a close frame with a code and reason (seed `send_close`),
+    /// without waiting for the reply; keep calling `recv` to see it, or use
+    /// [`close_with`](Self::close_with).
+    pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<usize> {
+        let frame =
+            Frame::close_with_reason(code, reason).map_err(ws_proto::SendError::InvalidClose)?;
+        self.send_frame(&frame)
+    }
+
+    /// Close gracefully with 1000 (seed `close`): see [`close_with`](Self::close_with).
+    pub fn close(&mut self) -> Result<()> {
+        self.close_with(CloseCode::NORMAL, "")
+    }
+
+    /// Close gracefully: send a close frame (unless one was sent), wait up
+    /// to [`Config::close_timeout`] for the peer's close while discarding
+    /// any data still arriving, then close the socket. Returns `Ok` when
+    /// the peer's close arrived in time.
+    pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<()> {
+        if self.socket_closed {
+            return Ok(());
+        }
+        if self.conn.peer_close_code().is_none()
+            && !self.conn.close_sent()
+            && self.conn.failure().is_none()
+        {
+            if let Err(err) = self.send_close(code, reason) {
+                self.force_close();
+                return Err(err);
+            }
+        }
+        let result = self.await_peer_close();
+        self.finish_close();
+        result
+    }
+
+    fn await_peer_close(&mut self) -> Result<()> {
+        if self.conn.peer_close_code().is_some() || self.conn.failure().is_some() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.config.close_timeout;
+        self.stream
+            .set_read_timeout(Some(self.config.close_timeout))?;
+        self.pump(|_, event| match event {
+            Event::Close(_) => Ok(Step::Done(())),
+            _ if Instant::now() >= deadline => Err(Error::Io(io::ErrorKind::TimedOut.into())),
+            _ => Ok(Step::Continue),
+        })
+    }
+
+    /// Close the socket at once, without the close handshake (seed
+    /// `force_close`).
+    pub fn force_close(&mut self) {
+        if !self.socket_closed {
+            let _ = self.stream.shutdown();
+            self.socket_closed = true;
+        }
+    }
+}
+
+impl<S: Stream> Drop for WebSocket<S> {
+    /// Dropping closes the socket (the seed's `drop` calls `force_close`).
+    fn drop(&mut self) {
+        self.force_close();
+    }
+}
+
+impl<S: Stream> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.role())
+            .field("state", &self.state())
+            .field("subprotocol", &self.subprotocol)
+            .finish_non_exhaustive()
+    }
+}
