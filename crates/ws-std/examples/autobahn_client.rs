@@ -10,7 +10,9 @@ use ws_std::{connect, Error, Message};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+    let base = args
+        .next()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     let agent = args.next().unwrap_or_else(|| "ws-std".to_owned());
     if let Err(err) = run(base.trim_end_matches('/'), &agent) {
         eprintln!("autobahn_client: {err}");
@@ -38,7 +40,10 @@ fn run(base: &str, agent: &str) -> ws_std::Result<()> {
 fn case_count(base: &str) -> ws_std::Result<u32> {
     let mut ws = connect(&format!("{base}/getCaseCount"))?;
     let count = match ws.recv()? {
-        Message::Text(text) => text.trim().parse().map_err(|_| Error::Url(format!("bad case count {text:?}")))?,
+        Message::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| Error::Url(format!("bad case count {text:?}")))?,
         Message::Binary(_) => return Err(Error::Url("binary case count".into())),
     };
     let _ = ws.close();

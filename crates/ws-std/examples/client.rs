@@ -8,7 +8,9 @@ use ws_std::{connect, Message};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let url = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+    let url = args
+        .next()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     let text = args.next().unwrap_or_else(|| "hello".to_owned());
     if let Err(err) = run(&url, &text) {
         eprintln!("client: {err}");

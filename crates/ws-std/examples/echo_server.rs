@@ -8,7 +8,9 @@
 use ws_std::{Config, WsServer};
 
 fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
     let server = match WsServer::bind_with_config(addr.as_str(), Config::default()) {
         Ok(server) => server,
         Err(err) => {

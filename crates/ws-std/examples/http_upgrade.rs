@@ -30,7 +30,9 @@ document.getElementById("send").onclick = () => ws.send(document.getElementById(
 const MAX_HEAD: usize = 8192;
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let listener = TcpListener::bind(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);
     for stream in listener.incoming() {
@@ -76,7 +78,9 @@ fn serve(mut stream: TcpStream) -> Result<(), Error> {
             );
             stream.write_all(response.as_bytes())?;
         }
-        _ => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?,
+        _ => stream.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?,
     }
     Ok(())
 }
