@@ -70,6 +70,9 @@
 //! # Features
 //! - `alloc`: [`message::MessageAssembler`], which gathers chunks into
 //!   whole `String`/`Vec<u8>` messages under a size limit.
+//!   [`url::WsUrl`], the parser of `ws://` URLs.
+//! - `getrandom`: [`mask::OsMask`], masking keys from the operating system's
+//!   entropy source, for clients.
 //! - `std`: `alloc`, plus run-time CPU detection for the SIMD UTF-8 validator.
 
 #![no_std]
@@ -90,6 +93,8 @@ pub mod handshake;
 pub mod mask;
 #[cfg(feature = "alloc")]
 pub mod message;
+#[cfg(feature = "alloc")]
+pub mod url;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, ClosePayload};

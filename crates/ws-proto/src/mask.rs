@@ -134,6 +134,29 @@ impl<F> core::fmt::Debug for BufferedMaskSource<F> {
     }
 }
 
+/// Masking keys drawn from the operating system's entropy source, 256
+/// bytes at a time (feature `getrandom`). What a client transport uses.
+#[cfg(feature = "getrandom")]
+pub type OsMask = BufferedMaskSource<fn(&mut [u8])>;
+
+/// Fill `buf` from the operating system's entropy source (feature
+/// `getrandom`), for masking keys and handshake keys.
+///
+/// # Panics
+/// If the operating system has no working entropy source: a client
+/// cannot mask safely without one (RFC 6455 section 10.3), and there is no
+/// sensible fallback.
+#[cfg(feature = "getrandom")]
+pub fn os_entropy(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the operating system's entropy source failed");
+}
+
+/// A fresh [`OsMask`].
+#[cfg(feature = "getrandom")]
+pub fn os_mask() -> OsMask {
+    BufferedMaskSource::new(os_entropy as fn(&mut [u8]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

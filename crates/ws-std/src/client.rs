@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handshake::client_handshake;
-use crate::url::WsUrl;
 use crate::websocket::WebSocket;
+use ws_proto::url::WsUrl;
 
 /// Connect to a `ws://host:port/path` URL with the default [`Config`]:
 /// TCP connect (each resolved address in turn), `TCP_NODELAY`, then the
@@ -20,7 +20,7 @@ pub fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
 /// [`connect`] with a configuration (subprotocols to offer, extra headers,
 /// limits, timeouts).
 pub fn connect_with_config(url: &str, config: &Config) -> Result<WebSocket<TcpStream>> {
-    let url = WsUrl::parse(url)?;
+    let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
     let timeout = config.handshake_timeout.unwrap_or(Duration::from_secs(30));
     let stream = connect_tcp(&url, timeout)?;
     stream.set_nodelay(true)?;

@@ -11,7 +11,8 @@ use ws_proto::{HandshakeError, Role};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::stream::Stream;
-use crate::websocket::{os_entropy, WebSocket};
+use crate::websocket::WebSocket;
+use ws_proto::mask::os_entropy;
 
 /// Perform the server side of the handshake on `stream` (seed
 /// `WsServer::accept` after the TCP accept) and return the connection.

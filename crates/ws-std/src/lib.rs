@@ -55,7 +55,6 @@ mod error;
 mod handshake;
 mod server;
 mod stream;
-mod url;
 mod websocket;
 
 pub use client::{connect, connect_with_config};
@@ -64,9 +63,9 @@ pub use error::{Error, Result};
 pub use handshake::{accept, client_handshake, upgrade_with_config, ws_upgrade};
 pub use server::{ws_server, StopHandle, WsServer};
 pub use stream::Stream;
-pub use url::WsUrl;
-pub use websocket::{OsMask, OwnedFrame, WebSocket};
+pub use websocket::{OwnedFrame, WebSocket};
 pub use ws_proto::message::Message;
+pub use ws_proto::url::WsUrl;
 pub use ws_proto::{CloseCode, Frame, MessageKind, OpCode, Role, State};
 
 /// The seed's name for a connection.

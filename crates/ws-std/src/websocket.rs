@@ -4,7 +4,7 @@ use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use ws_proto::constants::MAX_HEADER_LEN;
-use ws_proto::mask::BufferedMaskSource;
+use ws_proto::mask::{os_mask, OsMask};
 use ws_proto::message::{Message, MessageAssembler};
 use ws_proto::{
     CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, Role, State,
@@ -13,21 +13,6 @@ use ws_proto::{
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::stream::Stream;
-
-/// Masking keys for client frames, drawn from the operating system's
-/// entropy source 256 bytes at a time.
-pub type OsMask = BufferedMaskSource<fn(&mut [u8])>;
-
-/// Fill `buf` from the operating system's entropy source.
-pub(crate) fn os_entropy(buf: &mut [u8]) {
-    // Without entropy a client cannot mask safely (RFC 6455 10.3); the OS
-    // source failing is not something a program can recover from here.
-    getrandom::fill(buf).expect("the operating system's entropy source failed");
-}
-
-fn os_mask() -> OsMask {
-    BufferedMaskSource::new(os_entropy as fn(&mut [u8]))
-}
 
 /// A frame as received by [`WebSocket::recv_frame`], owning its payload
 /// (the seed's `WsFrame` on the receiving side). [`as_frame`](Self::as_frame)

@@ -1,6 +1,20 @@
-//! `ws://` URLs.
+//! `ws://` URLs (RFC 6455 section 3), feature `alloc`.
 
-use crate::error::{Error, Result};
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+
+/// Why a URL was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlError(pub String);
+
+impl core::fmt::Display for UrlError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "invalid URL: {}", self.0)
+    }
+}
+
+impl core::error::Error for UrlError {}
 
 /// A parsed `ws://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,9 +29,9 @@ pub struct WsUrl {
 
 impl WsUrl {
     /// Parse `ws://host[:port][/path][?query]`. `wss://` is refused: TLS
-    /// is not built in (wrap a TLS stream and use
-    /// [`client_handshake`](crate::client_handshake)).
-    pub fn parse(url: &str) -> Result<WsUrl> {
+    /// is not built in (a transport can run the handshake over a TLS
+    /// stream it set up itself).
+    pub fn parse(url: &str) -> Result<WsUrl, UrlError> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| bad(url, "no scheme"))?;
         if !scheme.eq_ignore_ascii_case("ws") {
             return Err(bad(url, "only ws:// is supported"));
@@ -79,8 +93,8 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
-fn bad(url: &str, why: &str) -> Error {
-    Error::Url(format!("{url:?}: {why}"))
+fn bad(url: &str, why: &str) -> UrlError {
+    UrlError(format!("{url:?}: {why}"))
 }
 
 #[cfg(test)]
