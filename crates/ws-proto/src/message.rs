@@ -21,6 +21,22 @@ pub enum Message {
 }
 
 impl Message {
+    /// Borrow as a [`MessageRef`].
+    pub fn as_ref(&self) -> MessageRef<'_> {
+        match self {
+            Message::Text(text) => MessageRef::Text(text),
+            Message::Binary(data) => MessageRef::Binary(data),
+        }
+    }
+
+    /// The bytes, giving up the type (to reuse the buffer).
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(data) => data,
+        }
+    }
+
     /// The message's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
@@ -48,7 +64,29 @@ pub enum MessageRef<'a> {
     Binary(&'a [u8]),
 }
 
-impl MessageRef<'_> {
+impl<'a> MessageRef<'a> {
+    /// A whole message of `kind` from its bytes; text is checked to be
+    /// UTF-8 ([`ProtocolError::InvalidUtf8`] otherwise).
+    pub fn new(kind: MessageKind, bytes: &'a [u8]) -> Result<Self, ProtocolError> {
+        whole_message(kind, bytes)
+    }
+
+    /// The message's bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match self {
+            MessageRef::Text(text) => text.as_bytes(),
+            MessageRef::Binary(data) => data,
+        }
+    }
+
+    /// Text or binary.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            MessageRef::Text(_) => MessageKind::Text,
+            MessageRef::Binary(_) => MessageKind::Binary,
+        }
+    }
+
     /// Copy into an owned [`Message`].
     pub fn to_owned(&self) -> Message {
         match self {
@@ -128,6 +166,29 @@ impl MessageAssembler {
             }
             MessageKind::Binary => Message::Binary(bytes),
         }))
+    }
+
+    /// Hand the assembler an empty buffer to gather the next message in, so
+    /// that a transport can reuse buffers ([`push_owned`](Self::push_owned)
+    /// moves the finished buffer out) instead of allocating per message.
+    pub fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.buffer.capacity() == 0 {
+            buffer.clear();
+            self.buffer = buffer;
+        }
+    }
+
+    /// Move out the buffer (empty, with its capacity), leaving none: for a
+    /// transport that returns idle buffers to a pool.
+    pub fn take_buffer(&mut self) -> Vec<u8> {
+        let mut buffer = core::mem::take(&mut self.buffer);
+        buffer.clear();
+        buffer
+    }
+
+    /// True while part of a message has been gathered.
+    pub fn is_assembling(&self) -> bool {
+        !self.buffer.is_empty()
     }
 
     /// Drop any partial message, keeping a modest buffer for the next one.
