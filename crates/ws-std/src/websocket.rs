@@ -116,16 +116,21 @@ impl<S: Stream> WebSocket<S> {
         Self::from_parts(stream, Role::Client, Config::default(), &[], None)
     }
 
-    /// Wrap an upgraded stream with a role, a configuration, the bytes
-    /// already read past the handshake, and the negotiated subprotocol.
+    /// Wrap an upgraded stream with a role, a configuration (its read and
+    /// write timeouts are applied to the stream), the bytes already read
+    /// past the handshake, and the negotiated subprotocol.
     pub fn from_parts(
-        stream: S,
+        mut stream: S,
         role: Role,
         config: Config,
         already_read: &[u8],
         subprotocol: Option<String>,
     ) -> Self {
         let max_message = config.max_message_len();
+        // Best effort: only a zero duration is refused, and Stream
+        // implementations avoid it.
+        let _ = stream.set_read_timeout(config.read_timeout);
+        let _ = stream.set_write_timeout(config.write_timeout);
         WebSocket {
             stream,
             conn: Connection::new(role, config.protocol, os_mask()),

@@ -1,0 +1,106 @@
+//! Limits, timeouts and buffer sizes of an event loop, with safe defaults.
+
+use std::time::Duration;
+
+use ws_proto::constants::WS_HEADER_BUFFER;
+
+/// Settings of an event loop and of every connection it serves.
+///
+/// | setting | default | when it is hit |
+/// |---|---|---|
+/// | `protocol.max_frame_size` | 16 MiB | close 1009 |
+/// | `protocol.max_message_size` | 64 MiB | close 1009 |
+/// | `max_handshake_header` | 8192 bytes | HTTP 431, connection closed |
+/// | `handshake_timeout` | 10 s | connection closed |
+/// | `idle_timeout` | 60 s | a ping is sent |
+/// | `pong_timeout` | 10 s (after that ping) | close 1001 |
+/// | `close_timeout` | 5 s | socket closed without the peer's close |
+/// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull`; reading pauses from half of it |
+/// | `stall_timeout` | 30 s without write progress | socket closed (the peer does not read) |
+/// | `max_connections` | 100,000 per loop | new connections closed at once |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Frame and message limits and the other settings of the protocol core.
+    pub protocol: ws_proto::Config,
+    /// Cap on the HTTP upgrade header block.
+    pub max_handshake_header: usize,
+    /// Time allowed for the opening handshake.
+    pub handshake_timeout: Duration,
+    /// After this long without receiving anything, a ping is sent (`None`:
+    /// never).
+    pub idle_timeout: Option<Duration>,
+    /// After that ping, the time allowed for anything to arrive before the
+    /// connection is closed with 1001.
+    pub pong_timeout: Duration,
+    /// Time the peer has to answer our close frame.
+    pub close_timeout: Duration,
+    /// Bound on each connection's queue of outgoing bytes. A send is
+    /// refused once the queue holds this much; reading from the connection
+    /// pauses while it holds more than half of it, so a peer that does not
+    /// read cannot make the server buffer without limit. One message may
+    /// take the queue past the bound (so a 16 MiB echo works with a 1 MiB
+    /// bound): memory per connection stays under `max_outgoing` plus one
+    /// maximal message.
+    pub max_outgoing: usize,
+    /// A connection whose outgoing queue makes no progress for this long is
+    /// dropped.
+    pub stall_timeout: Duration,
+    /// Most connections one loop holds; more are closed on accept.
+    pub max_connections: usize,
+    /// The loop's one shared receive buffer: a read takes up to this much.
+    pub read_buffer_size: usize,
+    /// Largest buffer kept in the pool for reuse; larger ones are freed.
+    pub max_pooled_buffer: usize,
+    /// Most idle buffers kept in the pool.
+    pub max_pooled_buffers: usize,
+    /// Subprotocols the server supports, in order of preference; or those
+    /// a client offers.
+    pub subprotocols: Vec<String>,
+    /// Set `TCP_NODELAY` on every connection (default true: WebSocket
+    /// messages are small and latency matters more than segment count).
+    pub nodelay: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            protocol: ws_proto::Config::new(),
+            max_handshake_header: WS_HEADER_BUFFER,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(60)),
+            pong_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+            max_outgoing: 1 << 20,
+            stall_timeout: Duration::from_secs(30),
+            max_connections: 100_000,
+            read_buffer_size: 64 * 1024,
+            max_pooled_buffer: 256 * 1024,
+            max_pooled_buffers: 1024,
+            subprotocols: Vec::new(),
+            nodelay: true,
+        }
+    }
+}
+
+impl Config {
+    /// The queue size from which reading pauses.
+    pub(crate) fn high_water(&self) -> usize {
+        self.max_outgoing / 2
+    }
+
+    /// The shortest timeout: timers are checked at a quarter of it.
+    pub(crate) fn timer_tick(&self) -> Duration {
+        let shortest = [
+            Some(self.handshake_timeout),
+            self.idle_timeout,
+            Some(self.pong_timeout),
+            Some(self.close_timeout),
+            Some(self.stall_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(Duration::from_secs(1));
+        (shortest / 4).clamp(Duration::from_millis(5), Duration::from_secs(1))
+    }
+}

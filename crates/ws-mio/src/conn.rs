@@ -1,0 +1,117 @@
+//! One connection of the event loop: its socket, protocol state, buffers
+//! and timers.
+
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use ws_proto::handshake::server::RequestParser;
+use ws_proto::mask::{MaskSource, OsMask};
+use ws_proto::message::MessageAssembler;
+use ws_proto::Connection;
+
+/// Masking for a connection of either role: servers never mask; a client
+/// draws keys from the OS (boxed, so server connections do not pay for
+/// the entropy pool).
+pub(crate) enum LoopMask {
+    Server,
+    Client(Box<OsMask>),
+}
+
+impl MaskSource for LoopMask {
+    fn next_key(&mut self) -> [u8; 4] {
+        match self {
+            LoopMask::Server => [0; 4],
+            LoopMask::Client(source) => source.next_key(),
+        }
+    }
+}
+
+/// What a client connection needs to check the server's response.
+pub(crate) struct ClientHandshake {
+    pub(crate) key: [u8; 16],
+    /// How far the search for the end of the response head has looked.
+    pub(crate) scanned: usize,
+}
+
+/// Where a connection is in its life.
+pub(crate) enum Phase {
+    /// Reading the client's upgrade request.
+    ServerHandshake(RequestParser),
+    /// Waiting for the server's response to our request.
+    ClientHandshake(Box<ClientHandshake>),
+    /// Upgraded: frames flow (the protocol core knows about closing).
+    Open,
+    /// The handshake was refused: the refusal is being written, then the
+    /// socket closes.
+    Refused,
+}
+
+/// A connection and everything the loop keeps for it.
+pub(crate) struct Conn<D> {
+    pub(crate) stream: TcpStream,
+    pub(crate) generation: u32,
+    pub(crate) phase: Phase,
+    pub(crate) proto: Connection<LoopMask>,
+    /// Handshake bytes, or the start of a frame that a read cut short
+    /// (at most a header or a control frame). Pooled; empty when idle.
+    pub(crate) inbuf: Vec<u8>,
+    /// Fragments of a message that did not arrive in one read.
+    pub(crate) assembler: MessageAssembler,
+    /// Outgoing bytes: whole frames, `out[out_pos..]` not yet written.
+    pub(crate) out: Vec<u8>,
+    pub(crate) out_pos: usize,
+    pub(crate) data: Option<D>,
+    /// `on_open` accepted it: `on_close` is owed.
+    pub(crate) opened: bool,
+    pub(crate) close_reported: bool,
+    /// Reading stopped because the outgoing queue is above high water.
+    pub(crate) read_paused: bool,
+    /// In the loop's list of connections to flush.
+    pub(crate) dirty: bool,
+    pub(crate) last_read: Instant,
+    pub(crate) last_write: Instant,
+    /// Handshake deadline, or the close deadline once we sent a close.
+    pub(crate) deadline: Option<Instant>,
+    /// When an idle ping was sent and nothing has arrived since.
+    pub(crate) ping_sent: Option<Instant>,
+}
+
+impl<D> Conn<D> {
+    pub(crate) fn new(
+        stream: TcpStream,
+        generation: u32,
+        phase: Phase,
+        proto: Connection<LoopMask>,
+        max_message: usize,
+        now: Instant,
+    ) -> Self {
+        Conn {
+            stream,
+            generation,
+            phase,
+            proto,
+            inbuf: Vec::new(),
+            assembler: MessageAssembler::new(max_message),
+            out: Vec::new(),
+            out_pos: 0,
+            data: None,
+            opened: false,
+            close_reported: false,
+            read_paused: false,
+            dirty: false,
+            last_read: now,
+            last_write: now,
+            deadline: None,
+            ping_sent: None,
+        }
+    }
+
+    /// Bytes queued and not yet written.
+    pub(crate) fn queued(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open) && self.proto.is_open()
+    }
+}

@@ -1,0 +1,780 @@
+//! The loop's state that handlers act on through a
+//! [`Context`](crate::Context): connections, buffers, and the logic of
+//! sending, flushing, closing and timers.
+
+use std::io::{self, Read, Write};
+use std::net::ToSocketAddrs;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use slab::Slab;
+use ws_proto::constants::MAX_HEADER_LEN;
+use ws_proto::frame::MAX_CONTROL_FRAME_LEN;
+use ws_proto::handshake::client::{ClientRequest, ResponseParser};
+use ws_proto::handshake::server::{write_refusal, write_response};
+use ws_proto::mask::{apply_mask, os_entropy, os_mask};
+use ws_proto::message::MessageRef;
+use ws_proto::url::WsUrl;
+use ws_proto::{CloseCode, Connection, Event, HandshakeError, OpCode, ProtocolError, Role};
+
+use crate::config::Config;
+use crate::conn::{ClientHandshake, Conn, LoopMask, Phase};
+use crate::error::{Error, SendError};
+use crate::handler::{ConnectionId, Context, Handler, Opening, Refusal};
+use crate::pool::BufferPool;
+
+/// Room at the front of the read buffer for the unconsumed start of a
+/// frame from the previous read: a header or a control frame, at most.
+pub(crate) const HEADROOM: usize = 256;
+
+/// Connections and what the loop knows about them.
+pub(crate) struct Core<D> {
+    pub(crate) conns: Slab<Conn<D>>,
+    pub(crate) pool: BufferPool,
+    pub(crate) config: Config,
+    registry: Registry,
+    next_generation: u32,
+    /// Connections with queued bytes to write at the end of this round.
+    pub(crate) dirty: Vec<usize>,
+    /// Connections to read from again (reading resumed, or cut short for
+    /// fairness).
+    pub(crate) again: Vec<usize>,
+    pub(crate) stop_requested: bool,
+}
+
+impl<D> Core<D> {
+    pub(crate) fn new(config: Config, registry: Registry) -> Self {
+        Core {
+            conns: Slab::new(),
+            pool: BufferPool::new(config.max_pooled_buffers, config.max_pooled_buffer),
+            config,
+            registry,
+            next_generation: 0,
+            dirty: Vec::new(),
+            again: Vec::new(),
+            stop_requested: false,
+        }
+    }
+
+    pub(crate) fn id_of(&self, index: usize) -> ConnectionId {
+        ConnectionId {
+            index: index as u32,
+            generation: self.conns[index].generation,
+        }
+    }
+
+    /// The slab index of a live connection with this id.
+    fn index_of(&self, id: ConnectionId) -> Option<usize> {
+        let index = id.index as usize;
+        self.conns
+            .get(index)
+            .filter(|conn| conn.generation == id.generation)
+            .map(|_| index)
+    }
+
+    /// Register a new socket; returns its index.
+    pub(crate) fn insert(
+        &mut self,
+        mut stream: TcpStream,
+        phase: Phase,
+        role: Role,
+    ) -> io::Result<usize> {
+        let entry = self.conns.vacant_entry();
+        let index = entry.key();
+        self.registry.register(
+            &mut stream,
+            Token(index),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        if self.config.nodelay {
+            // Not fatal: the connection works without it.
+            let _ = stream.set_nodelay(true);
+        }
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let mask = match role {
+            Role::Server => LoopMask::Server,
+            Role::Client => LoopMask::Client(Box::new(os_mask())),
+        };
+        let proto = Connection::new(role, self.config.protocol, mask);
+        let max_message =
+            usize::try_from(self.config.protocol.max_message_size).unwrap_or(usize::MAX);
+        let now = Instant::now();
+        let mut conn = Conn::new(stream, self.next_generation, phase, proto, max_message, now);
+        conn.deadline = Some(now + self.config.handshake_timeout);
+        entry.insert(conn);
+        Ok(index)
+    }
+
+    pub(crate) fn mark_dirty(&mut self, index: usize) {
+        if let Some(conn) = self.conns.get_mut(index) {
+            if !conn.dirty {
+                conn.dirty = true;
+                self.dirty.push(index);
+            }
+        }
+    }
+
+    /// Queue one frame for a connection, header and payload, masked for a
+    /// client connection.
+    pub(crate) fn send_frame(
+        &mut self,
+        id: ConnectionId,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<(), SendError> {
+        let index = self.index_of(id).ok_or(SendError::NotFound)?;
+        self.queue_frame(index, opcode, payload)?;
+        self.mark_dirty(index);
+        Ok(())
+    }
+
+    fn queue_frame(
+        &mut self,
+        index: usize,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<(), SendError> {
+        let conn = &mut self.conns[index];
+        if !matches!(conn.phase, Phase::Open) {
+            return Err(SendError::Refused(ws_proto::SendError::Closed));
+        }
+        if conn.queued() >= self.config.max_outgoing {
+            return Err(SendError::QueueFull);
+        }
+        if conn.out.capacity() == 0 {
+            conn.out = self.pool.take();
+        }
+        let start = conn.out.len();
+        conn.out.resize(start + MAX_HEADER_LEN, 0);
+        let header =
+            conn.proto
+                .encode_header(opcode, true, payload.len() as u64, &mut conn.out[start..]);
+        let header = match header {
+            Ok(header) => header,
+            Err(err) => {
+                conn.out.truncate(start);
+                return Err(err.into());
+            }
+        };
+        conn.out.truncate(start + header.len);
+        conn.out.extend_from_slice(payload);
+        if let Some(key) = header.mask {
+            apply_mask(&mut conn.out[start + header.len..], key, 0);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_message(
+        &mut self,
+        id: ConnectionId,
+        message: MessageRef<'_>,
+    ) -> Result<(), SendError> {
+        self.send_frame(id, message.kind().opcode(), message.as_bytes())
+    }
+
+    pub(crate) fn broadcast(
+        &mut self,
+        message: MessageRef<'_>,
+        except: Option<ConnectionId>,
+    ) -> usize {
+        let opcode = message.kind().opcode();
+        let mut accepted = 0;
+        for index in 0..self.conns.capacity() {
+            let Some(conn) = self.conns.get(index) else {
+                continue;
+            };
+            let id = ConnectionId {
+                index: index as u32,
+                generation: conn.generation,
+            };
+            if Some(id) == except || !conn.is_open() {
+                continue;
+            }
+            if self.queue_frame(index, opcode, message.as_bytes()).is_ok() {
+                self.mark_dirty(index);
+                accepted += 1;
+            }
+        }
+        accepted
+    }
+
+    pub(crate) fn close(
+        &mut self,
+        id: ConnectionId,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
+        let index = self.index_of(id).ok_or(SendError::NotFound)?;
+        self.start_close(index, code, reason)
+    }
+
+    /// Queue our close frame and start the close timer.
+    pub(crate) fn start_close(
+        &mut self,
+        index: usize,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
+        let conn = &mut self.conns[index];
+        if !matches!(conn.phase, Phase::Open) {
+            return Err(SendError::Refused(ws_proto::SendError::Closed));
+        }
+        conn.proto.close(code, reason)?;
+        conn.deadline = Some(Instant::now() + self.config.close_timeout);
+        self.mark_dirty(index);
+        Ok(())
+    }
+
+    pub(crate) fn data(&mut self, id: ConnectionId) -> Option<&mut D> {
+        let index = self.index_of(id)?;
+        self.conns[index].data.as_mut()
+    }
+
+    pub(crate) fn open_ids(&self) -> impl Iterator<Item = ConnectionId> + '_ {
+        self.conns
+            .iter()
+            .filter(|(_, conn)| conn.is_open())
+            .map(|(index, conn)| ConnectionId {
+                index: index as u32,
+                generation: conn.generation,
+            })
+    }
+
+    pub(crate) fn queued(&self, id: ConnectionId) -> Option<usize> {
+        self.index_of(id).map(|index| self.conns[index].queued())
+    }
+
+    /// Start a client connection: non-blocking connect, request queued.
+    /// Name resolution blocks; give an IP address to avoid it.
+    pub(crate) fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
+        let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
+        let addr = (url.host.as_str(), url.port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| Error::Url(format!("{} resolves to no address", url.host)))?;
+        let stream = TcpStream::connect(addr)?;
+        let mut key = [0u8; 16];
+        os_entropy(&mut key);
+        let offered: Vec<&str> = self
+            .config
+            .subprotocols
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let host = url.host_header();
+        let request = ClientRequest {
+            subprotocols: &offered,
+            ..ClientRequest::new(&host, &url.path, key)
+        };
+        let mut bytes = vec![
+            0;
+            512 + host.len()
+                + url.path.len()
+                + offered.iter().map(|p| p.len() + 2).sum::<usize>()
+        ];
+        let len = request.write(&mut bytes).map_err(Error::Handshake)?;
+        bytes.truncate(len);
+        let phase = Phase::ClientHandshake(Box::new(ClientHandshake { key, scanned: 0 }));
+        let index = self.insert(stream, phase, Role::Client)?;
+        self.conns[index].out = bytes;
+        self.mark_dirty(index);
+        Ok(self.id_of(index))
+    }
+
+    /// Write what is queued, until done or the socket would block. Removes
+    /// the connection when it is finished with (closed, refused) or broken.
+    pub(crate) fn flush<H: Handler<Data = D>>(&mut self, handler: &mut H, index: usize) {
+        let Some(conn) = self.conns.get_mut(index) else {
+            return;
+        };
+        conn.dirty = false;
+        queue_control_frames(conn);
+        while conn.out_pos < conn.out.len() {
+            match conn.stream.write(&conn.out[conn.out_pos..]) {
+                Ok(0) => return self.lost(handler, index, io::ErrorKind::WriteZero.into()),
+                Ok(written) => {
+                    conn.out_pos += written;
+                    conn.last_write = Instant::now();
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                // Not connected yet (client): the writable event will come.
+                Err(err) if err.kind() == io::ErrorKind::NotConnected => break,
+                Err(err) => return self.lost(handler, index, err),
+            }
+        }
+        let drained = conn.out_pos == conn.out.len();
+        if drained {
+            conn.out_pos = 0;
+            let out = std::mem::take(&mut conn.out);
+            self.pool.give(out);
+        }
+        let conn = &mut self.conns[index];
+        let finished = match conn.phase {
+            Phase::Refused => drained,
+            Phase::Open => drained && conn.proto.state() == ws_proto::State::Closed,
+            _ => false,
+        };
+        if finished {
+            return self.remove(handler, index);
+        }
+        if conn.read_paused && conn.queued() < self.config.high_water() {
+            conn.read_paused = false;
+            self.again.push(index);
+        }
+    }
+
+    /// Flush every connection that has something queued.
+    pub(crate) fn flush_dirty<H: Handler<Data = D>>(&mut self, handler: &mut H) {
+        while let Some(index) = self.dirty.pop() {
+            self.flush(handler, index);
+        }
+    }
+
+    /// The peer's bytes (in `buf[pos..end]`, with headroom before `pos`)
+    /// through the protocol core and into the handler. Returns false if
+    /// the connection is gone.
+    pub(crate) fn process<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        buf: &mut [u8],
+        index: usize,
+        mut pos: usize,
+        end: usize,
+    ) -> bool {
+        let id = self.id_of(index);
+        loop {
+            let Some(conn) = self.conns.get_mut(index) else {
+                return false;
+            };
+            let (consumed, event) = match conn.proto.receive(&mut buf[pos..end]) {
+                Ok(step) => step,
+                Err(err) => {
+                    self.fail(handler, index, err);
+                    return self.conns.contains(index);
+                }
+            };
+            pos += consumed;
+            let Some(event) = event else { break };
+            let mut ctx = Context { core: self };
+            match event {
+                Event::Data(chunk) if chunk.message_start && chunk.message_end => {
+                    match MessageRef::new(chunk.kind, chunk.payload) {
+                        Ok(message) => handler.on_message(&mut ctx, id, message),
+                        Err(err) => {
+                            self.fail(handler, index, err);
+                            return self.conns.contains(index);
+                        }
+                    }
+                }
+                Event::Data(chunk) => {
+                    if let Err(err) = self.assemble(handler, index, id, &chunk) {
+                        self.fail(handler, index, err);
+                        return self.conns.contains(index);
+                    }
+                }
+                Event::Ping(payload) => {
+                    // Answer every ping, not only the last of a burst: move
+                    // the pong to the queue before the next ping replaces it.
+                    if let Some(conn) = ctx.core.conns.get_mut(index) {
+                        queue_control_frames(conn);
+                    }
+                    handler.on_ping(&mut ctx, id, payload)
+                }
+                Event::Pong(payload) => handler.on_pong(&mut ctx, id, payload),
+                Event::Close(close) => {
+                    if let Some(conn) = ctx.core.conns.get_mut(index) {
+                        conn.close_reported = true;
+                    }
+                    handler.on_close(&mut ctx, id, close.code, close.reason);
+                }
+            }
+        }
+        let Some(conn) = self.conns.get_mut(index) else {
+            return false;
+        };
+        if pos < end {
+            if conn.inbuf.capacity() == 0 {
+                conn.inbuf = self.pool.take();
+            }
+            conn.inbuf.extend_from_slice(&buf[pos..end]);
+        }
+        if conn.proto.wants_transmit() {
+            self.mark_dirty(index);
+        }
+        true
+    }
+
+    /// A chunk of a message that did not arrive whole: gather it in a
+    /// pooled buffer and hand the message over when it is complete.
+    fn assemble<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        index: usize,
+        id: ConnectionId,
+        chunk: &ws_proto::DataChunk<'_>,
+    ) -> Result<(), ProtocolError> {
+        let conn = &mut self.conns[index];
+        if chunk.message_start {
+            conn.assembler.recycle(self.pool.take());
+        }
+        let Some(message) = conn.assembler.push_owned(chunk)? else {
+            return Ok(());
+        };
+        handler.on_message(&mut Context { core: self }, id, message.as_ref());
+        self.pool.give(message.into_bytes());
+        Ok(())
+    }
+
+    /// The core found a protocol error: it queued the close frame; tell the
+    /// handler, and write the close (the connection goes once it is out).
+    pub(crate) fn fail<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        index: usize,
+        err: ProtocolError,
+    ) {
+        let id = self.id_of(index);
+        let conn = &mut self.conns[index];
+        if conn.proto.failure().is_none() {
+            conn.proto.fail(err);
+        }
+        conn.deadline = Some(Instant::now() + self.config.close_timeout);
+        let report_close = conn.opened && !conn.close_reported;
+        conn.close_reported = true;
+        let mut ctx = Context { core: self };
+        handler.on_error(&mut ctx, id, &Error::Protocol(err));
+        if report_close {
+            handler.on_close(&mut ctx, id, err.close_code(), err.reason());
+        }
+        self.mark_dirty(index);
+    }
+
+    /// The connection broke (reset, end of stream, write error).
+    pub(crate) fn lost<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        index: usize,
+        err: io::Error,
+    ) {
+        let conn = &self.conns[index];
+        // A vanished peer is reported through on_close (1006); other
+        // failures, and failed outgoing connections, through on_error too.
+        let open_and_broken =
+            conn.opened && !conn.close_reported && err.kind() != io::ErrorKind::UnexpectedEof;
+        let connect_failed = !conn.opened && matches!(conn.phase, Phase::ClientHandshake(_));
+        if open_and_broken || connect_failed {
+            let id = self.id_of(index);
+            handler.on_error(&mut Context { core: self }, id, &Error::Io(err));
+        }
+        self.remove(handler, index);
+    }
+
+    /// Drop a connection: owed `on_close` (1006 when nothing was said),
+    /// buffers back to the pool, socket closed.
+    pub(crate) fn remove<H: Handler<Data = D>>(&mut self, handler: &mut H, index: usize) {
+        let Some(conn) = self.conns.get_mut(index) else {
+            return;
+        };
+        if conn.opened && !conn.close_reported {
+            conn.close_reported = true;
+            let id = self.id_of(index);
+            handler.on_close(&mut Context { core: self }, id, CloseCode::ABNORMAL, "");
+        }
+        let mut conn = self.conns.remove(index);
+        let _ = self.registry.deregister(&mut conn.stream);
+        self.pool.give(std::mem::take(&mut conn.inbuf));
+        self.pool.give(std::mem::take(&mut conn.out));
+        self.pool.give(conn.assembler.take_buffer());
+    }
+
+    /// Answer a bad upgrade request and close once the answer is out.
+    pub(crate) fn refuse(&mut self, index: usize, status: Result<HandshakeError, Refusal>) {
+        let conn = &mut self.conns[index];
+        conn.phase = Phase::Refused;
+        conn.out.clear();
+        conn.out_pos = 0;
+        conn.out.resize(512, 0);
+        let written = match status {
+            Err(refusal) => write_status(refusal.status, &mut conn.out),
+            Ok(error) => write_refusal(&error, &mut conn.out).unwrap_or(0),
+        };
+        conn.out.truncate(written);
+        conn.deadline = Some(Instant::now() + self.config.close_timeout);
+        self.mark_dirty(index);
+    }
+
+    /// Server side: the request in `inbuf` is complete and valid, or
+    /// refused. On success the handler's `on_open` decides, the 101 goes
+    /// out, and bytes after the request are passed on. Returns the range of
+    /// those bytes, copied to `buf` after the headroom.
+    pub(crate) fn finish_server_handshake<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        buf: &mut [u8],
+        index: usize,
+    ) -> Option<usize> {
+        let conn = &mut self.conns[index];
+        let bytes = std::mem::take(&mut conn.inbuf);
+        let Phase::ServerHandshake(parser) = &mut conn.phase else {
+            return None;
+        };
+        let request = match parser.parse(&bytes) {
+            Ok(Some(request)) => request,
+            Ok(None) => {
+                conn.inbuf = bytes;
+                return None;
+            }
+            Err(error) => {
+                self.pool.give(bytes);
+                self.refuse(index, Ok(error));
+                return None;
+            }
+        };
+        let supported: Vec<&str> = self
+            .config
+            .subprotocols
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let chosen = request.choose_subprotocol(&supported).map(str::to_owned);
+        let chosen = chosen.as_deref();
+        conn.out.resize(256 + chosen.map_or(0, str::len), 0);
+        let written = write_response(request.key(), chosen, None, &[], &mut conn.out).unwrap_or(0);
+        conn.out.truncate(written);
+        conn.phase = Phase::Open;
+        conn.deadline = None;
+        let id = self.id_of(index);
+        let opened = handler.on_open(
+            &mut Context { core: self },
+            id,
+            &Opening::Request(&request, chosen),
+        );
+        let rest = &bytes[request.consumed()..];
+        let early = rest.len().min(buf.len() - HEADROOM);
+        buf[HEADROOM..HEADROOM + early].copy_from_slice(&rest[..early]);
+        self.pool.give(bytes);
+        let conn = self.conns.get_mut(index)?;
+        match opened {
+            Ok(data) => {
+                conn.data = Some(data);
+                conn.opened = true;
+                self.mark_dirty(index);
+                Some(early)
+            }
+            Err(refusal) => {
+                self.refuse(index, Err(refusal));
+                None
+            }
+        }
+    }
+
+    /// Client side: look for the end of the server's response in `inbuf`;
+    /// once it is there, check it and open the connection. Returns the
+    /// number of bytes after the response, copied to `buf` after the
+    /// headroom.
+    pub(crate) fn finish_client_handshake<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        buf: &mut [u8],
+        index: usize,
+    ) -> Option<usize> {
+        let conn = &mut self.conns[index];
+        let Phase::ClientHandshake(state) = &mut conn.phase else {
+            return None;
+        };
+        // Scan only the new bytes for the blank line, so a server that
+        // trickles its response costs linear time.
+        let from = state.scanned.saturating_sub(3);
+        let complete = conn.inbuf[from..].windows(4).any(|w| w == b"\r\n\r\n");
+        state.scanned = conn.inbuf.len();
+        let key = state.key;
+        if !complete && conn.inbuf.len() <= self.config.max_handshake_header {
+            return None;
+        }
+        let bytes = std::mem::take(&mut conn.inbuf);
+        let offered: Vec<&str> = self
+            .config
+            .subprotocols
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let request = ClientRequest {
+            subprotocols: &offered,
+            ..ClientRequest::new("", "/", key)
+        };
+        let mut parser =
+            ResponseParser::with_max_header_len(&request, self.config.max_handshake_header);
+        let id = self.id_of(index);
+        let response = match parser.parse(&bytes) {
+            Ok(Some(response)) => response,
+            failed => {
+                let error = match failed {
+                    Err(HandshakeError::BadStatus(status)) => Error::HttpStatus(status),
+                    Err(err) => Error::Handshake(err),
+                    // Over the cap without an end: the parser says so too.
+                    Ok(_) => Error::Handshake(HandshakeError::HeaderTooLarge),
+                };
+                handler.on_error(&mut Context { core: self }, id, &error);
+                self.pool.give(bytes);
+                self.remove(handler, index);
+                return None;
+            }
+        };
+        let conn = &mut self.conns[index];
+        conn.phase = Phase::Open;
+        conn.deadline = None;
+        let opened = handler.on_open(
+            &mut Context { core: self },
+            id,
+            &Opening::Response(&response),
+        );
+        let rest = &bytes[response.consumed()..];
+        let early = rest.len().min(buf.len() - HEADROOM);
+        buf[HEADROOM..HEADROOM + early].copy_from_slice(&rest[..early]);
+        self.pool.give(bytes);
+        let conn = self.conns.get_mut(index)?;
+        match opened {
+            Ok(data) => {
+                conn.data = Some(data);
+                conn.opened = true;
+                self.mark_dirty(index);
+                Some(early)
+            }
+            Err(_) => {
+                self.remove(handler, index);
+                None
+            }
+        }
+    }
+
+    /// Check every connection's timers.
+    pub(crate) fn sweep<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        now: Instant,
+        expired: &mut Vec<(usize, Timer)>,
+    ) {
+        expired.clear();
+        for (index, conn) in &self.conns {
+            if let Some(timer) = self.due_timer(conn, now) {
+                expired.push((index, timer));
+            }
+        }
+        for &(index, timer) in expired.iter() {
+            if !self.conns.contains(index) {
+                continue;
+            }
+            match timer {
+                Timer::Ping => {
+                    self.conns[index].ping_sent = Some(now);
+                    let id = self.id_of(index);
+                    let _ = self.send_frame(id, OpCode::Ping, b"");
+                }
+                Timer::PongMissing => {
+                    let id = self.id_of(index);
+                    handler.on_error(
+                        &mut Context { core: self },
+                        id,
+                        &Error::Timeout("no answer to an idle ping"),
+                    );
+                    if self
+                        .start_close(index, CloseCode::GOING_AWAY, "idle timeout")
+                        .is_err()
+                    {
+                        self.remove(handler, index);
+                    }
+                }
+                Timer::Expired(what) => {
+                    let id = self.id_of(index);
+                    if self.conns[index].opened {
+                        handler.on_error(&mut Context { core: self }, id, &Error::Timeout(what));
+                    }
+                    self.remove(handler, index);
+                }
+            }
+        }
+    }
+
+    fn due_timer(&self, conn: &Conn<D>, now: Instant) -> Option<Timer> {
+        if conn.deadline.is_some_and(|deadline| now >= deadline) {
+            return Some(Timer::Expired(match conn.phase {
+                Phase::Open => "close handshake",
+                Phase::Refused => "writing the refusal",
+                _ => "opening handshake",
+            }));
+        }
+        if conn.queued() > 0 && now.duration_since(conn.last_write) >= self.config.stall_timeout {
+            return Some(Timer::Expired("the peer does not read"));
+        }
+        if !conn.is_open() || conn.deadline.is_some() {
+            return None;
+        }
+        let idle = self.config.idle_timeout?;
+        match conn.ping_sent {
+            None if now.duration_since(conn.last_read) >= idle => Some(Timer::Ping),
+            Some(sent) if now.duration_since(sent) >= self.config.pong_timeout => {
+                Some(Timer::PongMissing)
+            }
+            _ => None,
+        }
+    }
+
+    /// Read what the socket has into `inbuf` during a handshake, never
+    /// taking the block past the cap by more than one byte.
+    pub(crate) fn read_handshake_bytes(
+        &mut self,
+        index: usize,
+        chunk: &mut [u8],
+    ) -> io::Result<usize> {
+        let cap = self.config.max_handshake_header;
+        let conn = &mut self.conns[index];
+        if conn.inbuf.capacity() == 0 {
+            conn.inbuf = self.pool.take();
+        }
+        let room = (cap + 1)
+            .saturating_sub(conn.inbuf.len())
+            .clamp(1, chunk.len());
+        let read = conn.stream.read(&mut chunk[..room])?;
+        conn.inbuf.extend_from_slice(&chunk[..read]);
+        Ok(read)
+    }
+}
+
+/// Move the control frames the protocol core has queued (pongs, close)
+/// to the end of the connection's outgoing bytes.
+fn queue_control_frames<D>(conn: &mut Conn<D>) {
+    while conn.proto.wants_transmit() {
+        let start = conn.out.len();
+        conn.out.resize(start + 2 * MAX_CONTROL_FRAME_LEN, 0);
+        let written = conn.proto.poll_transmit(&mut conn.out[start..]);
+        conn.out.truncate(start + written);
+    }
+}
+
+/// A timer that ran out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Timer {
+    Ping,
+    PongMissing,
+    Expired(&'static str),
+}
+
+/// A bare HTTP response with a status and no body.
+fn write_status(status: u16, out: &mut [u8]) -> usize {
+    let reason = match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Refused",
+    };
+    let text =
+        format!("HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    let len = text.len().min(out.len());
+    out[..len].copy_from_slice(&text.as_bytes()[..len]);
+    len
+}

@@ -1,0 +1,88 @@
+//! Errors of the event-loop transport.
+
+use std::fmt;
+use std::io;
+
+use ws_proto::{HandshakeError, ProtocolError};
+
+/// Why a connection failed or could not be made; given to
+/// [`Handler::on_error`](crate::Handler::on_error).
+#[derive(Debug)]
+pub enum Error {
+    /// The socket failed, or the peer vanished.
+    Io(io::Error),
+    /// The peer broke RFC 6455 (or a limit); the close frame with
+    /// [`ProtocolError::close_code`] was sent.
+    Protocol(ProtocolError),
+    /// The opening handshake failed (client connections).
+    Handshake(HandshakeError),
+    /// The server answered a client's upgrade with this HTTP status.
+    HttpStatus(u16),
+    /// A timer ran out: the handshake, the pong after an idle ping, the
+    /// close handshake, or writing to a peer that does not read.
+    Timeout(&'static str),
+    /// A URL that cannot be connected to.
+    Url(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(err) => write!(f, "I/O error: {err}"),
+            Error::Protocol(err) => write!(f, "protocol error: {err}"),
+            Error::Handshake(err) => write!(f, "handshake failed: {err}"),
+            Error::HttpStatus(status) => {
+                write!(f, "server answered the upgrade with HTTP {status}")
+            }
+            Error::Timeout(what) => write!(f, "timed out: {what}"),
+            Error::Url(why) => write!(f, "invalid URL: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(err) => Some(err),
+            Error::Protocol(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Self {
+        Error::Io(err)
+    }
+}
+
+/// Why a send through a [`Context`](crate::Context) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// No such connection (it closed, or the id is stale).
+    NotFound,
+    /// The connection's outgoing queue is full (see
+    /// [`Config::max_outgoing`](crate::Config::max_outgoing)); nothing was queued.
+    QueueFull,
+    /// The connection is not open for this send (handshake not done, or a
+    /// close was sent), or the frame breaks a rule of sending.
+    Refused(ws_proto::SendError),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NotFound => f.write_str("no such connection"),
+            SendError::QueueFull => f.write_str("outgoing queue full"),
+            SendError::Refused(err) => write!(f, "send refused: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<ws_proto::SendError> for SendError {
+    fn from(err: ws_proto::SendError) -> Self {
+        SendError::Refused(err)
+    }
+}

@@ -1,0 +1,404 @@
+//! One thread's loop over `mio::Poll`: accepts, reads, dispatches to the
+//! handler, writes, and keeps time.
+
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use ws_proto::handshake::server::RequestParser;
+use ws_proto::{CloseCode, Role};
+
+use crate::config::Config;
+use crate::conn::Phase;
+use crate::core::{Core, Timer, HEADROOM};
+use crate::error::Error;
+use crate::handler::{ConnectionId, Handler};
+
+const WAKER: Token = Token(usize::MAX);
+/// Listener `i` has token `LISTENER_BASE - i`.
+const LISTENER_BASE: usize = usize::MAX - 1;
+/// Reads from one connection per readiness event before the others get
+/// their turn (the connection is queued to continue).
+const READS_PER_TURN: usize = 16;
+
+/// Stops one or more event loops from any thread.
+#[derive(Debug, Clone, Default)]
+pub struct ShutdownHandle {
+    inner: Arc<ShutdownInner>,
+}
+
+#[derive(Debug, Default)]
+struct ShutdownInner {
+    requested: AtomicBool,
+    wakers: Mutex<Vec<Arc<Waker>>>,
+}
+
+impl ShutdownHandle {
+    /// A handle not yet attached to a loop.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ask every attached loop to shut down: each sends 1001 (going away)
+    /// to its open connections, waits up to the close timeout for them to
+    /// close, and returns from `run`.
+    pub fn shutdown(&self) {
+        self.inner.requested.store(true, Ordering::SeqCst);
+        let wakers = self
+            .inner
+            .wakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for waker in wakers.iter() {
+            // A loop that already exited has no one to wake.
+            let _ = waker.wake();
+        }
+    }
+
+    /// True once `shutdown` was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.requested.load(Ordering::SeqCst)
+    }
+
+    fn attach(&self, waker: Arc<Waker>) {
+        self.inner
+            .wakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(waker);
+    }
+}
+
+/// A single-threaded event loop serving listeners and client connections
+/// with one [`Handler`].
+///
+/// ```no_run
+/// use ws_mio::{Config, Echo, EventLoop};
+/// let mut event_loop = EventLoop::new(Config::default(), Echo)?;
+/// event_loop.listen("127.0.0.1:9002".parse().unwrap())?;
+/// event_loop.run()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct EventLoop<H: Handler> {
+    poll: Poll,
+    events: Events,
+    /// The one receive buffer of the loop, with headroom at the front.
+    rbuf: Box<[u8]>,
+    handler: H,
+    core: Core<H::Data>,
+    listeners: Vec<TcpListener>,
+    shutdown: ShutdownHandle,
+    expired: Vec<(usize, Timer)>,
+    ready: Vec<(usize, bool, bool)>,
+}
+
+impl<H: Handler> EventLoop<H> {
+    /// A loop with no listener yet.
+    pub fn new(config: Config, handler: H) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let shutdown = ShutdownHandle::new();
+        shutdown.attach(waker);
+        let rbuf = vec![0u8; HEADROOM + config.read_buffer_size.max(4096)].into_boxed_slice();
+        Ok(EventLoop {
+            poll,
+            events: Events::with_capacity(1024),
+            rbuf,
+            handler,
+            core: Core::new(config, registry),
+            listeners: Vec::new(),
+            shutdown,
+            expired: Vec::new(),
+            ready: Vec::new(),
+        })
+    }
+
+    /// Attach this loop to a shared shutdown handle (as [`Server`](crate::Server)
+    /// does for its loops).
+    pub fn with_shutdown(self, handle: &ShutdownHandle) -> io::Result<Self> {
+        let waker = Arc::new(Waker::new(self.poll.registry(), WAKER)?);
+        handle.attach(waker);
+        Ok(EventLoop {
+            shutdown: handle.clone(),
+            ..self
+        })
+    }
+
+    /// A handle that stops this loop from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Listen on `addr`; returns the bound address (useful with port 0).
+    pub fn listen(&mut self, addr: SocketAddr) -> io::Result<SocketAddr> {
+        self.add_listener(std::net::TcpListener::bind(addr)?)
+    }
+
+    /// Serve connections from a listener made elsewhere (for example with
+    /// `SO_REUSEPORT`).
+    pub fn add_listener(&mut self, listener: std::net::TcpListener) -> io::Result<SocketAddr> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let token = Token(LISTENER_BASE - self.listeners.len());
+        self.poll
+            .registry()
+            .register(&mut listener, token, Interest::READABLE)?;
+        let addr = listener.local_addr()?;
+        self.listeners.push(listener);
+        Ok(addr)
+    }
+
+    /// Open a client connection to a `ws://` URL; the handler's `on_open`
+    /// follows when the handshake completes.
+    pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
+        self.core.connect(url)
+    }
+
+    /// The handler.
+    pub fn handler(&mut self) -> &mut H {
+        &mut self.handler
+    }
+
+    /// Connections currently held (any phase).
+    pub fn connection_count(&self) -> usize {
+        self.core.conns.len()
+    }
+
+    /// Run until shut down (by a [`ShutdownHandle`] or a handler's
+    /// [`Context::shutdown`](crate::Context::shutdown)).
+    pub fn run(&mut self) -> io::Result<()> {
+        let tick = self.core.config.timer_tick();
+        let mut next_sweep = Instant::now() + tick;
+        let mut stop_deadline: Option<Instant> = None;
+        loop {
+            if stop_deadline.is_none() && (self.shutdown.is_shutdown() || self.core.stop_requested)
+            {
+                stop_deadline = Some(self.begin_shutdown());
+            }
+            if let Some(deadline) = stop_deadline {
+                if self.core.conns.is_empty() || Instant::now() >= deadline {
+                    self.drop_all();
+                    return Ok(());
+                }
+            }
+            let timeout = next_sweep.saturating_duration_since(Instant::now());
+            self.turn(Some(timeout))?;
+            let now = Instant::now();
+            if now >= next_sweep {
+                self.core.sweep(&mut self.handler, now, &mut self.expired);
+                self.core.flush_dirty(&mut self.handler);
+                next_sweep = now + tick;
+            }
+        }
+    }
+
+    /// One round: wait for events (at most `timeout`), handle them all,
+    /// flush what they queued.
+    pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = if self.core.again.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            other => other?,
+        }
+        self.ready.clear();
+        for event in self.events.iter() {
+            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+            self.ready
+                .push((event.token().0, readable, event.is_writable()));
+        }
+        for i in 0..self.ready.len() {
+            let (token, readable, writable) = self.ready[i];
+            match token {
+                t if t == WAKER.0 => {}
+                t if t > LISTENER_BASE - self.listeners.len() && t <= LISTENER_BASE => {
+                    self.accept_all(LISTENER_BASE - t)
+                }
+                index => {
+                    if writable {
+                        self.core.flush(&mut self.handler, index);
+                    }
+                    if readable {
+                        self.read(index);
+                    }
+                }
+            }
+        }
+        for index in std::mem::take(&mut self.core.again) {
+            self.read(index);
+        }
+        self.core.flush_dirty(&mut self.handler);
+        Ok(())
+    }
+
+    fn accept_all(&mut self, listener: usize) {
+        loop {
+            let (stream, _) = match self.listeners[listener].accept() {
+                Ok(accepted) => accepted,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                // Reset before accepted, or out of descriptors: the next
+                // readiness event tries again.
+                Err(_) => return,
+            };
+            if self.core.conns.len() >= self.core.config.max_connections || self.core.stop_requested
+            {
+                drop(stream);
+                continue;
+            }
+            let parser = RequestParser::with_max_header_len(self.core.config.max_handshake_header);
+            // A socket that cannot be registered is dropped (closed).
+            let _ = self
+                .core
+                .insert(stream, Phase::ServerHandshake(parser), Role::Server);
+        }
+    }
+
+    /// The socket is readable: read until it would block (or its turn is
+    /// over), feeding the handshake or the protocol core.
+    fn read(&mut self, index: usize) {
+        for _ in 0..READS_PER_TURN {
+            let Some(conn) = self.core.conns.get_mut(index) else {
+                return;
+            };
+            if conn.queued() >= self.core.config.high_water() {
+                // Backpressure: resume when the queue drains.
+                conn.read_paused = true;
+                return;
+            }
+            let step = match conn.phase {
+                Phase::ServerHandshake(_) | Phase::ClientHandshake(_) => self.read_handshake(index),
+                Phase::Open => self.read_frames(index),
+                Phase::Refused => self.discard(index),
+            };
+            match step {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    self.core.lost(&mut self.handler, index, err);
+                    return;
+                }
+            }
+        }
+        // Turn over with data maybe left: continue after the others.
+        self.core.again.push(index);
+    }
+
+    /// Read frames into the shared buffer after the unconsumed start of a
+    /// frame kept from the last read. Ok(true): keep reading.
+    fn read_frames(&mut self, index: usize) -> io::Result<bool> {
+        let conn = &mut self.core.conns[index];
+        let kept = conn.inbuf.len();
+        if kept > HEADROOM {
+            // Cannot happen: the core consumes all but a header or a
+            // control frame. Treat it as a broken connection, not a panic.
+            return Err(io::Error::other(
+                "unconsumed input larger than a control frame",
+            ));
+        }
+        let read = conn.stream.read(&mut self.rbuf[HEADROOM..])?;
+        if read == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let start = HEADROOM - kept;
+        self.rbuf[start..HEADROOM].copy_from_slice(&conn.inbuf);
+        conn.inbuf.clear();
+        let inbuf = std::mem::take(&mut conn.inbuf);
+        self.core.pool.give(inbuf);
+        conn_heard_from(&mut self.core, index);
+        Ok(self.core.process(
+            &mut self.handler,
+            &mut self.rbuf,
+            index,
+            start,
+            HEADROOM + read,
+        ))
+    }
+
+    /// Read handshake bytes; once the head is complete, open the
+    /// connection and pass on any frames that came with it.
+    fn read_handshake(&mut self, index: usize) -> io::Result<bool> {
+        let read = self
+            .core
+            .read_handshake_bytes(index, &mut self.rbuf[HEADROOM..])?;
+        if read == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        conn_heard_from(&mut self.core, index);
+        let early = match self.core.conns[index].phase {
+            Phase::ServerHandshake(_) => {
+                self.core
+                    .finish_server_handshake(&mut self.handler, &mut self.rbuf, index)
+            }
+            _ => self
+                .core
+                .finish_client_handshake(&mut self.handler, &mut self.rbuf, index),
+        };
+        match early {
+            Some(len) => Ok(self.core.process(
+                &mut self.handler,
+                &mut self.rbuf,
+                index,
+                HEADROOM,
+                HEADROOM + len,
+            )),
+            None => Ok(self.core.conns.contains(index)),
+        }
+    }
+
+    /// After a refusal, read and drop whatever the client still sends.
+    fn discard(&mut self, index: usize) -> io::Result<bool> {
+        let read = self.core.conns[index]
+            .stream
+            .read(&mut self.rbuf[HEADROOM..])?;
+        Ok(read > 0)
+    }
+
+    /// Stop accepting and say goodbye (1001) to every open connection.
+    /// Returns the time by which the loop exits regardless.
+    fn begin_shutdown(&mut self) -> Instant {
+        self.core.stop_requested = true;
+        for mut listener in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        let indices: Vec<usize> = self.core.conns.iter().map(|(index, _)| index).collect();
+        for index in indices {
+            let conn = &self.core.conns[index];
+            match conn.phase {
+                Phase::Open if conn.proto.is_open() => {
+                    // Already closing or failed otherwise: nothing to add.
+                    let _ =
+                        self.core
+                            .start_close(index, CloseCode::GOING_AWAY, "server shutting down");
+                }
+                Phase::Open => {}
+                _ => self.core.remove(&mut self.handler, index),
+            }
+        }
+        self.core.flush_dirty(&mut self.handler);
+        Instant::now() + self.core.config.close_timeout
+    }
+
+    fn drop_all(&mut self) {
+        let indices: Vec<usize> = self.core.conns.iter().map(|(index, _)| index).collect();
+        for index in indices {
+            self.core.remove(&mut self.handler, index);
+        }
+    }
+}
+
+/// Something arrived: the idle timer restarts and an idle ping is answered.
+fn conn_heard_from<D>(core: &mut Core<D>, index: usize) {
+    let conn = &mut core.conns[index];
+    conn.last_read = Instant::now();
+    conn.ping_sent = None;
+}

@@ -1,0 +1,216 @@
+//! What the user writes: a [`Handler`] with callbacks, given a
+//! [`Context`] to act on any connection of the loop.
+
+use std::fmt;
+
+use ws_proto::handshake::client::Response;
+use ws_proto::handshake::server::Request;
+use ws_proto::message::MessageRef;
+use ws_proto::CloseCode;
+
+use crate::core::Core;
+use crate::error::{Error, SendError};
+
+/// Names a connection of an event loop. Ids are not reused while the loop
+/// runs: an id of a closed connection is simply not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}.{}", self.index, self.generation)
+    }
+}
+
+/// How a connection was opened: the client's request (server side) or
+/// the server's response (client side), and the agreed subprotocol.
+#[derive(Debug, Clone, Copy)]
+pub enum Opening<'a> {
+    /// We accepted this upgrade request.
+    Request(&'a Request<'a>, Option<&'a str>),
+    /// Our connection was accepted with this response.
+    Response(&'a Response<'a>),
+}
+
+impl<'a> Opening<'a> {
+    /// The request target (path and query); empty on the client side.
+    pub fn path(&self) -> &'a str {
+        match self {
+            Opening::Request(request, _) => request.path(),
+            Opening::Response(_) => "",
+        }
+    }
+
+    /// The first header of that name (case-insensitive), of the request or
+    /// the response.
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        match self {
+            Opening::Request(request, _) => request.header(name),
+            Opening::Response(response) => response.header(name),
+        }
+    }
+
+    /// The subprotocol agreed, if any.
+    pub fn subprotocol(&self) -> Option<&'a str> {
+        match self {
+            Opening::Request(_, chosen) => *chosen,
+            Opening::Response(response) => response.subprotocol(),
+        }
+    }
+}
+
+/// A handler's refusal of an upgrade request: the HTTP status to answer
+/// with (for example 403 or 404).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status code.
+    pub status: u16,
+}
+
+/// The callbacks of an event loop. Every callback gets a [`Context`] that
+/// can send to, close and look up any connection of the loop.
+///
+/// Only [`on_message`](Self::on_message) must be written; the rest have
+/// defaults. Each connection that was opened sees exactly one
+/// [`on_close`](Self::on_close).
+pub trait Handler {
+    /// Data kept per connection, returned by [`on_open`](Self::on_open)
+    /// and reachable through [`Context::data`].
+    type Data;
+
+    /// A connection is open (server side: before the 101 response is
+    /// sent, so the handler can still refuse it). Sends made here go out
+    /// right after the 101.
+    fn on_open(
+        &mut self,
+        ctx: &mut Context<'_, Self::Data>,
+        id: ConnectionId,
+        opening: &Opening<'_>,
+    ) -> Result<Self::Data, Refusal>;
+
+    /// A whole text or binary message arrived; it borrows the loop's
+    /// buffers, so copy what must outlive the call.
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, Self::Data>,
+        id: ConnectionId,
+        message: MessageRef<'_>,
+    );
+
+    /// A ping arrived (a pong is already queued unless auto-pong is off).
+    fn on_ping(&mut self, ctx: &mut Context<'_, Self::Data>, id: ConnectionId, payload: &[u8]) {
+        let _ = (ctx, id, payload);
+    }
+
+    /// A pong arrived.
+    fn on_pong(&mut self, ctx: &mut Context<'_, Self::Data>, id: ConnectionId, payload: &[u8]) {
+        let _ = (ctx, id, payload);
+    }
+
+    /// The connection is closing or closed: the peer's close frame
+    /// arrived, we failed it (the code we sent), or it was lost
+    /// ([`CloseCode::ABNORMAL`]). Called once per opened connection; its
+    /// data is still reachable here and dropped after.
+    fn on_close(
+        &mut self,
+        ctx: &mut Context<'_, Self::Data>,
+        id: ConnectionId,
+        code: CloseCode,
+        reason: &str,
+    ) {
+        let _ = (ctx, id, code, reason);
+    }
+
+    /// Something went wrong on a connection: a protocol error (before its
+    /// `on_close`), a timeout, a failed outgoing connection or handshake.
+    fn on_error(&mut self, ctx: &mut Context<'_, Self::Data>, id: ConnectionId, error: &Error) {
+        let _ = (ctx, id, error);
+    }
+}
+
+/// The handler's access to the loop's connections.
+pub struct Context<'a, D> {
+    pub(crate) core: &'a mut Core<D>,
+}
+
+impl<D> Context<'_, D> {
+    /// Queue a message to a connection. Bytes go out when the callback
+    /// returns (all sends of one round of events leave in one write per
+    /// connection).
+    pub fn send(&mut self, id: ConnectionId, message: MessageRef<'_>) -> Result<(), SendError> {
+        self.core.send_message(id, message)
+    }
+
+    /// Queue a text message.
+    pub fn send_text(&mut self, id: ConnectionId, text: &str) -> Result<(), SendError> {
+        self.send(id, MessageRef::Text(text))
+    }
+
+    /// Queue a binary message.
+    pub fn send_binary(&mut self, id: ConnectionId, data: &[u8]) -> Result<(), SendError> {
+        self.send(id, MessageRef::Binary(data))
+    }
+
+    /// Queue a ping (payload at most 125 bytes).
+    pub fn ping(&mut self, id: ConnectionId, payload: &[u8]) -> Result<(), SendError> {
+        self.core.send_frame(id, ws_proto::OpCode::Ping, payload)
+    }
+
+    /// Start the close handshake with `code` and `reason`; the connection
+    /// is dropped when the peer answers or after the close timeout.
+    pub fn close(
+        &mut self,
+        id: ConnectionId,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
+        self.core.close(id, code, reason)
+    }
+
+    /// Send to every open connection; returns how many accepted it.
+    pub fn broadcast(&mut self, message: MessageRef<'_>) -> usize {
+        self.core.broadcast(message, None)
+    }
+
+    /// Send to every open connection but `except` (the usual chat case).
+    pub fn broadcast_except(&mut self, except: ConnectionId, message: MessageRef<'_>) -> usize {
+        self.core.broadcast(message, Some(except))
+    }
+
+    /// Send to each of `ids`; returns how many accepted it.
+    pub fn broadcast_to(&mut self, ids: &[ConnectionId], message: MessageRef<'_>) -> usize {
+        ids.iter()
+            .filter(|&&id| self.send(id, message).is_ok())
+            .count()
+    }
+
+    /// The data of a connection (`None` during its `on_open`, or if it is gone).
+    pub fn data(&mut self, id: ConnectionId) -> Option<&mut D> {
+        self.core.data(id)
+    }
+
+    /// Ids of the open connections.
+    pub fn connections(&self) -> impl Iterator<Item = ConnectionId> + '_ {
+        self.core.open_ids()
+    }
+
+    /// Bytes queued for a connection and not yet written.
+    pub fn queued(&self, id: ConnectionId) -> Option<usize> {
+        self.core.queued(id)
+    }
+
+    /// Open a client connection to a `ws://` URL from this loop; its
+    /// `on_open` follows when the handshake succeeds, `on_error` if not.
+    pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
+        self.core.connect(url)
+    }
+
+    /// Stop the loop: every open connection is sent 1001 (going away) and
+    /// the loop returns when all are closed or the close timeout passed.
+    pub fn shutdown(&mut self) {
+        self.core.stop_requested = true;
+    }
+}

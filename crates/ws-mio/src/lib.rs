@@ -1,0 +1,85 @@
+//! `ws-mio`: WebSockets (RFC 6455) for servers with many connections, on a
+//! `mio` event loop per thread, driven by the `ws-proto` core.
+//!
+//! You write a [`Handler`]; the loop calls it when a connection opens, a
+//! message arrives, or a connection closes, with a [`Context`] that can
+//! send to any connection, close it, or broadcast.
+//!
+//! ```
+//! use ws_mio::{Config, ConnectionId, Context, Handler, Opening, Refusal, Server};
+//! use ws_proto::message::MessageRef;
+//!
+//! /// Answers every text message with its length.
+//! struct Counter;
+//!
+//! impl Handler for Counter {
+//!     type Data = u64; // messages seen per connection
+//!
+//!     fn on_open(&mut self, _: &mut Context<'_, u64>, _: ConnectionId, opening: &Opening<'_>) -> Result<u64, Refusal> {
+//!         if opening.path() == "/count" { Ok(0) } else { Err(Refusal { status: 404 }) }
+//!     }
+//!
+//!     fn on_message(&mut self, ctx: &mut Context<'_, u64>, id: ConnectionId, message: MessageRef<'_>) {
+//!         if let Some(seen) = ctx.data(id) {
+//!             *seen += 1;
+//!         }
+//!         let reply = message.as_bytes().len().to_string();
+//!         let _ = ctx.send_text(id, &reply);
+//!     }
+//! }
+//!
+//! let server = Server::bind("127.0.0.1:0")?.threads(1);
+//! let url = format!("ws://{}/count", server.local_addr());
+//! let shutdown = server.shutdown_handle();
+//! let serving = std::thread::spawn(move || server.run(|| Counter));
+//!
+//! let mut client = ws_std::connect(&url)?;
+//! client.send_text("four")?;
+//! assert_eq!(client.recv()?, ws_std::Message::Text("4".into()));
+//! client.close()?;
+//!
+//! shutdown.shutdown();
+//! serving.join().unwrap()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What the loop does for you
+//! - Backpressure: each connection's outgoing queue is bounded
+//!   ([`Config::max_outgoing`]); reading from a connection pauses while its
+//!   queue is high and a peer that never reads is dropped
+//!   ([`Config::stall_timeout`]).
+//! - Timers without threads: handshake timeout, idle ping and pong timeout,
+//!   close timeout, all checked from the poll timeout.
+//! - Memory: one receive buffer per loop; per-connection buffers come from
+//!   a pool only while they hold bytes, so idle connections cost little.
+//! - Cores: [`Server::threads`] runs loops that share the address with
+//!   `SO_REUSEPORT`.
+//! - Shutdown: [`ShutdownHandle::shutdown`] sends 1001 to every peer, waits
+//!   up to the close timeout, and returns from `run`.
+//!
+//! # The seed API here
+//! The seed's `run_echo` is [`run_echo`] (and the [`Echo`] handler); its
+//! buffer constants are in `ws_proto::constants`, and the loop's sizes
+//! are the [`Config`] fields `read_buffer_size` (one per loop, in place of
+//! `WS_RECV_BUFFER`), `max_outgoing` (in place of `WS_SEND_BUFFER`) and
+//! `max_handshake_header` (`WS_HEADER_BUFFER`).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod conn;
+mod core;
+mod error;
+mod event_loop;
+mod handler;
+mod pool;
+mod server;
+
+pub use config::Config;
+pub use error::{Error, SendError};
+pub use event_loop::{EventLoop, ShutdownHandle};
+pub use handler::{ConnectionId, Context, Handler, Opening, Refusal};
+pub use server::{run_echo, Echo, Server};
+pub use ws_proto::message::{Message, MessageRef};
+pub use ws_proto::CloseCode;

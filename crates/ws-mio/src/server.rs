@@ -1,0 +1,168 @@
+//! A server on one or more threads, and the echo handler.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::thread;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use ws_proto::message::MessageRef;
+
+use crate::config::Config;
+use crate::event_loop::{EventLoop, ShutdownHandle};
+use crate::handler::{ConnectionId, Context, Handler, Opening, Refusal};
+
+/// A WebSocket server: `threads` event loops, each with its own listener
+/// on the same address (`SO_REUSEPORT`: the kernel spreads connections
+/// over them).
+///
+/// ```no_run
+/// use ws_mio::{Echo, Server};
+/// let server = Server::bind("127.0.0.1:9002")?.threads(2);
+/// let shutdown = server.shutdown_handle();
+/// std::thread::spawn(move || {
+///     std::thread::sleep(std::time::Duration::from_secs(60));
+///     shutdown.shutdown();
+/// });
+/// server.run(|| Echo)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+    config: Config,
+    threads: usize,
+    shutdown: ShutdownHandle,
+}
+
+impl Server {
+    /// Bind to `addr` (port 0 picks a free port) with the default
+    /// [`Config`] and one loop per core.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "address resolves to nothing")
+        })?;
+        let listener = reuseport_listener(addr)?;
+        let addr = listener.local_addr()?;
+        let threads = thread::available_parallelism().map_or(1, usize::from);
+        Ok(Server {
+            listener,
+            addr,
+            config: Config::default(),
+            threads,
+            shutdown: ShutdownHandle::new(),
+        })
+    }
+
+    /// Use this configuration for every loop.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Run `n` loops (at least one); the default is one per core.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle that shuts every loop down from any thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Serve until shut down; each loop gets its own handler from
+    /// `new_handler` (called on the loop's thread). Returns the first
+    /// error of any loop.
+    pub fn run<H, F>(self, new_handler: F) -> io::Result<()>
+    where
+        H: Handler,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        let new_handler = Arc::new(new_handler);
+        let mut workers = Vec::new();
+        for _ in 1..self.threads {
+            let listener = reuseport_listener(self.addr)?;
+            let config = self.config.clone();
+            let shutdown = self.shutdown.clone();
+            let new_handler = Arc::clone(&new_handler);
+            workers.push(
+                thread::Builder::new()
+                    .name("ws-mio".into())
+                    .spawn(move || serve(listener, config, &shutdown, new_handler()))?,
+            );
+        }
+        let result = serve(self.listener, self.config, &self.shutdown, new_handler());
+        if result.is_err() {
+            // One loop failed: take the others down too.
+            self.shutdown.shutdown();
+        }
+        workers.into_iter().fold(result, |result, worker| {
+            let joined = worker
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("event loop thread panicked")));
+            result.and(joined)
+        })
+    }
+}
+
+fn serve<H: Handler>(
+    listener: std::net::TcpListener,
+    config: Config,
+    shutdown: &ShutdownHandle,
+    handler: H,
+) -> io::Result<()> {
+    let mut event_loop = EventLoop::new(config, handler)?.with_shutdown(shutdown)?;
+    event_loop.add_listener(listener)?;
+    event_loop.run()
+}
+
+/// A listening socket that other loops may share (`SO_REUSEPORT`).
+fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// The echo handler: every text and binary message goes back as it came
+/// (seed `run_echo`). A message that does not fit the outgoing queue
+/// closes the connection with 1008 rather than being dropped silently.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo;
+
+impl Handler for Echo {
+    type Data = ();
+
+    fn on_open(
+        &mut self,
+        _: &mut Context<'_, ()>,
+        _: ConnectionId,
+        _: &Opening<'_>,
+    ) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, message: MessageRef<'_>) {
+        if ctx.send(id, message).is_err() {
+            let _ = ctx.close(id, ws_proto::CloseCode::POLICY, "outgoing queue full");
+        }
+    }
+}
+
+/// Serve the echo handler on `addr` with default settings, one loop per
+/// core, until the process ends (seed `run_echo`; see [`Server`] to stop
+/// it from another thread).
+pub fn run_echo(addr: impl ToSocketAddrs) -> io::Result<()> {
+    Server::bind(addr)?.run(|| Echo)
+}
