@@ -96,6 +96,8 @@ pub struct WebSocket<S: Stream> {
     scratch: Scratch,
     /// Client frames are masked in a copy of the payload built here.
     outbox: Vec<u8>,
+    /// Frames given to [`feed`](WebSocket::feed), written by `flush`.
+    batch: Vec<u8>,
     config: Config,
     subprotocol: Option<String>,
     /// The socket is shut down, or a write failed part-way through a frame
@@ -141,6 +143,7 @@ impl<S: Stream> WebSocket<S> {
                 frame_opcode: OpCode::Continuation,
             },
             outbox: Vec::new(),
+            batch: Vec::new(),
             config,
             subprotocol,
             socket_closed: false,
@@ -341,8 +344,12 @@ impl<S: Stream> WebSocket<S> {
         }
     }
 
-    /// Write the control frames the core has queued.
+    /// Write the control frames the core has queued (after any batched
+    /// frames, which were encoded first).
     fn flush_control(&mut self) -> Result<()> {
+        if self.conn.wants_transmit() {
+            self.flush()?;
+        }
         while self.conn.wants_transmit() {
             let mut frames = [0u8; 2 * ws_proto::frame::MAX_CONTROL_FRAME_LEN];
             let len = self.conn.poll_transmit(&mut frames);
@@ -402,6 +409,7 @@ impl<S: Stream> WebSocket<S> {
     /// payload with one vectored write, without copying the payload; a
     /// client masks a copy.
     pub fn send_frame(&mut self, frame: &Frame<'_>) -> Result<usize> {
+        self.flush()?;
         self.flush_control()?;
         if self.role() == Role::Client || frame.is_close() {
             self.outbox
@@ -426,6 +434,43 @@ impl<S: Stream> WebSocket<S> {
         )?;
         self.write_all(&mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(payload)])?;
         Ok(encoded.len + payload.len())
+    }
+
+    /// Encode a frame into the send batch without writing it, so that many
+    /// small messages leave in one write: call [`flush`](Self::flush) when
+    /// the batch is done. A batch over 64 KiB is written at once. Frames
+    /// sent with `send_*` write the batch first, so order is kept.
+    pub fn feed(&mut self, frame: &Frame<'_>) -> Result<()> {
+        const BATCH_LIMIT: usize = 64 * 1024;
+        let start = self.batch.len();
+        self.batch
+            .resize(start + frame.encoded_len(self.role() == Role::Client), 0);
+        match self.conn.encode_frame(frame, &mut self.batch[start..]) {
+            Ok(len) => self.batch.truncate(start + len),
+            Err(err) => {
+                self.batch.truncate(start);
+                return Err(err.into());
+            }
+        }
+        if self.batch.len() >= BATCH_LIMIT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Write the frames given to [`feed`](Self::feed), in one write call
+    /// where the stream takes them at once.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let result = self.write_all(&mut [IoSlice::new(&batch)]);
+        self.batch = batch;
+        self.batch.clear();
+        result?;
+        self.stream.flush()?;
+        Ok(())
     }
 
     /// Send a text message (seed `send_text`); returns the bytes written.

@@ -984,3 +984,20 @@ fn from_parts_applies_the_configured_read_timeout() {
         Ok(message) => panic!("nothing was sent, got {message:?}"),
     }
 }
+
+#[test]
+fn fed_frames_leave_in_one_flush_and_keep_their_order() {
+    let server = EchoServer::with_test_config();
+    let mut ws = client(&server.url);
+    for i in 0..100 {
+        ws.feed(&Frame::text(&format!("message {i}"))).unwrap();
+    }
+    // A message sent normally goes after the batch.
+    ws.send_text("last").unwrap();
+    for i in 0..100 {
+        assert_eq!(ws.recv().unwrap(), Message::Text(format!("message {i}")));
+    }
+    assert_eq!(ws.recv().unwrap(), Message::Text("last".into()));
+    ws.close().unwrap();
+    server.stop_and_join().unwrap();
+}
