@@ -1,0 +1,34 @@
+//! `ws-bench`: the project's own WebSocket benchmark tools, built on the
+//! `ws-proto` core and a single-threaded `mio` event loop.
+//!
+//! - `ws-load` ([`load`]): N connections each keep K echo messages of S
+//!   bytes in flight against an echo server (the methodology of
+//!   uWebSockets' load test); reports messages/s, MB/s, latency
+//!   percentiles and, given the server's pid, its CPU time.
+//! - `ws-conns` ([`conns`]): opens N idle WebSocket connections and
+//!   reports how much the server's resident memory grew per connection.
+//!
+//! Both talk to loopback addresses only ([`net::Target`] refuses others)
+//! and every loop is bounded in iterations and time.
+//!
+//! # Map of the crate
+//! - [`args`]: command-line parsing and help texts.
+//! - [`hist`]: the latency histogram and percentiles.
+//! - [`procfs`]: reading a process's CPU time, RSS and fd limit from `/proc`.
+//! - [`sys`]: the open-file limit and the clock tick rate (libc).
+//! - [`net`]: URL resolution, non-blocking connects, source addresses.
+//! - [`upgrade`]: the client side of the opening handshake over a socket.
+//! - [`pool`]: the event loop driving many connections.
+//! - [`load`], [`conns`]: the two tools.
+
+pub mod args;
+pub mod conns;
+pub mod hist;
+pub mod load;
+pub mod net;
+pub mod pool;
+pub mod procfs;
+pub mod sys;
+pub mod upgrade;
+
+mod conn;
