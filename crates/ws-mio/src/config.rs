@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use ws_proto::constants::WS_HEADER_BUFFER;
+use ws_proto::deflate::CompressionConfig;
 
 /// Settings of an event loop and of every connection it serves.
 ///
@@ -18,6 +19,7 @@ use ws_proto::constants::WS_HEADER_BUFFER;
 /// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull`; reading pauses from half of it |
 /// | `stall_timeout` | 30 s without write progress | socket closed (the peer does not read) |
 /// | `max_connections` | 100,000 per loop | new connections closed at once |
+/// | `compression` | permessage-deflate on, level 6, threshold 256 B | inflated size counts against `max_message_size` |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Frame and message limits and the other settings of the protocol core.
@@ -59,6 +61,12 @@ pub struct Config {
     /// Set `TCP_NODELAY` on every connection (default true: WebSocket
     /// messages are small and latency matters more than segment count).
     pub nodelay: bool,
+    /// permessage-deflate (RFC 7692): what a server accepts or a client
+    /// offers, the level and the size under which messages go
+    /// uncompressed. On by default; `None` turns it off. A connection that
+    /// negotiates it with context takeover keeps about 300 KiB of zlib
+    /// state; negotiate `server_no_context_takeover` to drop it when idle.
+    pub compression: Option<CompressionConfig>,
 }
 
 impl Default for Config {
@@ -78,6 +86,7 @@ impl Default for Config {
             max_pooled_buffers: 1024,
             subprotocols: Vec::new(),
             nodelay: true,
+            compression: Some(CompressionConfig::default()),
         }
     }
 }

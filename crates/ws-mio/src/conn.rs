@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use mio::net::TcpStream;
+use ws_proto::deflate::PerMessageDeflate;
 use ws_proto::handshake::server::RequestParser;
 use ws_proto::mask::{MaskSource, OsMask};
 use ws_proto::message::MessageAssembler;
@@ -57,6 +58,9 @@ pub(crate) struct Conn<D> {
     pub(crate) inbuf: Vec<u8>,
     /// Fragments of a message that did not arrive in one read.
     pub(crate) assembler: MessageAssembler,
+    /// permessage-deflate, when negotiated (boxed: most of its state is
+    /// made on first use, and connections without it pay one pointer).
+    pub(crate) deflate: Option<Box<PerMessageDeflate>>,
     /// Outgoing bytes: whole frames, `out[out_pos..]` not yet written.
     pub(crate) out: Vec<u8>,
     pub(crate) out_pos: usize,
@@ -92,6 +96,7 @@ impl<D> Conn<D> {
             proto,
             inbuf: Vec::new(),
             assembler: MessageAssembler::new(max_message),
+            deflate: None,
             out: Vec::new(),
             out_pos: 0,
             data: None,

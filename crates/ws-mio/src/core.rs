@@ -10,6 +10,8 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 use ws_proto::constants::MAX_HEADER_LEN;
+use ws_proto::deflate::{compressed_frames, PerMessageDeflate};
+use ws_proto::extension;
 use ws_proto::frame::MAX_CONTROL_FRAME_LEN;
 use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::{write_refusal, write_response};
@@ -145,6 +147,17 @@ impl<D> Core<D> {
         if conn.out.capacity() == 0 {
             conn.out = self.pool.take();
         }
+        let compress = matches!(opcode, OpCode::Text | OpCode::Binary)
+            && conn
+                .deflate
+                .as_ref()
+                .is_some_and(|d| d.should_compress(payload.len()));
+        if compress {
+            let mut body = self.pool.take();
+            let queued = queue_compressed(conn, opcode, payload, &mut body);
+            self.pool.give(body);
+            return queued;
+        }
         let start = conn.out.len();
         conn.out.resize(start + MAX_HEADER_LEN, 0);
         let header =
@@ -263,8 +276,13 @@ impl<D> Core<D> {
             .map(String::as_str)
             .collect();
         let host = url.host_header();
+        let offer = self
+            .config
+            .compression
+            .map(|c| extension::offer_header(&c.negotiation));
         let request = ClientRequest {
             subprotocols: &offered,
+            extensions: offer.as_deref(),
             ..ClientRequest::new(&host, &url.path, key)
         };
         let mut bytes = vec![
@@ -359,6 +377,12 @@ impl<D> Core<D> {
             let Some(event) = event else { break };
             let mut ctx = Context { core: self };
             match event {
+                Event::Data(chunk) if chunk.compressed => {
+                    if let Err(err) = self.inflate(handler, index, id, &chunk) {
+                        self.fail(handler, index, err);
+                        return self.conns.contains(index);
+                    }
+                }
                 Event::Data(chunk) if chunk.message_start && chunk.message_end => {
                     match MessageRef::new(chunk.kind, chunk.payload) {
                         Ok(message) => handler.on_message(&mut ctx, id, message),
@@ -400,7 +424,9 @@ impl<D> Core<D> {
             }
             conn.inbuf.extend_from_slice(&buf[pos..end]);
         }
-        if conn.proto.wants_transmit() {
+        // Queued replies go out; a finished close handshake closes the
+        // socket, which happens in `flush` too.
+        if conn.proto.wants_transmit() || conn.proto.state() == ws_proto::State::Closed {
             self.mark_dirty(index);
         }
         true
@@ -420,6 +446,29 @@ impl<D> Core<D> {
             conn.assembler.recycle(self.pool.take());
         }
         let Some(message) = conn.assembler.push_owned(chunk)? else {
+            return Ok(());
+        };
+        handler.on_message(&mut Context { core: self }, id, message.as_ref());
+        self.pool.give(message.into_bytes());
+        Ok(())
+    }
+
+    /// A chunk of a compressed message: inflate it, and hand the message
+    /// over when it is complete.
+    fn inflate<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        index: usize,
+        id: ConnectionId,
+        chunk: &ws_proto::DataChunk<'_>,
+    ) -> Result<(), ProtocolError> {
+        let conn = &mut self.conns[index];
+        // The core marks chunks compressed only when it was negotiated.
+        let deflate = conn.deflate.as_mut().ok_or(ProtocolError::ReservedBits)?;
+        if chunk.message_start {
+            deflate.recycle(self.pool.take());
+        }
+        let Some(message) = deflate.receive_chunk(chunk)? else {
             return Ok(());
         };
         handler.on_message(&mut Context { core: self }, id, message.as_ref());
@@ -540,8 +589,30 @@ impl<D> Core<D> {
             .collect();
         let chosen = request.choose_subprotocol(&supported).map(str::to_owned);
         let chosen = chosen.as_deref();
-        conn.out.resize(256 + chosen.map_or(0, str::len), 0);
-        let written = write_response(request.key(), chosen, None, &[], &mut conn.out).unwrap_or(0);
+        let compression = self.config.compression;
+        let deflate =
+            compression.and_then(|c| extension::negotiate(request.extensions(), &c.negotiation));
+        let accepted = deflate.map(|params| extension::response_header(&params));
+        conn.out.resize(384 + chosen.map_or(0, str::len), 0);
+        let written = write_response(
+            request.key(),
+            chosen,
+            accepted.as_deref(),
+            &[],
+            &mut conn.out,
+        )
+        .unwrap_or(0);
+        if let (Some(params), Some(compression)) = (deflate, compression) {
+            conn.proto.config_mut().compression = true;
+            let max_message =
+                usize::try_from(self.config.protocol.max_message_size).unwrap_or(usize::MAX);
+            conn.deflate = Some(Box::new(PerMessageDeflate::new(
+                Role::Server,
+                params,
+                compression,
+                max_message,
+            )));
+        }
         conn.out.truncate(written);
         conn.phase = Phase::Open;
         conn.deadline = None;
@@ -600,8 +671,11 @@ impl<D> Core<D> {
             .iter()
             .map(String::as_str)
             .collect();
+        let compression = self.config.compression;
+        let offer = compression.map(|c| extension::offer_header(&c.negotiation));
         let request = ClientRequest {
             subprotocols: &offered,
+            extensions: offer.as_deref(),
             ..ClientRequest::new("", "/", key)
         };
         let mut parser =
@@ -622,9 +696,33 @@ impl<D> Core<D> {
                 return None;
             }
         };
+        let deflate = match compression {
+            Some(c) => match extension::accept_response(response.extensions(), &c.negotiation) {
+                Ok(params) => params.map(|params| (params, c)),
+                Err(err) => {
+                    let error = Error::Extension(err);
+                    handler.on_error(&mut Context { core: self }, id, &error);
+                    self.pool.give(bytes);
+                    self.remove(handler, index);
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let max_message =
+            usize::try_from(self.config.protocol.max_message_size).unwrap_or(usize::MAX);
         let conn = &mut self.conns[index];
         conn.phase = Phase::Open;
         conn.deadline = None;
+        if let Some((params, c)) = deflate {
+            conn.proto.config_mut().compression = true;
+            conn.deflate = Some(Box::new(PerMessageDeflate::new(
+                Role::Client,
+                params,
+                c,
+                max_message,
+            )));
+        }
         let opened = handler.on_open(
             &mut Context { core: self },
             id,
@@ -740,6 +838,50 @@ impl<D> Core<D> {
         conn.inbuf.extend_from_slice(&chunk[..read]);
         Ok(read)
     }
+}
+
+/// Compress a whole message into `body` and queue it as one frame with
+/// RSV1 (masked for a client connection).
+fn queue_compressed<D>(
+    conn: &mut Conn<D>,
+    opcode: OpCode,
+    payload: &[u8],
+    body: &mut Vec<u8>,
+) -> Result<(), SendError> {
+    let Some(deflate) = conn.deflate.as_mut() else {
+        return Err(SendError::Refused(
+            ws_proto::SendError::CompressionNotNegotiated,
+        ));
+    };
+    // zlib fails only on a broken state; report it as a refused send.
+    deflate
+        .compress(payload, body)
+        .map_err(|_| SendError::Refused(ws_proto::SendError::CompressionNotNegotiated))?;
+    for (first, fin, range) in compressed_frames(body.len()) {
+        let start = conn.out.len();
+        conn.out.resize(start + MAX_HEADER_LEN, 0);
+        let len = range.len() as u64;
+        let header = if first {
+            conn.proto
+                .encode_compressed_header(opcode, fin, len, &mut conn.out[start..])
+        } else {
+            conn.proto
+                .encode_header(OpCode::Continuation, fin, len, &mut conn.out[start..])
+        };
+        let header = match header {
+            Ok(header) => header,
+            Err(err) => {
+                conn.out.truncate(start);
+                return Err(err.into());
+            }
+        };
+        conn.out.truncate(start + header.len);
+        conn.out.extend_from_slice(&body[range]);
+        if let Some(key) = header.mask {
+            apply_mask(&mut conn.out[start + header.len..], key, 0);
+        }
+    }
+    Ok(())
 }
 
 /// Move the control frames the protocol core has queued (pongs, close)

@@ -23,6 +23,8 @@ pub enum Error {
     Timeout(&'static str),
     /// A URL that cannot be connected to.
     Url(String),
+    /// The server's answer to our permessage-deflate offer cannot be used.
+    Extension(ws_proto::extension::ExtensionError),
 }
 
 impl fmt::Display for Error {
@@ -36,6 +38,7 @@ impl fmt::Display for Error {
             }
             Error::Timeout(what) => write!(f, "timed out: {what}"),
             Error::Url(why) => write!(f, "invalid URL: {why}"),
+            Error::Extension(err) => write!(f, "bad permessage-deflate answer: {err}"),
         }
     }
 }

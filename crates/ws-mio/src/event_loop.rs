@@ -92,8 +92,14 @@ pub struct EventLoop<H: Handler> {
     core: Core<H::Data>,
     listeners: Vec<TcpListener>,
     shutdown: ShutdownHandle,
+    waker: Arc<Waker>,
     expired: Vec<(usize, Timer)>,
     ready: Vec<(usize, bool, bool)>,
+    /// Connections to read again this round (swapped with `core.again`).
+    again: Vec<usize>,
+    next_sweep: Instant,
+    /// Set once shutdown began: the time the loop exits regardless.
+    stop_deadline: Option<Instant>,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -103,7 +109,7 @@ impl<H: Handler> EventLoop<H> {
         let registry = poll.registry().try_clone()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let shutdown = ShutdownHandle::new();
-        shutdown.attach(waker);
+        shutdown.attach(Arc::clone(&waker));
         let rbuf = vec![0u8; HEADROOM + config.read_buffer_size.max(4096)].into_boxed_slice();
         Ok(EventLoop {
             poll,
@@ -113,16 +119,20 @@ impl<H: Handler> EventLoop<H> {
             core: Core::new(config, registry),
             listeners: Vec::new(),
             shutdown,
+            waker,
             expired: Vec::new(),
             ready: Vec::new(),
+            again: Vec::new(),
+            next_sweep: Instant::now(),
+            stop_deadline: None,
         })
     }
 
     /// Attach this loop to a shared shutdown handle (as [`Server`](crate::Server)
     /// does for its loops).
     pub fn with_shutdown(self, handle: &ShutdownHandle) -> io::Result<Self> {
-        let waker = Arc::new(Waker::new(self.poll.registry(), WAKER)?);
-        handle.attach(waker);
+        // mio allows one waker per poll: the handle gets the loop's own.
+        handle.attach(Arc::clone(&self.waker));
         Ok(EventLoop {
             shutdown: handle.clone(),
             ..self
@@ -136,7 +146,7 @@ impl<H: Handler> EventLoop<H> {
 
     /// Listen on `addr`; returns the bound address (useful with port 0).
     pub fn listen(&mut self, addr: SocketAddr) -> io::Result<SocketAddr> {
-        self.add_listener(std::net::TcpListener::bind(addr)?)
+        self.add_listener(crate::server::reuseport_listener(addr)?)
     }
 
     /// Serve connections from a listener made elsewhere (for example with
@@ -172,40 +182,36 @@ impl<H: Handler> EventLoop<H> {
     /// Run until shut down (by a [`ShutdownHandle`] or a handler's
     /// [`Context::shutdown`](crate::Context::shutdown)).
     pub fn run(&mut self) -> io::Result<()> {
-        let tick = self.core.config.timer_tick();
-        let mut next_sweep = Instant::now() + tick;
-        let mut stop_deadline: Option<Instant> = None;
-        loop {
-            if stop_deadline.is_none() && (self.shutdown.is_shutdown() || self.core.stop_requested)
-            {
-                stop_deadline = Some(self.begin_shutdown());
-            }
-            if let Some(deadline) = stop_deadline {
-                if self.core.conns.is_empty() || Instant::now() >= deadline {
-                    self.drop_all();
-                    return Ok(());
-                }
-            }
-            let timeout = next_sweep.saturating_duration_since(Instant::now());
-            self.turn(Some(timeout))?;
-            let now = Instant::now();
-            if now >= next_sweep {
-                self.core.sweep(&mut self.handler, now, &mut self.expired);
-                self.core.flush_dirty(&mut self.handler);
-                next_sweep = now + tick;
-            }
+        while !self.is_finished() {
+            self.turn(None)?;
         }
+        self.drop_all();
+        Ok(())
     }
 
-    /// One round: wait for events (at most `timeout`), handle them all,
-    /// flush what they queued.
+    /// True once a shutdown has run its course: every connection closed,
+    /// or the close timeout passed. [`run`](Self::run) returns then.
+    pub fn is_finished(&self) -> bool {
+        self.stop_deadline
+            .is_some_and(|deadline| self.core.conns.is_empty() || Instant::now() >= deadline)
+    }
+
+    /// One round: wait for events (at most `timeout`, and never past the
+    /// next timer check), handle them all, run the timers that are due,
+    /// flush what was queued, and start a shutdown if one was asked for.
+    /// For programs that drive the loop themselves instead of calling
+    /// [`run`](Self::run).
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        let timeout = if self.core.again.is_empty() {
-            timeout
-        } else {
-            Some(Duration::ZERO)
-        };
-        match self.poll.poll(&mut self.events, timeout) {
+        if self.stop_deadline.is_none() && (self.shutdown.is_shutdown() || self.core.stop_requested)
+        {
+            self.stop_deadline = Some(self.begin_shutdown());
+        }
+        let until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
+        let mut timeout = timeout.map_or(until_sweep, |t| t.min(until_sweep));
+        if !self.core.again.is_empty() {
+            timeout = Duration::ZERO;
+        }
+        match self.poll.poll(&mut self.events, Some(timeout)) {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
             other => other?,
         }
@@ -232,10 +238,20 @@ impl<H: Handler> EventLoop<H> {
                 }
             }
         }
-        for index in std::mem::take(&mut self.core.again) {
+        // Swap rather than take, so neither list loses its capacity.
+        std::mem::swap(&mut self.again, &mut self.core.again);
+        for i in 0..self.again.len() {
+            let index = self.again[i];
             self.read(index);
         }
+        self.again.clear();
         self.core.flush_dirty(&mut self.handler);
+        let now = Instant::now();
+        if now >= self.next_sweep {
+            self.core.sweep(&mut self.handler, now, &mut self.expired);
+            self.core.flush_dirty(&mut self.handler);
+            self.next_sweep = now + self.core.config.timer_tick();
+        }
         Ok(())
     }
 

@@ -123,8 +123,9 @@ fn serve<H: Handler>(
     event_loop.run()
 }
 
-/// A listening socket that other loops may share (`SO_REUSEPORT`).
-fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+/// A listening socket that other loops may share (`SO_REUSEPORT`), with a
+/// backlog of 1024 so a burst of connects is not dropped.
+pub(crate) fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     #[cfg(unix)]

@@ -648,6 +648,25 @@ impl<M: MaskSource> Connection<M> {
         })
     }
 
+    /// Encode the header of a compressed message (permessage-deflate):
+    /// RSV1 set, `opcode` Text or Binary. Refused unless compression was
+    /// negotiated ([`Config::compression`]). With `fin` false, the rest of
+    /// the message follows in continuation frames without RSV1.
+    pub fn encode_compressed_header(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        payload_len: u64,
+        out: &mut [u8],
+    ) -> Result<EncodedHeader, SendError> {
+        if !self.config.compression || !matches!(opcode, OpCode::Text | OpCode::Binary) {
+            return Err(SendError::CompressionNotNegotiated);
+        }
+        let encoded = self.encode_header(opcode, fin, payload_len, out)?;
+        out[0] |= RSV1 << 4;
+        Ok(encoded)
+    }
+
     /// Encode a whole frame (header and payload, masked for clients) into
     /// `out`; returns the bytes written (seed `send_frame`). A close frame
     /// sent this way counts as our close.

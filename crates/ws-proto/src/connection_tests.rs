@@ -610,3 +610,26 @@ fn control_frame_waits_until_it_is_whole() {
     assert_eq!(conn.receive(&mut partial).unwrap(), (0, None));
     assert_eq!(feed(&mut conn, &ping), [Seen::Ping(std::vec![1; 125])]);
 }
+
+#[test]
+fn compressed_header_sets_rsv1_only_when_negotiated() {
+    let mut out = [0u8; 14];
+    let mut plain = Connection::server(Config::new());
+    assert_eq!(
+        plain.encode_compressed_header(OpCode::Text, true, 5, &mut out),
+        Err(SendError::CompressionNotNegotiated)
+    );
+    let mut conn = Connection::server(Config {
+        compression: true,
+        ..Config::new()
+    });
+    let header = conn
+        .encode_compressed_header(OpCode::Text, true, 5, &mut out)
+        .unwrap();
+    let (decoded, _) = FrameHeader::decode(&out[..header.len]).unwrap().unwrap();
+    assert_eq!(decoded.rsv, RSV1);
+    assert_eq!(
+        conn.encode_compressed_header(OpCode::Ping, true, 0, &mut out),
+        Err(SendError::CompressionNotNegotiated)
+    );
+}

@@ -9,7 +9,7 @@ use crate::close::{CloseCode, ClosePayloadError};
 ///
 /// | error | close code |
 /// |---|---|
-/// | [`InvalidUtf8`](Self::InvalidUtf8), a close reason that is not UTF-8 | 1007 |
+/// | [`InvalidUtf8`](Self::InvalidUtf8), a close reason that is not UTF-8, [`InvalidCompressedData`](Self::InvalidCompressedData) | 1007 |
 /// | [`FrameTooLarge`](Self::FrameTooLarge), [`MessageTooLarge`](Self::MessageTooLarge) | 1009 |
 /// | everything else | 1002 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,8 @@ pub enum ProtocolError {
     MessageTooLarge,
     /// A malformed close frame payload.
     InvalidClosePayload(ClosePayloadError),
+    /// A compressed message (permessage-deflate) that does not inflate.
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
@@ -47,6 +49,7 @@ impl ProtocolError {
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCompressedData
             | ProtocolError::InvalidClosePayload(ClosePayloadError::InvalidReason) => {
                 CloseCode::INVALID_DATA
             }
@@ -82,6 +85,7 @@ impl ProtocolError {
             ProtocolError::InvalidClosePayload(ClosePayloadError::TooLong) => {
                 "close payload too long"
             }
+            ProtocolError::InvalidCompressedData => "compressed data does not inflate",
         }
     }
 }

@@ -55,6 +55,7 @@
 //! - [`utf8`]: streaming UTF-8 validation for text.
 //! - [`close`]: close codes and close payloads.
 //! - [`handshake`]: the HTTP/1.1 upgrade, server and client side.
+//! - [`extension`]: permessage-deflate negotiation (RFC 7692).
 //! - [`connection`]: the state machine that ties them together.
 //! - [`constants`]: the seed's buffer constants.
 //!
@@ -74,6 +75,9 @@
 //! - `getrandom`: [`mask::OsMask`], masking keys from the operating system's
 //!   entropy source, for clients.
 //! - `std`: `alloc`, plus run-time CPU detection for the SIMD UTF-8 validator.
+//! - `deflate`: `std`, plus [`deflate::PerMessageDeflate`], the
+//!   permessage-deflate codec (on the pure-Rust `zlib-rs`). Its negotiation,
+//!   [`extension`], needs no feature.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -87,7 +91,10 @@ extern crate std;
 pub mod close;
 pub mod connection;
 pub mod constants;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod error;
+pub mod extension;
 pub mod frame;
 pub mod handshake;
 pub mod mask;

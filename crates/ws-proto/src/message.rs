@@ -133,7 +133,8 @@ impl MessageAssembler {
         chunk: &DataChunk<'a>,
     ) -> Result<Option<MessageRef<'a>>, ProtocolError> {
         if chunk.message_start {
-            self.reset();
+            // Keep the capacity: a recycled buffer is meant to be used.
+            self.buffer.clear();
         }
         if chunk.message_start && chunk.message_end {
             return whole_message(chunk.kind, chunk.payload).map(Some);

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use ws_proto::constants::{MIN_RECV_BUFFER, WS_HEADER_BUFFER};
+use ws_proto::deflate::CompressionConfig;
 
 /// Everything a connection or a server can be tuned with.
 ///
@@ -18,6 +19,7 @@ use ws_proto::constants::{MIN_RECV_BUFFER, WS_HEADER_BUFFER};
 /// | `write_timeout` | 30 s | [`Error::Io`](crate::Error::Io) (timed out) |
 /// | `close_timeout` | 5 s | the socket is closed without the peer's close |
 /// | `max_connections` | 1024 | `run_echo` refuses further connections with HTTP 503 |
+/// | `compression` | permessage-deflate on, level 6, threshold 256 B | (inflated size counts against `max_message_size`) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Frame and message limits, auto-pong, and the other settings of the
@@ -48,6 +50,11 @@ pub struct Config {
     /// Most connections [`WsServer::run_echo`](crate::WsServer::run_echo)
     /// serves at once (a thread each).
     pub max_connections: usize,
+    /// permessage-deflate (RFC 7692): what a client offers or a server
+    /// accepts, the level and the size under which messages go
+    /// uncompressed. On by default; `None` turns it off. The message size
+    /// limit applies to the inflated size.
+    pub compression: Option<CompressionConfig>,
 }
 
 impl Default for Config {
@@ -63,6 +70,7 @@ impl Default for Config {
             subprotocols: Vec::new(),
             extra_headers: Vec::new(),
             max_connections: 1024,
+            compression: Some(CompressionConfig::default()),
         }
     }
 }

@@ -35,6 +35,9 @@ pub enum Error {
     },
     /// The URL given to `connect` cannot be used.
     Url(String),
+    /// The server's answer to our extension offer is not one we can use
+    /// (RFC 7692 says to fail the connection).
+    Extension(ws_proto::extension::ExtensionError),
 }
 
 impl Error {
@@ -71,6 +74,7 @@ impl fmt::Display for Error {
             }
             Error::Closed { code, reason } => write!(f, "connection closed ({code}: {reason})"),
             Error::Url(why) => write!(f, "invalid URL: {why}"),
+            Error::Extension(err) => write!(f, "bad permessage-deflate answer: {err}"),
         }
     }
 }

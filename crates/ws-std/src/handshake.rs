@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::{write_refusal, write_response, RequestParser};
-use ws_proto::{HandshakeError, Role};
+use ws_proto::{extension, HandshakeError, Role};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -47,20 +47,29 @@ pub fn upgrade_with_config<S: Stream>(
             Ok(Some(request)) => {
                 let supported: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();
                 let chosen = request.choose_subprotocol(&supported).map(str::to_owned);
-                let mut response = vec![0; 256 + chosen.as_ref().map_or(0, String::len)];
-                let len =
-                    write_response(request.key(), chosen.as_deref(), None, &[], &mut response)?;
+                let deflate = config.compression.and_then(|compression| {
+                    extension::negotiate(request.extensions(), &compression.negotiation)
+                });
+                let accepted = deflate.map(|params| extension::response_header(&params));
+                let mut response = vec![0; 384 + chosen.as_ref().map_or(0, String::len)];
+                let len = write_response(
+                    request.key(),
+                    chosen.as_deref(),
+                    accepted.as_deref(),
+                    &[],
+                    &mut response,
+                )?;
                 let consumed = request.consumed();
                 stream.set_write_timeout(config.write_timeout)?;
                 stream.write_all(&response[..len])?;
                 stream.set_read_timeout(config.read_timeout)?;
-                return Ok(WebSocket::from_parts(
-                    stream,
-                    Role::Server,
-                    config.clone(),
-                    &received[consumed..],
-                    chosen,
-                ));
+                let rest = &received[consumed..];
+                let mut ws =
+                    WebSocket::from_parts(stream, Role::Server, config.clone(), rest, chosen);
+                if let (Some(params), Some(compression)) = (deflate, config.compression) {
+                    ws.enable_deflate(params, compression);
+                }
+                return Ok(ws);
             }
             Ok(None) => read_more(&mut stream, &mut received, deadline)?,
             Err(refusal) => {
@@ -137,9 +146,13 @@ pub fn client_handshake<S: Stream>(
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
+    let offer = config
+        .compression
+        .map(|compression| extension::offer_header(&compression.negotiation));
     let request = ClientRequest {
         subprotocols: &offered,
         extra_headers: &extra,
+        extensions: offer.as_deref(),
         ..ClientRequest::new(host, path, key)
     };
     let extra_len: usize = extra.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
@@ -149,6 +162,7 @@ pub fn client_handshake<S: Stream>(
             + path.len()
             + extra_len
             + offered.iter().map(|p| p.len() + 2).sum::<usize>()
+            + offer.as_ref().map_or(0, |offer| offer.len() + 32)
     ];
     let len = request.write(&mut out)?;
     stream.set_write_timeout(config.write_timeout)?;
@@ -159,15 +173,22 @@ pub fn client_handshake<S: Stream>(
     loop {
         if let Some(response) = parser.parse(&received)? {
             let subprotocol = response.subprotocol().map(str::to_owned);
+            let deflate = match config.compression {
+                Some(compression) => {
+                    extension::accept_response(response.extensions(), &compression.negotiation)
+                        .map_err(Error::Extension)?
+                        .map(|params| (params, compression))
+                }
+                None => None,
+            };
             let rest = &received[response.consumed()..];
             stream.set_read_timeout(config.read_timeout)?;
-            return Ok(WebSocket::from_parts(
-                stream,
-                Role::Client,
-                config.clone(),
-                rest,
-                subprotocol,
-            ));
+            let mut ws =
+                WebSocket::from_parts(stream, Role::Client, config.clone(), rest, subprotocol);
+            if let Some((params, compression)) = deflate {
+                ws.enable_deflate(params, compression);
+            }
+            return Ok(ws);
         }
         read_more(&mut stream, &mut received, deadline)?;
     }

@@ -64,6 +64,8 @@ pub use handshake::{accept, client_handshake, upgrade_with_config, ws_upgrade};
 pub use server::{ws_server, StopHandle, WsServer};
 pub use stream::Stream;
 pub use websocket::{OwnedFrame, WebSocket};
+pub use ws_proto::deflate::CompressionConfig;
+pub use ws_proto::extension::{DeflateConfig, DeflateParams};
 pub use ws_proto::message::Message;
 pub use ws_proto::url::WsUrl;
 pub use ws_proto::{CloseCode, Frame, MessageKind, OpCode, Role, State};

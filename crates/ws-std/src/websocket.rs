@@ -4,10 +4,13 @@ use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use ws_proto::constants::MAX_HEADER_LEN;
+use ws_proto::deflate::{compressed_frames, CompressionConfig, PerMessageDeflate};
+use ws_proto::extension::DeflateParams;
 use ws_proto::mask::{os_mask, OsMask};
 use ws_proto::message::{Message, MessageAssembler};
 use ws_proto::{
-    CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, Role, State,
+    CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, ProtocolError, Role,
+    State,
 };
 
 use crate::config::Config;
@@ -42,8 +45,26 @@ impl OwnedFrame {
 /// Reassembly state that lives beside the receive buffer.
 struct Scratch {
     assembler: MessageAssembler,
+    /// permessage-deflate, when negotiated.
+    deflate: Option<Box<PerMessageDeflate>>,
     frame: Vec<u8>,
     frame_opcode: OpCode,
+}
+
+impl Scratch {
+    /// Gather a chunk; the whole message once it is complete (inflated if
+    /// it was compressed).
+    fn message(
+        &mut self,
+        chunk: &ws_proto::DataChunk<'_>,
+    ) -> std::result::Result<Option<Message>, ProtocolError> {
+        match &mut self.deflate {
+            Some(deflate) if chunk.compressed => deflate.receive_chunk(chunk),
+            // The core only marks chunks compressed when it was negotiated.
+            _ if chunk.compressed => Err(ProtocolError::ReservedBits),
+            _ => self.assembler.push_owned(chunk),
+        }
+    }
 }
 
 /// The receive buffer: bytes `start..end` are read and not yet consumed.
@@ -139,6 +160,7 @@ impl<S: Stream> WebSocket<S> {
             inbox: Inbox::new(config.effective_read_buffer(), already_read),
             scratch: Scratch {
                 assembler: MessageAssembler::new(max_message),
+                deflate: None,
                 frame: Vec::new(),
                 frame_opcode: OpCode::Continuation,
             },
@@ -148,6 +170,22 @@ impl<S: Stream> WebSocket<S> {
             subprotocol,
             socket_closed: false,
         }
+    }
+
+    /// Turn on permessage-deflate with the parameters the handshake agreed.
+    pub(crate) fn enable_deflate(&mut self, params: DeflateParams, config: CompressionConfig) {
+        self.conn.config_mut().compression = true;
+        let max_message = self.config.max_message_len();
+        let deflate = PerMessageDeflate::new(self.role(), params, config, max_message);
+        self.scratch.deflate = Some(Box::new(deflate));
+    }
+
+    /// The permessage-deflate parameters in force, if it was negotiated.
+    pub fn compression(&self) -> Option<&DeflateParams> {
+        self.scratch
+            .deflate
+            .as_ref()
+            .map(|deflate| deflate.params())
     }
 
     /// The stream.
@@ -203,7 +241,7 @@ impl<S: Stream> WebSocket<S> {
     /// sent and the result is [`Error::Closed`] with the peer's code.
     pub fn recv(&mut self) -> Result<Message> {
         self.pump(|scratch, event| match event {
-            Event::Data(chunk) => Ok(match scratch.assembler.push_owned(&chunk)? {
+            Event::Data(chunk) => Ok(match scratch.message(&chunk)? {
                 Some(message) => Step::Done(message),
                 None => Step::Continue,
             }),
@@ -225,6 +263,20 @@ impl<S: Stream> WebSocket<S> {
         let masked = self.role() == Role::Server;
         self.pump(|scratch, event| {
             let (opcode, payload) = match event {
+                Event::Data(chunk) if chunk.compressed => {
+                    // A compressed message only makes sense whole: it comes
+                    // back as one frame holding the inflated message.
+                    let Some(message) = scratch.message(&chunk)? else {
+                        return Ok(Step::Continue);
+                    };
+                    let opcode = message.kind().opcode();
+                    return Ok(Step::Done(OwnedFrame {
+                        opcode,
+                        fin: true,
+                        masked,
+                        payload: message.into_bytes(),
+                    }));
+                }
                 Event::Data(chunk) => {
                     if chunk.frame_start {
                         scratch.frame.clear();
@@ -411,6 +463,9 @@ impl<S: Stream> WebSocket<S> {
     pub fn send_frame(&mut self, frame: &Frame<'_>) -> Result<usize> {
         self.flush()?;
         self.flush_control()?;
+        if self.role() == Role::Client && self.should_compress(frame) {
+            return self.send_compressed(frame);
+        }
         if self.role() == Role::Client || frame.is_close() {
             self.outbox
                 .resize(frame.encoded_len(self.role() == Role::Client), 0);
@@ -424,6 +479,9 @@ impl<S: Stream> WebSocket<S> {
             }
             return Ok(len);
         }
+        if self.should_compress(frame) {
+            return self.send_compressed(frame);
+        }
         let mut header = [0u8; MAX_HEADER_LEN];
         let payload = frame.payload();
         let encoded = self.conn.encode_header(
@@ -434,6 +492,51 @@ impl<S: Stream> WebSocket<S> {
         )?;
         self.write_all(&mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(payload)])?;
         Ok(encoded.len + payload.len())
+    }
+
+    /// A whole text or binary message worth compressing, on a connection
+    /// that negotiated permessage-deflate.
+    fn should_compress(&self, frame: &Frame<'_>) -> bool {
+        let whole_message = frame.is_final() && (frame.is_text() || frame.is_binary());
+        let deflate = self.scratch.deflate.as_ref();
+        whole_message && deflate.is_some_and(|d| d.should_compress(frame.payload().len()))
+    }
+
+    /// Compress a whole message and send it as one frame with RSV1.
+    fn send_compressed(&mut self, frame: &Frame<'_>) -> Result<usize> {
+        let mut body = std::mem::take(&mut self.outbox);
+        body.clear();
+        let result = self.compress_and_send(frame, &mut body);
+        self.outbox = body;
+        result
+    }
+
+    fn compress_and_send(&mut self, frame: &Frame<'_>, body: &mut Vec<u8>) -> Result<usize> {
+        let Some(deflate) = &mut self.scratch.deflate else {
+            return Err(Error::Send(ws_proto::SendError::CompressionNotNegotiated));
+        };
+        deflate
+            .compress(frame.payload(), body)
+            .map_err(|_| Error::Io(io::Error::other("permessage-deflate compression failed")))?;
+        let mut sent = 0;
+        for (first, fin, range) in compressed_frames(body.len()) {
+            let mut header = [0u8; MAX_HEADER_LEN];
+            let len = range.len() as u64;
+            let encoded = if first {
+                self.conn
+                    .encode_compressed_header(frame.opcode(), fin, len, &mut header)?
+            } else {
+                self.conn
+                    .encode_header(OpCode::Continuation, fin, len, &mut header)?
+            };
+            let part = &mut body[range];
+            if let Some(key) = encoded.mask {
+                ws_proto::apply_mask(part, key, 0);
+            }
+            self.write_all(&mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(part)])?;
+            sent += encoded.len + part.len();
+        }
+        Ok(sent)
     }
 
     /// Encode a frame into the send batch without writing it, so that many

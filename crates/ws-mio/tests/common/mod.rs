@@ -1,0 +1,479 @@
+//! Helpers for the event-loop tests: a ws-mio server on 127.0.0.1 port 0
+//! in a thread that is stopped with its shutdown handle and joined with a
+//! deadline, an echo handler that records what it sees, ws-std client
+//! settings with short timeouts, and raw TCP clients that speak the
+//! handshake and frames by hand with bounded reads.
+
+#![allow(dead_code)]
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use ws_mio::{
+    CloseCode, Config, ConnectionId, Context, Error, EventLoop, Handler, MessageRef, Opening,
+    Refusal, Server, ShutdownHandle,
+};
+use ws_proto::{Frame, OpCode};
+
+/// The longest any single blocking read or write of a test client waits.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The longest a test waits for a server thread to return after shutdown.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// The key of RFC 6455 section 1.3 and the accept value it must produce.
+pub const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+/// The masking key of the raw clients.
+pub const MASK: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
+
+/// Loop settings with short timeouts, and no idle pings unless a test
+/// asks for them.
+pub fn config() -> Config {
+    Config {
+        close_timeout: Duration::from_millis(500),
+        handshake_timeout: Duration::from_secs(1),
+        idle_timeout: None,
+        pong_timeout: Duration::from_millis(200),
+        ..Config::default()
+    }
+}
+
+/// ws-std client settings: short close and handshake timeouts, and reads
+/// that fail after [`IO_TIMEOUT`] instead of hanging.
+pub fn client_config() -> ws_std::Config {
+    ws_std::Config {
+        close_timeout: Duration::from_millis(500),
+        handshake_timeout: Some(Duration::from_secs(1)),
+        read_timeout: Some(IO_TIMEOUT),
+        write_timeout: Some(IO_TIMEOUT),
+        ..ws_std::Config::default()
+    }
+}
+
+/// Connect a ws-std client with [`client_config`].
+pub fn ws_client(url: &str) -> ws_std::WebSocket<TcpStream> {
+    ws_std::connect_with_config(url, &client_config()).expect("ws-std client connects")
+}
+
+/// Wait for `handle` at most `limit`, polling; panic if it is still
+/// running, re-raise its panic if it panicked.
+pub fn join_within<T>(handle: JoinHandle<T>, limit: Duration) -> T {
+    let deadline = Instant::now() + limit;
+    while !handle.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "thread still running after {limit:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    match handle.join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Poll `condition` every few milliseconds until it holds or `limit`
+/// passes; returns whether it held.
+pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether [`Running::start`] goes through [`Server`] (as users do) or
+/// builds the one [`EventLoop`] itself (kept to test that path too).
+pub const THROUGH_SERVER: bool = true;
+
+/// A listener on 127.0.0.1:0 with room for `backlog` connections waiting
+/// to be accepted, as `Server` makes them (`EventLoop::listen` binds with
+/// the standard library's backlog of 128: a burst of 1,000 connects then
+/// waits a second for SYN retransmissions).
+pub fn listener(backlog: i32) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// A ws-mio server with one loop, running in a thread.
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: ShutdownHandle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Running {
+    /// Serve `new_handler()` on one loop with `config` at 127.0.0.1:0.
+    pub fn start<H, F>(config: Config, new_handler: F) -> Running
+    where
+        H: Handler,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        if THROUGH_SERVER {
+            Running::with_server(config, new_handler)
+        } else {
+            Running::with_event_loop(config, new_handler)
+        }
+    }
+
+    /// `Server::bind("127.0.0.1:0")?.threads(1).config(config)`, run in a
+    /// thread.
+    pub fn with_server<H, F>(config: Config, new_handler: F) -> Running
+    where
+        H: Handler,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        let server = Server::bind("127.0.0.1:0")
+            .expect("bind 127.0.0.1:0")
+            .threads(1)
+            .config(config);
+        let addr = server.local_addr();
+        let shutdown = server.shutdown_handle();
+        let thread = thread::Builder::new()
+            .name("ws-mio-server".into())
+            .spawn(move || server.run(new_handler))
+            .expect("spawn the server thread");
+        Running {
+            addr,
+            shutdown,
+            thread: Some(thread),
+        }
+    }
+
+    /// An [`EventLoop`] listening on 127.0.0.1:0, run in a thread.
+    pub fn with_event_loop<H, F>(config: Config, new_handler: F) -> Running
+    where
+        H: Handler,
+        F: FnOnce() -> H + Send + 'static,
+    {
+        let (ready, started) = mpsc::channel();
+        let thread = thread::Builder::new()
+            .name("ws-mio-loop".into())
+            .spawn(move || {
+                let mut event_loop = EventLoop::new(config, new_handler())?;
+                let addr = event_loop.add_listener(listener(1024)?)?;
+                let _ = ready.send((addr, event_loop.shutdown_handle()));
+                event_loop.run()
+            })
+            .expect("spawn the server thread");
+        let (addr, shutdown) = match started.recv_timeout(JOIN_TIMEOUT) {
+            Ok(started) => started,
+            Err(_) => panic!(
+                "the loop did not start: {:?}",
+                join_within(thread, JOIN_TIMEOUT)
+            ),
+        };
+        Running {
+            addr,
+            shutdown,
+            thread: Some(thread),
+        }
+    }
+
+    /// `ws://addr` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// Whether `run` has returned.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Shut down and join within [`JOIN_TIMEOUT`]; returns what `run`
+    /// returned.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.shutdown.shutdown();
+        let thread = self.thread.take().expect("server thread");
+        join_within(thread, JOIN_TIMEOUT)
+    }
+
+    /// Shut down, join, and require that `run` returned `Ok`.
+    pub fn stop_ok(self) {
+        self.stop()
+            .expect("the server loop returns Ok after shutdown");
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+}
+
+impl Drop for Running {
+    /// A test that failed before `stop` still takes its server down (not
+    /// joined: the panic is already on its way).
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.shutdown.shutdown();
+        }
+    }
+}
+
+/// What a [`Recorder`] saw.
+#[derive(Debug, Default)]
+pub struct Log {
+    pub opens: Vec<Opened>,
+    pub messages: usize,
+    pub closes: Vec<(ConnectionId, CloseCode, String)>,
+    pub errors: Vec<(ConnectionId, String)>,
+    /// `ctx.connections().count()` at the last message.
+    pub open_at_last_message: usize,
+}
+
+impl Log {
+    pub fn closes_with(&self, code: CloseCode) -> usize {
+        self.closes.iter().filter(|(_, c, _)| *c == code).count()
+    }
+}
+
+/// One `on_open` as the handler saw it.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub id: ConnectionId,
+    pub path: String,
+    pub subprotocol: Option<String>,
+}
+
+/// Shared view of a [`Log`].
+pub type SharedLog = Arc<Mutex<Log>>;
+
+pub fn lock(log: &SharedLog) -> MutexGuard<'_, Log> {
+    log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An echo handler that records opens, closes and errors. The text
+/// message "close CODE REASON" makes it start the close handshake instead.
+pub struct Recorder {
+    pub log: SharedLog,
+}
+
+impl Recorder {
+    /// A factory for `Server::run` and the log every handler it makes
+    /// writes to.
+    pub fn factory() -> (impl Fn() -> Recorder + Send + Sync + 'static, SharedLog) {
+        let log = SharedLog::default();
+        let shared = Arc::clone(&log);
+        (
+            move || Recorder {
+                log: Arc::clone(&shared),
+            },
+            log,
+        )
+    }
+}
+
+impl Handler for Recorder {
+    type Data = ();
+
+    fn on_open(
+        &mut self,
+        _: &mut Context<'_, ()>,
+        id: ConnectionId,
+        opening: &Opening<'_>,
+    ) -> Result<(), Refusal> {
+        lock(&self.log).opens.push(Opened {
+            id,
+            path: opening.path().to_owned(),
+            subprotocol: opening.subprotocol().map(str::to_owned),
+        });
+        Ok(())
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, message: MessageRef<'_>) {
+        let open = ctx.connections().count();
+        {
+            let mut log = lock(&self.log);
+            log.messages += 1;
+            log.open_at_last_message = open;
+        }
+        if let MessageRef::Text(text) = message {
+            if let Some(rest) = text.strip_prefix("close ") {
+                let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+                let code = CloseCode(code.parse().unwrap_or(1000));
+                if let Err(err) = ctx.close(id, code, reason) {
+                    lock(&self.log)
+                        .errors
+                        .push((id, format!("close refused: {err}")));
+                }
+                return;
+            }
+        }
+        if let Err(err) = ctx.send(id, message) {
+            lock(&self.log)
+                .errors
+                .push((id, format!("echo refused: {err}")));
+        }
+    }
+
+    fn on_close(
+        &mut self,
+        _: &mut Context<'_, ()>,
+        id: ConnectionId,
+        code: CloseCode,
+        reason: &str,
+    ) {
+        lock(&self.log).closes.push((id, code, reason.to_owned()));
+    }
+
+    fn on_error(&mut self, _: &mut Context<'_, ()>, id: ConnectionId, error: &Error) {
+        lock(&self.log).errors.push((id, error.to_string()));
+    }
+}
+
+/// A TCP connection with bounded reads and writes.
+pub fn tcp(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("TCP connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// An upgrade request for `path` with [`KEY`] and `extra` header lines
+/// (each ending in CRLF).
+pub fn upgrade_request(addr: SocketAddr, path: &str, extra: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\n\
+         Host: {addr}\r\n\
+         Upgrade: websocket\r\n\
+         Connection: Upgrade\r\n\
+         Sec-WebSocket-Key: {KEY}\r\n\
+         Sec-WebSocket-Version: 13\r\n\
+         {extra}\r\n"
+    )
+}
+
+/// Read an HTTP head byte by byte (so no frame after it is consumed),
+/// up to the blank line or the end of the stream.
+pub fn read_http_head(stream: &mut TcpStream) -> io::Result<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut byte)? {
+            0 => break,
+            _ => head.push(byte[0]),
+        }
+    }
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// Connect and upgrade by hand; panics unless the answer is 101 with the
+/// right accept value.
+pub fn raw_upgrade(addr: SocketAddr, path: &str) -> TcpStream {
+    let mut stream = tcp(addr);
+    stream
+        .write_all(upgrade_request(addr, path, "").as_bytes())
+        .expect("write the upgrade request");
+    let head = read_http_head(&mut stream).expect("read the upgrade response");
+    assert!(head.starts_with("HTTP/1.1 101"), "not upgraded: {head:?}");
+    assert!(head.contains(ACCEPT), "wrong accept value: {head:?}");
+    stream
+}
+
+/// A masked client frame.
+pub fn client_frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let frame = Frame::new(opcode, payload).with_fin(fin);
+    let mut out = vec![0u8; frame.encoded_len(true)];
+    let len = frame
+        .encode(&mut out, Some(MASK))
+        .expect("room for the frame");
+    out.truncate(len);
+    out
+}
+
+/// A frame as a raw client reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    pub fin: bool,
+    pub opcode: u8,
+    pub masked: bool,
+    pub payload: Vec<u8>,
+}
+
+impl RawFrame {
+    /// The close code of a close frame's payload (1005 if it has none).
+    pub fn close_code(&self) -> u16 {
+        match self.payload.as_slice() {
+            [a, b, ..] => u16::from_be_bytes([*a, *b]),
+            _ => 1005,
+        }
+    }
+}
+
+/// Read one frame (within the stream's read timeout).
+pub fn read_frame(stream: &mut TcpStream) -> io::Result<RawFrame> {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head)?;
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut ext = [0u8; 2];
+            stream.read_exact(&mut ext)?;
+            u64::from(u16::from_be_bytes(ext))
+        }
+        127 => {
+            let mut ext = [0u8; 8];
+            stream.read_exact(&mut ext)?;
+            u64::from_be_bytes(ext)
+        }
+        short => u64::from(short),
+    };
+    let masked = head[1] & 0x80 != 0;
+    let mut key = [0u8; 4];
+    if masked {
+        stream.read_exact(&mut key)?;
+    }
+    let len = usize::try_from(len).map_err(|_| io::Error::other("frame too long"))?;
+    if len > 64 << 20 {
+        return Err(io::Error::other("frame too long for a test"));
+    }
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload)?;
+    if masked {
+        for (i, byte) in payload.iter_mut().enumerate() {
+            *byte ^= key[i % 4];
+        }
+    }
+    Ok(RawFrame {
+        fin: head[0] & 0x80 != 0,
+        opcode: head[0] & 0x0f,
+        masked,
+        payload,
+    })
+}
+
+/// Whether the peer closed the stream: a read returns 0 or an error other
+/// than a timeout, within `limit`.
+pub fn sees_end_of_stream(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut sink = [0u8; 4096];
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match stream.read(&mut sink) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+    false
+}

@@ -1,0 +1,495 @@
+//! The permessage-deflate codec (RFC 7692), feature `deflate`: written
+//! once here and used by both transports.
+//!
+//! A compressed message is raw DEFLATE data, flushed with a sync flush, with
+//! the final `00 00 ff ff` of that flush removed by the sender and put back
+//! by the receiver. Each side keeps its LZ77 window between messages
+//! ("context takeover") unless the negotiated parameters say otherwise.
+//!
+//! Memory: a compressor with a 32 KiB window takes about 256 KiB, a
+//! decompressor about 40 KiB; both are created on first use. Negotiating
+//! `server_no_context_takeover` (and smaller windows) lets a server drop
+//! its compressor between messages with [`PerMessageDeflate::release_idle`].
+
+use alloc::vec::Vec;
+
+use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush, Status};
+
+use crate::connection::{DataChunk, MessageKind, Role};
+use crate::error::ProtocolError;
+use crate::extension::{DeflateConfig, DeflateParams};
+use crate::message::Message;
+use crate::utf8::Utf8Validator;
+
+/// The end of a sync flush, removed from every compressed message.
+const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The largest frame a compressed message is sent in. Compressed data can
+/// come out slightly larger than its input, so a message at the peer's
+/// frame limit would not fit one frame; 1 MiB frames stay far below any
+/// sensible limit.
+pub const MAX_COMPRESSED_FRAME: usize = 1 << 20;
+
+/// How to send `len` bytes of compressed message: the frames, as
+/// `(first, fin, byte range)`. The first frame carries RSV1 and the
+/// message's opcode, the others are continuations. At least one frame,
+/// even for an empty payload.
+pub fn compressed_frames(
+    len: usize,
+) -> impl Iterator<Item = (bool, bool, core::ops::Range<usize>)> {
+    let count = len.div_ceil(MAX_COMPRESSED_FRAME).max(1);
+    (0..count).map(move |i| {
+        let start = i * MAX_COMPRESSED_FRAME;
+        let end = (start + MAX_COMPRESSED_FRAME).min(len);
+        (i == 0, i + 1 == count, start..end)
+    })
+}
+
+/// Compression settings of a transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressionConfig {
+    /// What to offer (client) or accept (server).
+    pub negotiation: DeflateConfig,
+    /// zlib compression level, 0 (store) to 9 (smallest); default 6.
+    pub level: u8,
+    /// Messages shorter than this go uncompressed (default 256 bytes):
+    /// below it, compression costs more than it saves.
+    pub threshold: usize,
+}
+
+impl Default for CompressionConfig {
+    fn default() -> Self {
+        CompressionConfig {
+            negotiation: DeflateConfig::default(),
+            level: 6,
+            threshold: 256,
+        }
+    }
+}
+
+/// Why compression failed (only on a broken zlib state or out of memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressError;
+
+impl core::fmt::Display for CompressError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("deflate failed")
+    }
+}
+
+impl core::error::Error for CompressError {}
+
+/// One connection's permessage-deflate state: a compressor for what it
+/// sends, a decompressor for what it receives, and the inflated message in
+/// progress.
+pub struct PerMessageDeflate {
+    role: Role,
+    params: DeflateParams,
+    config: CompressionConfig,
+    compressor: Option<Deflate>,
+    decompressor: Option<Inflate>,
+    inflated: Vec<u8>,
+    utf8: Utf8Validator,
+    max_message: usize,
+}
+
+impl PerMessageDeflate {
+    /// The state for `role` under the negotiated `params`; received
+    /// messages may inflate to at most `max_message` bytes.
+    pub fn new(
+        role: Role,
+        params: DeflateParams,
+        config: CompressionConfig,
+        max_message: usize,
+    ) -> Self {
+        PerMessageDeflate {
+            role,
+            params,
+            config,
+            compressor: None,
+            decompressor: None,
+            inflated: Vec::new(),
+            utf8: Utf8Validator::new(),
+            max_message,
+        }
+    }
+
+    /// The negotiated parameters.
+    pub fn params(&self) -> &DeflateParams {
+        &self.params
+    }
+
+    /// Whether a message of `len` bytes should be sent compressed.
+    pub fn should_compress(&self, len: usize) -> bool {
+        len >= self.config.threshold
+    }
+
+    /// Compress a whole message, appending the payload (tail removed) to `out`.
+    pub fn compress(&mut self, message: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
+        let bits = self.params.compress_window_bits(self.role);
+        // zlib cannot make raw deflate with a 256-byte window; stored blocks
+        // use no window at all, so they honour any limit.
+        let level = if bits < 9 {
+            0
+        } else {
+            i32::from(self.config.level.min(9))
+        };
+        let compressor = self
+            .compressor
+            .get_or_insert_with(|| Deflate::new(level, false, bits.max(9)));
+        let start = out.len();
+        let mut consumed = 0;
+        loop {
+            let space = (message.len() - consumed) / 2 + 64;
+            let at = out.len();
+            out.resize(at + space, 0);
+            let (before_in, before_out) = (compressor.total_in(), compressor.total_out());
+            let result = compressor.compress(
+                &message[consumed..],
+                &mut out[at..],
+                DeflateFlush::SyncFlush,
+            );
+            consumed += (compressor.total_in() - before_in) as usize;
+            let produced = (compressor.total_out() - before_out) as usize;
+            out.truncate(at + produced);
+            result.map_err(|_| CompressError)?;
+            // A sync flush is complete once it leaves output space unused.
+            if consumed == message.len() && produced < space {
+                break;
+            }
+        }
+        if out[start..].ends_with(&SYNC_TAIL) {
+            out.truncate(out.len() - SYNC_TAIL.len());
+        }
+        if self.params.compress_no_context_takeover(self.role) {
+            if let Some(compressor) = &mut self.compressor {
+                compressor.reset();
+            }
+        }
+        Ok(())
+    }
+
+    /// Take a chunk of a compressed message. Returns the whole message,
+    /// inflated and (for text) checked UTF-8, with its last chunk.
+    ///
+    /// Fails with [`ProtocolError::MessageTooLarge`] as soon as the inflated
+    /// size passes the limit (a small message that inflates to gigabytes
+    /// never gets the memory), with [`ProtocolError::InvalidUtf8`] as soon
+    /// as inflated text stops being UTF-8, and with
+    /// [`ProtocolError::InvalidCompressedData`] for data that does not
+    /// inflate.
+    pub fn receive_chunk(
+        &mut self,
+        chunk: &DataChunk<'_>,
+    ) -> Result<Option<Message>, ProtocolError> {
+        if chunk.message_start {
+            self.inflated.clear();
+            self.utf8 = Utf8Validator::new();
+        }
+        let result = self.inflate_chunk(chunk);
+        if result.is_err() {
+            self.inflated.clear();
+        }
+        result
+    }
+
+    fn inflate_chunk(&mut self, chunk: &DataChunk<'_>) -> Result<Option<Message>, ProtocolError> {
+        let checked = self.inflated.len();
+        self.inflate(chunk.payload)?;
+        if chunk.message_end {
+            self.inflate(&SYNC_TAIL)?;
+        }
+        if chunk.kind == MessageKind::Text {
+            self.utf8
+                .feed(&self.inflated[checked..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if !chunk.message_end {
+            return Ok(None);
+        }
+        if self.params.decompress_no_context_takeover(self.role) {
+            if let Some(decompressor) = &mut self.decompressor {
+                decompressor.reset(false);
+            }
+        }
+        let bytes = core::mem::take(&mut self.inflated);
+        match chunk.kind {
+            MessageKind::Binary => Ok(Some(Message::Binary(bytes))),
+            MessageKind::Text => {
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+                let text = alloc::string::String::from_utf8(bytes)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+                Ok(Some(Message::Text(text)))
+            }
+        }
+    }
+
+    /// Inflate `input` onto the message in progress, within the size limit.
+    fn inflate(&mut self, input: &[u8]) -> Result<(), ProtocolError> {
+        let bits = self.params.decompress_window_bits(self.role).max(9);
+        let decompressor = self
+            .decompressor
+            .get_or_insert_with(|| Inflate::new(false, bits));
+        let mut consumed = 0;
+        loop {
+            // One byte more than the limit allows shows that it was passed.
+            let room = (self.max_message + 1).saturating_sub(self.inflated.len());
+            let space = room.min(
+                (input.len() - consumed)
+                    .saturating_mul(4)
+                    .clamp(1024, 256 * 1024),
+            );
+            let at = self.inflated.len();
+            self.inflated.resize(at + space, 0);
+            let (before_in, before_out) = (decompressor.total_in(), decompressor.total_out());
+            let status = decompressor.decompress(
+                &input[consumed..],
+                &mut self.inflated[at..],
+                InflateFlush::SyncFlush,
+            );
+            let used = (decompressor.total_in() - before_in) as usize;
+            let produced = (decompressor.total_out() - before_out) as usize;
+            consumed += used;
+            self.inflated.truncate(at + produced);
+            let status = status.map_err(|_| ProtocolError::InvalidCompressedData)?;
+            if self.inflated.len() > self.max_message {
+                return Err(ProtocolError::MessageTooLarge);
+            }
+            if status == Status::StreamEnd {
+                // A final block ends the stream: the next message starts a
+                // new one (the sender cannot refer back past it).
+                decompressor.reset(false);
+                if consumed == input.len() {
+                    return Ok(());
+                }
+                continue;
+            }
+            let finished = consumed == input.len() && produced < space;
+            if finished || (used == 0 && produced == 0) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Hand over an empty buffer to inflate the next message into, so a
+    /// transport can reuse buffers instead of allocating one per message
+    /// ([`receive_chunk`](Self::receive_chunk) moves the finished one out).
+    pub fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.inflated.capacity() == 0 {
+            buffer.clear();
+            self.inflated = buffer;
+        }
+    }
+
+    /// Free the compressor and decompressor where no context is kept
+    /// between messages (they are made again on next use). Call it when a
+    /// connection goes idle.
+    pub fn release_idle(&mut self) {
+        if self.params.compress_no_context_takeover(self.role) {
+            self.compressor = None;
+        }
+        if self.params.decompress_no_context_takeover(self.role) && self.inflated.is_empty() {
+            self.decompressor = None;
+        }
+        if self.inflated.is_empty() {
+            self.inflated = Vec::new();
+        }
+    }
+}
+
+impl core::fmt::Debug for PerMessageDeflate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PerMessageDeflate")
+            .field("role", &self.role)
+            .field("params", &self.params)
+            .field("compressor", &self.compressor.is_some())
+            .field("decompressor", &self.decompressor.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+    use std::vec;
+
+    fn pair(params: DeflateParams) -> (PerMessageDeflate, PerMessageDeflate) {
+        let config = CompressionConfig {
+            threshold: 0,
+            ..CompressionConfig::default()
+        };
+        (
+            PerMessageDeflate::new(Role::Client, params, config, 1 << 20),
+            PerMessageDeflate::new(Role::Server, params, config, 1 << 20),
+        )
+    }
+
+    fn chunk(kind: MessageKind, payload: &[u8], start: bool, end: bool) -> DataChunk<'_> {
+        DataChunk {
+            kind,
+            payload,
+            message_start: start,
+            message_end: end,
+            frame_start: start,
+            frame_end: end,
+            compressed: true,
+        }
+    }
+
+    fn round_trip(
+        sender: &mut PerMessageDeflate,
+        receiver: &mut PerMessageDeflate,
+        text: &str,
+    ) -> usize {
+        let mut wire = Vec::new();
+        sender.compress(text.as_bytes(), &mut wire).unwrap();
+        let message = receiver
+            .receive_chunk(&chunk(MessageKind::Text, &wire, true, true))
+            .unwrap();
+        assert_eq!(message, Some(Message::Text(String::from(text))));
+        wire.len()
+    }
+
+    #[test]
+    fn rfc_7692_hello_decompresses() {
+        // RFC 7692 section 7.2.3.1: "Hello" compressed, tail removed.
+        let (_, mut server) = pair(DeflateParams::default());
+        let wire = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let message = server
+            .receive_chunk(&chunk(MessageKind::Text, &wire, true, true))
+            .unwrap();
+        assert_eq!(message, Some(Message::Text("Hello".into())));
+    }
+
+    #[test]
+    fn context_takeover_makes_a_repeated_message_smaller() {
+        let (mut client, mut server) = pair(DeflateParams::default());
+        let text = "the same JSON-ish message {\"id\": 12345, \"name\": \"value\"} again";
+        let first = round_trip(&mut client, &mut server, text);
+        let second = round_trip(&mut client, &mut server, text);
+        assert!(second < first, "{second} >= {first}");
+    }
+
+    #[test]
+    fn no_context_takeover_compresses_each_message_alone() {
+        let params = DeflateParams {
+            client_no_context_takeover: true,
+            ..DeflateParams::default()
+        };
+        let (mut client, mut server) = pair(params);
+        let text = "a message that would shrink a lot if the window were kept";
+        let first = round_trip(&mut client, &mut server, text);
+        let second = round_trip(&mut client, &mut server, text);
+        assert_eq!(first, second);
+        client.release_idle();
+        assert_eq!(round_trip(&mut client, &mut server, text), first);
+    }
+
+    #[test]
+    fn small_windows_round_trip() {
+        for bits in 8..=15 {
+            let params = DeflateParams {
+                client_max_window_bits: bits,
+                server_max_window_bits: bits,
+                ..DeflateParams::default()
+            };
+            let (mut client, mut server) = pair(params);
+            let text = "abcdefghij".repeat(500);
+            round_trip(&mut client, &mut server, &text);
+            round_trip(&mut server, &mut client, &text);
+        }
+    }
+
+    #[test]
+    fn message_split_into_many_chunks_inflates_whole() {
+        let (mut client, mut server) = pair(DeflateParams::default());
+        let text = "chunked ".repeat(10_000);
+        let mut wire = Vec::new();
+        client.compress(text.as_bytes(), &mut wire).unwrap();
+        let pieces: Vec<&[u8]> = wire.chunks(7).collect();
+        let mut result = None;
+        for (i, piece) in pieces.iter().enumerate() {
+            result = server
+                .receive_chunk(&chunk(
+                    MessageKind::Text,
+                    piece,
+                    i == 0,
+                    i + 1 == pieces.len(),
+                ))
+                .unwrap();
+        }
+        assert_eq!(result, Some(Message::Text(text)));
+    }
+
+    #[test]
+    fn inflating_past_the_limit_fails_with_1009_early() {
+        let config = CompressionConfig {
+            threshold: 0,
+            ..CompressionConfig::default()
+        };
+        let mut sender =
+            PerMessageDeflate::new(Role::Client, DeflateParams::default(), config, usize::MAX);
+        let mut receiver =
+            PerMessageDeflate::new(Role::Server, DeflateParams::default(), config, 1 << 20);
+        // 64 MiB of zeros compresses to about 64 KiB.
+        let bomb = vec![0u8; 64 << 20];
+        let mut wire = Vec::new();
+        sender.compress(&bomb, &mut wire).unwrap();
+        assert!(wire.len() < 128 * 1024);
+        let err = receiver
+            .receive_chunk(&chunk(MessageKind::Binary, &wire, true, true))
+            .unwrap_err();
+        assert_eq!(err, ProtocolError::MessageTooLarge);
+        assert_eq!(err.close_code(), crate::CloseCode::TOO_LARGE);
+        assert!(receiver.inflated.capacity() <= 4 << 20);
+    }
+
+    #[test]
+    fn invalid_utf8_after_inflating_fails_with_1007() {
+        let (mut client, mut server) = pair(DeflateParams::default());
+        let mut wire = Vec::new();
+        client.compress(&[b'o', b'k', 0xff], &mut wire).unwrap();
+        let err = server
+            .receive_chunk(&chunk(MessageKind::Text, &wire, true, true))
+            .unwrap_err();
+        assert_eq!(err.close_code(), crate::CloseCode::INVALID_DATA);
+    }
+
+    #[test]
+    fn garbage_is_invalid_compressed_data() {
+        let (_, mut server) = pair(DeflateParams::default());
+        let err = server
+            .receive_chunk(&chunk(
+                MessageKind::Binary,
+                &[0xff, 0xff, 0xff, 0xff],
+                true,
+                true,
+            ))
+            .unwrap_err();
+        assert_eq!(err, ProtocolError::InvalidCompressedData);
+    }
+
+    #[test]
+    fn compressed_messages_are_cut_into_frames_of_at_most_1_mib() {
+        let frames: Vec<_> = compressed_frames(0).collect();
+        assert_eq!(frames, [(true, true, 0..0)]);
+        let frames: Vec<_> = compressed_frames(2 * MAX_COMPRESSED_FRAME + 1).collect();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[0], (true, false, 0..MAX_COMPRESSED_FRAME));
+        assert_eq!(
+            frames[2],
+            (
+                false,
+                true,
+                2 * MAX_COMPRESSED_FRAME..2 * MAX_COMPRESSED_FRAME + 1
+            )
+        );
+    }
+
+    #[test]
+    fn empty_message_round_trips() {
+        let (mut client, mut server) = pair(DeflateParams::default());
+        assert_eq!(round_trip(&mut client, &mut server, ""), 1);
+    }
+}
