@@ -33,8 +33,8 @@
 #                          "cases" (e.g. "1.*,2.*") for quick local runs
 #   REQUIRE_COMPRESSION=1  pass --require-compression to check.py
 #   READY_TIMEOUT          seconds to wait for a peer to be ready (30)
-#   WSTEST_TIMEOUT         seconds allowed for the wstest fuzzingclient run (1200)
-#   CLIENT_TIMEOUT         seconds allowed for autobahn_client (600)
+#   WSTEST_TIMEOUT         seconds allowed for the wstest fuzzingclient run (1500)
+#   CLIENT_TIMEOUT         seconds allowed for autobahn_client (1500)
 #
 # Reports go to tests/autobahn/reports/{servers,clients}/AGENT/ (gitignored),
 # together with the generated spec and the logs of wstest and of our peer.
@@ -49,8 +49,8 @@ case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 SERVER_PORT="${AUTOBAHN_SERVER_PORT:-9001}"
 CLIENT_PORT="${AUTOBAHN_CLIENT_PORT:-9011}"
 READY_TIMEOUT="${READY_TIMEOUT:-30}"
-WSTEST_TIMEOUT="${WSTEST_TIMEOUT:-1200}"
-CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-600}"
+WSTEST_TIMEOUT="${WSTEST_TIMEOUT:-1500}"
+CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-1500}"
 export PYTHONDONTWRITEBYTECODE=1
 
 log() { printf 'autobahn: %s\n' "$*"; }
