@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use socket2::{Domain, Protocol, Socket, Type};
 use ws_proto::CloseCode;
 
 use crate::config::Config;
@@ -82,9 +83,11 @@ impl WsServer {
         WsServer::bind_with_config(addr, Config::default())
     }
 
-    /// Bind to `addr` with a configuration.
+    /// Bind to `addr` with a configuration. The accept queue holds 1024
+    /// connections, so a burst of clients is not dropped (and made to wait
+    /// for a retry) while threads are being started.
     pub fn bind_with_config(addr: impl ToSocketAddrs, config: Config) -> io::Result<WsServer> {
-        let listener = TcpListener::bind(addr)?;
+        let listener = listen(addr)?;
         let wake_addr = reachable(listener.local_addr()?);
         Ok(WsServer {
             listener,
@@ -261,6 +264,23 @@ fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
             Err(_) => return,
         }
     }
+}
+
+/// Bind the first address `addr` resolves to, with a backlog of 1024 (the
+/// standard library's `TcpListener::bind` uses 128).
+fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in addr.to_socket_addrs()? {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        match socket.bind(&addr.into()).and_then(|()| socket.listen(1024)) {
+            Ok(()) => return Ok(socket.into()),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "address resolves to nothing")
+    }))
 }
 
 /// The address to connect to in order to reach a listener bound to `addr`
