@@ -40,7 +40,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) -> usize {
     for (byte, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
         *byte ^= k;
     }
-    (offset + buf.len()) % 4
+    (offset % 4 + buf.len() % 4) % 4
 }
 
 /// The key as seen from position `offset`: byte `i` of the result masks the
@@ -190,6 +190,17 @@ mod tests {
             offset = apply_mask(chunk, key, offset);
         }
         assert_eq!(whole, chunked);
+    }
+
+    #[test]
+    fn offset_near_usize_max_does_not_overflow() {
+        // Found by the `mask` fuzz target: only offset % 4 matters.
+        let mut data = [0x41u8; 3];
+        let next = apply_mask(&mut data, [1, 2, 3, 4], usize::MAX);
+        let mut reference = [0x41u8; 3];
+        apply_mask_bytewise(&mut reference, [1, 2, 3, 4], 3);
+        assert_eq!(data, reference);
+        assert_eq!(next, (3 + 3) % 4);
     }
 
     #[test]
