@@ -8,7 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use ws_proto::CloseCode;
+use ws_proto::message::Message;
+use ws_proto::{CloseCode, Frame};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -245,7 +246,7 @@ fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
     loop {
         match ws.recv() {
             Ok(message) => {
-                if ws.send(&message).is_err() {
+                if echo_message(ws, &message).is_err() {
                     return;
                 }
                 idle_since = Instant::now();
@@ -281,6 +282,24 @@ fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
     Err(last_error.unwrap_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "address resolves to nothing")
     }))
+}
+
+/// Echo one message. Small ones are batched: every echo of the messages
+/// that one read brought in leaves in a single write, made before the next
+/// read (see [`WebSocket::feed`]).
+fn echo_message(ws: &mut WebSocket<TcpStream>, message: &Message) -> crate::Result<()> {
+    const BATCHED: usize = 1024;
+    let len = message.as_bytes().len();
+    let compressed =
+        ws.compression().is_some() && ws.config().compression.is_some_and(|c| len >= c.threshold);
+    if len > BATCHED || compressed {
+        return ws.send(message).map(drop);
+    }
+    let frame = match message {
+        Message::Text(text) => Frame::text(text),
+        Message::Binary(data) => Frame::binary(data),
+    };
+    ws.feed(&frame)
 }
 
 /// The address to connect to in order to reach a listener bound to `addr`

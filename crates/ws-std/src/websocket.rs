@@ -372,6 +372,9 @@ impl<S: Stream> WebSocket<S> {
 
     /// Read more bytes into the receive buffer.
     fn fill(&mut self) -> Result<()> {
+        // Frames given to `feed` leave before we wait for the peer, which
+        // may be waiting for them.
+        self.flush()?;
         let inbox = &mut self.inbox;
         if inbox.start == inbox.end || inbox.buf.len() - inbox.end < MAX_HEADER_LEN {
             inbox.compact();
@@ -541,8 +544,10 @@ impl<S: Stream> WebSocket<S> {
 
     /// Encode a frame into the send batch without writing it, so that many
     /// small messages leave in one write: call [`flush`](Self::flush) when
-    /// the batch is done. A batch over 64 KiB is written at once. Frames
-    /// sent with `send_*` write the batch first, so order is kept.
+    /// the batch is done. A batch over 64 KiB is written at once, and the
+    /// batch is written before `recv` waits for the peer. Frames sent with
+    /// `send_*` write the batch first, so order is kept. Fed frames are not
+    /// compressed.
     pub fn feed(&mut self, frame: &Frame<'_>) -> Result<()> {
         const BATCH_LIMIT: usize = 64 * 1024;
         let start = self.batch.len();
