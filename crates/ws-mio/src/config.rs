@@ -67,6 +67,11 @@ pub struct Config {
     /// negotiates it with context takeover keeps about 300 KiB of zlib
     /// state; negotiate `server_no_context_takeover` to drop it when idle.
     pub compression: Option<CompressionConfig>,
+    /// A connection quiet for this long gives back the compressor and
+    /// decompressor state that no context needs (with
+    /// `server_no_context_takeover` / `client_no_context_takeover`
+    /// negotiated: up to about 300 KiB each). Default 10 s.
+    pub release_compressor_after: Duration,
 }
 
 impl Default for Config {
@@ -87,6 +92,7 @@ impl Default for Config {
             subprotocols: Vec::new(),
             nodelay: true,
             compression: Some(CompressionConfig::default()),
+            release_compressor_after: Duration::from_secs(10),
         }
     }
 }

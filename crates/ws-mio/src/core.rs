@@ -755,6 +755,19 @@ impl<D> Core<D> {
         expired: &mut Vec<(usize, Timer)>,
     ) {
         expired.clear();
+        let release_after = self.config.release_compressor_after;
+        for (_, conn) in &mut self.conns {
+            if let Some(deflate) = &mut conn.deflate {
+                // Quiet both ways: give back zlib state that no context
+                // needs (made again on the next message).
+                let quiet = now
+                    .duration_since(conn.last_read)
+                    .min(now.duration_since(conn.last_write));
+                if quiet >= release_after {
+                    deflate.release_idle();
+                }
+            }
+        }
         for (index, conn) in &self.conns {
             if let Some(timer) = self.due_timer(conn, now) {
                 expired.push((index, timer));
