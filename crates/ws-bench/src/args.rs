@@ -35,6 +35,11 @@ OPTIONS:
                           (default 5)
     --warmup W            unmeasured time before it (default 1)
     --text                send ASCII text messages instead of binary
+    --raw                 raw TCP: no opening handshake; send the same
+                          masked frame bytes and count a message each time
+                          that many bytes have come back (for a plain TCP
+                          echo server such as raw-tcp-echo: the physical
+                          limit of the machine for this load)
     --server-pid PID      also report the server's CPU time (utime+stime
                           from /proc/PID/stat) during the measured window
     --connect-timeout T   time allowed for all connections and handshakes
@@ -107,6 +112,8 @@ pub struct LoadArgs {
     pub warmup: Duration,
     /// Send text messages (ASCII) instead of binary.
     pub text: bool,
+    /// Raw TCP mode: no handshake, echoes counted in frame-length bytes.
+    pub raw: bool,
     /// The server's process id, for its CPU time.
     pub server_pid: Option<u32>,
     /// Print one JSON line.
@@ -154,6 +161,7 @@ impl LoadArgs {
             ("duration", true),
             ("warmup", true),
             ("text", false),
+            ("raw", false),
             ("server-pid", true),
             ("json", false),
             ("connect-timeout", true),
@@ -176,6 +184,7 @@ impl LoadArgs {
             duration: flags.duration("duration", 5.0, false)?,
             warmup: flags.duration("warmup", 1.0, true)?,
             text: flags.present("text"),
+            raw: flags.present("raw"),
             server_pid: flags.optional_pid("server-pid")?,
             json: flags.present("json"),
             connect_timeout: flags.duration("connect-timeout", 10.0, false)?,
@@ -382,6 +391,7 @@ mod tests {
                 duration: Duration::from_secs(5),
                 warmup: Duration::from_secs(1),
                 text: false,
+                raw: false,
                 server_pid: None,
                 json: false,
                 connect_timeout: Duration::from_secs(10),
@@ -402,6 +412,7 @@ mod tests {
             "2.5",
             "--warmup=500ms",
             "--text",
+            "--raw",
             "--server-pid",
             "4242",
             "--json",
@@ -413,7 +424,7 @@ mod tests {
         assert_eq!(args.in_flight, 16);
         assert_eq!(args.duration, Duration::from_millis(2500));
         assert_eq!(args.warmup, Duration::from_millis(500));
-        assert!(args.text && args.json);
+        assert!(args.text && args.raw && args.json);
         assert_eq!(args.server_pid, Some(4242));
         assert_eq!(args.connect_timeout, Duration::from_secs(3));
     }

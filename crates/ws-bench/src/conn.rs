@@ -1,5 +1,10 @@
 //! One benchmark connection: connect, upgrade, then keep up to K echo
 //! messages in flight, checking what comes back; or sit idle (ws-conns).
+//!
+//! In raw mode (`ws-load --raw`, against a plain TCP echo server) there is
+//! no handshake and no WebSocket parsing: the same pre-built masked frame
+//! bytes go out, and a message counts as echoed each time that many bytes
+//! have come back.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -113,14 +118,23 @@ pub(crate) struct BenchConn {
     rx_sample: bool,
     /// Echoes fully received.
     echoes: u64,
+    /// Raw mode: no handshake; echoes are counted in frame-length bytes.
+    raw: bool,
 }
 
 impl BenchConn {
-    pub(crate) fn new(stream: TcpStream, upgrade: ClientUpgrade, frame: Box<[u8]>) -> BenchConn {
+    /// A connection that upgrades with `upgrade`, or, given `None`, a raw
+    /// one that sends frame bytes as soon as TCP is connected.
+    pub(crate) fn new(
+        stream: TcpStream,
+        upgrade: Option<ClientUpgrade>,
+        frame: Box<[u8]>,
+    ) -> BenchConn {
+        let raw = upgrade.is_none();
         BenchConn {
             stream,
             phase: Phase::Connecting,
-            upgrade: Some(Box::new(upgrade)),
+            upgrade: upgrade.map(Box::new),
             ws: Connection::client(ws_proto::Config::default(), ws_proto::mask::os_mask()),
             frame,
             carry: Vec::new(),
@@ -131,6 +145,7 @@ impl BenchConn {
             rx_off: 0,
             rx_sample: false,
             echoes: 0,
+            raw,
         }
     }
 
@@ -153,6 +168,13 @@ impl BenchConn {
     ) -> Result<Status, ConnError> {
         if self.phase == Phase::Connecting {
             match net::connect_finished(&self.stream) {
+                Ok(true) if self.raw => {
+                    self.phase = Phase::Open;
+                    shared.opened += 1;
+                    if shared.sending {
+                        self.top_up(Instant::now(), shared);
+                    }
+                }
                 Ok(true) => self.phase = Phase::Upgrading,
                 Ok(false) => return Ok(Status::Idle),
                 Err(err) => return Err(ConnError::io("connect", err)),
@@ -213,6 +235,10 @@ impl BenchConn {
     /// Process freshly read bytes; `Ok(true)` when the close handshake is
     /// complete.
     fn consume(&mut self, data: &mut [u8], shared: &mut Shared) -> Result<bool, ConnError> {
+        if self.raw {
+            self.consume_raw(data, shared)?;
+            return Ok(false);
+        }
         let mut start = 0;
         if let Some(upgrade) = self.upgrade.as_mut() {
             let after = upgrade
@@ -261,6 +287,57 @@ impl BenchConn {
         }
         self.carry.extend_from_slice(rest);
         Ok(self.phase == Phase::Closing && self.ws.state() == State::Closed)
+    }
+
+    /// Raw mode: count echoed bytes; every frame length of them is one
+    /// echo. Every 64th echo is compared byte for byte with the frame.
+    fn consume_raw(&mut self, data: &[u8], shared: &mut Shared) -> Result<(), ConnError> {
+        if self.phase != Phase::Open {
+            return Ok(());
+        }
+        let len = self.frame.len();
+        if len == 0 {
+            return Err(ConnError::mismatch(
+                "bytes came back on an idle connection".into(),
+            ));
+        }
+        let now = Instant::now();
+        let mut at = 0;
+        // Each pass consumes at least one byte (len > 0).
+        while at < data.len() {
+            if self.rx_off == 0 {
+                self.rx_sample = self.echoes.is_multiple_of(SAMPLE_EVERY);
+            }
+            let take = (len - self.rx_off).min(data.len() - at);
+            let got = &data[at..at + take];
+            let expected = &self.frame[self.rx_off..self.rx_off + take];
+            if self.rx_sample && got != expected {
+                let diff = got.iter().zip(expected).position(|(a, b)| a != b);
+                return Err(ConnError::mismatch(format!(
+                    "echo {} differs from what was sent at frame byte {}",
+                    self.echoes,
+                    self.rx_off + diff.unwrap_or(0)
+                )));
+            }
+            at += take;
+            self.rx_off += take;
+            if self.rx_off < len {
+                break;
+            }
+            self.rx_off = 0;
+            let Some(sent) = self.sent_at.pop_front() else {
+                return Err(ConnError::mismatch(format!(
+                    "bytes came back that were never sent (after {} echoes)",
+                    self.echoes
+                )));
+            };
+            self.echoes += 1;
+            shared.on_echo(now.saturating_duration_since(sent), shared.payload.len());
+            if shared.sending {
+                self.top_up(now, shared);
+            }
+        }
+        Ok(())
     }
 
     fn on_chunk(
@@ -415,6 +492,7 @@ impl BenchConn {
         match self.phase {
             Phase::Connecting | Phase::Upgrading => return Ok(Status::Finished),
             Phase::Closing => return Ok(Status::Idle),
+            Phase::Open if self.raw => return Ok(Status::Finished),
             Phase::Open => {}
         }
         self.queued = usize::from(self.write_off > 0);

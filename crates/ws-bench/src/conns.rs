@@ -126,6 +126,7 @@ pub fn run(args: &ConnsArgs) -> Result<i32, String> {
         kind: MessageKind::Binary,
         in_flight: 0,
         sources,
+        raw: false,
     })
     .map_err(|e| format!("poll: {e}"))?;
     let io = |e: std::io::Error| format!("event loop: {e}");

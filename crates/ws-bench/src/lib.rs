@@ -20,6 +20,13 @@
 //! - [`upgrade`]: the client side of the opening handshake over a socket.
 //! - [`pool`]: the event loop driving many connections.
 //! - [`load`], [`conns`]: the two tools.
+//! - [`raw_echo`]: the plain TCP echo server (`raw-tcp-echo`), the
+//!   physical limit that `ws-load --raw` measures.
+//! - [`server_args`]: command line and watchdog shared by the comparison's
+//!   echo servers (`raw-tcp-echo` and, with the `peers` feature,
+//!   `peer-tungstenite`, `peer-tokio-tungstenite`, `peer-fastwebsockets`,
+//!   `peer-tokio-websockets`).
+//! - [`report`]: the markdown tables of `compare.sh` (`compare-report`).
 
 pub mod args;
 pub mod conns;
@@ -28,6 +35,9 @@ pub mod load;
 pub mod net;
 pub mod pool;
 pub mod procfs;
+pub mod raw_echo;
+pub mod report;
+pub mod server_args;
 pub mod sys;
 pub mod upgrade;
 

@@ -43,6 +43,8 @@ pub struct LoadReport {
     pub in_flight: usize,
     /// Text (true) or binary messages.
     pub text: bool,
+    /// Raw TCP mode: no handshake, echoes counted in frame-length bytes.
+    pub raw: bool,
     /// The warm-up asked for.
     pub warmup: Duration,
     /// The measured window as it really was.
@@ -114,6 +116,7 @@ impl LoadReport {
         field("size", self.size.to_string());
         field("in_flight", self.in_flight.to_string());
         field("text", self.text.to_string());
+        field("raw", self.raw.to_string());
         field("warmup_s", json_f64(Some(self.warmup.as_secs_f64()), 3));
         field("duration_s", json_f64(Some(self.measured.as_secs_f64()), 3));
         field("messages", self.messages.to_string());
@@ -145,7 +148,12 @@ impl LoadReport {
     /// The human-readable report.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let kind = if self.text { "text" } else { "binary" };
+        let kind = match (self.text, self.raw) {
+            (false, false) => "binary",
+            (true, false) => "text",
+            (false, true) => "binary frames over raw TCP",
+            (true, true) => "text frames over raw TCP",
+        };
         let _ = writeln!(
             out,
             "ws-load {}: {} connections x {} B {kind}, {} in flight, {:.2} s measured after {:.2} s warmup",
@@ -322,6 +330,7 @@ pub fn run(args: &LoadArgs) -> Result<LoadReport, String> {
         kind,
         in_flight: args.in_flight,
         sources,
+        raw: args.raw,
     })
     .map_err(|e| format!("poll: {e}"))?;
     let io = |e: std::io::Error| format!("event loop: {e}");
@@ -361,6 +370,7 @@ pub fn run(args: &LoadArgs) -> Result<LoadReport, String> {
         size: args.size,
         in_flight: args.in_flight,
         text: args.text,
+        raw: args.raw,
         warmup: args.warmup,
         measured: after.at.saturating_duration_since(before.at),
         messages: after.echoes - before.echoes,
@@ -388,6 +398,7 @@ mod tests {
             size: 20,
             in_flight: 1,
             text: false,
+            raw: false,
             warmup: Duration::from_secs(1),
             measured: Duration::from_secs(2),
             messages: 1000,

@@ -39,6 +39,10 @@ pub struct PoolConfig {
     pub in_flight: usize,
     /// Source addresses.
     pub sources: SourcePlan,
+    /// Raw TCP: no opening handshake; the frame bytes are sent as soon as
+    /// the connection is up and echoes are counted in frame-length bytes
+    /// (for a plain TCP echo server, the physical limit).
+    pub raw: bool,
 }
 
 /// State the connections share: what to send, counters, the histogram.
@@ -105,6 +109,8 @@ pub struct Pool {
     target: Target,
     sources: SourcePlan,
     keys: OsMask,
+    /// Raw TCP mode (see [`PoolConfig::raw`]).
+    raw: bool,
     /// Connections connecting or upgrading.
     pending: usize,
     /// Connections present in `conns`.
@@ -148,6 +154,7 @@ impl Pool {
             target: config.target,
             sources: config.sources,
             keys: os_mask(),
+            raw: config.raw,
             pending: 0,
             live: 0,
             stats: PoolStats::default(),
@@ -206,7 +213,11 @@ impl Pool {
                 .register(&mut stream, Token(idx), interest)?;
             Ok(stream)
         });
-        let upgrade = ClientUpgrade::new(self.target.host_header, self.target.path);
+        let upgrade = if self.raw {
+            Ok(None)
+        } else {
+            ClientUpgrade::new(self.target.host_header, self.target.path).map(Some)
+        };
         match (started, upgrade) {
             (Ok(stream), Ok(upgrade)) => {
                 let frame = self.build_frame();

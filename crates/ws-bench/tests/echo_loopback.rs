@@ -132,6 +132,7 @@ fn args(port: u16, connections: usize, size: usize, text: bool) -> LoadArgs {
         duration: Duration::from_millis(300),
         warmup: Duration::from_millis(100),
         text,
+        raw: false,
         server_pid: Some(std::process::id()),
         json: false,
         connect_timeout: Duration::from_secs(5),
