@@ -602,18 +602,11 @@ impl<D> Core<D> {
             &mut conn.out,
         )
         .unwrap_or(0);
-        if let (Some(params), Some(compression)) = (deflate, compression) {
-            conn.proto.config_mut().compression = true;
-            let max_message =
-                usize::try_from(self.config.protocol.max_message_size).unwrap_or(usize::MAX);
-            conn.deflate = Some(Box::new(PerMessageDeflate::new(
-                Role::Server,
-                params,
-                compression,
-                max_message,
-            )));
-        }
         conn.out.truncate(written);
+        if let (Some(params), Some(compression)) = (deflate, compression) {
+            self.enable_deflate(index, Role::Server, params, compression);
+        }
+        let conn = &mut self.conns[index];
         conn.phase = Phase::Open;
         conn.deadline = None;
         let id = self.id_of(index);
@@ -622,9 +615,7 @@ impl<D> Core<D> {
             id,
             &Opening::Request(&request, chosen),
         );
-        let rest = &bytes[request.consumed()..];
-        let early = rest.len().min(buf.len() - HEADROOM);
-        buf[HEADROOM..HEADROOM + early].copy_from_slice(&rest[..early]);
+        let early = pass_on_early_bytes(buf, &bytes[request.consumed()..]);
         self.pool.give(bytes);
         let conn = self.conns.get_mut(index)?;
         match opened {
@@ -709,28 +700,18 @@ impl<D> Core<D> {
             },
             None => None,
         };
-        let max_message =
-            usize::try_from(self.config.protocol.max_message_size).unwrap_or(usize::MAX);
         let conn = &mut self.conns[index];
         conn.phase = Phase::Open;
         conn.deadline = None;
         if let Some((params, c)) = deflate {
-            conn.proto.config_mut().compression = true;
-            conn.deflate = Some(Box::new(PerMessageDeflate::new(
-                Role::Client,
-                params,
-                c,
-                max_message,
-            )));
+            self.enable_deflate(index, Role::Client, params, c);
         }
         let opened = handler.on_open(
             &mut Context { core: self },
             id,
             &Opening::Response(&response),
         );
-        let rest = &bytes[response.consumed()..];
-        let early = rest.len().min(buf.len() - HEADROOM);
-        buf[HEADROOM..HEADROOM + early].copy_from_slice(&rest[..early]);
+        let early = pass_on_early_bytes(buf, &bytes[response.consumed()..]);
         self.pool.give(bytes);
         let conn = self.conns.get_mut(index)?;
         match opened {
@@ -745,6 +726,22 @@ impl<D> Core<D> {
                 None
             }
         }
+    }
+
+    /// Turn on permessage-deflate for a connection whose handshake agreed it.
+    fn enable_deflate(
+        &mut self,
+        index: usize,
+        role: Role,
+        params: ws_proto::extension::DeflateParams,
+        compression: ws_proto::deflate::CompressionConfig,
+    ) {
+        let max_message =
+            usize::try_from(self.config.protocol.max_message_size).unwrap_or(usize::MAX);
+        let conn = &mut self.conns[index];
+        conn.proto.config_mut().compression = true;
+        let deflate = PerMessageDeflate::new(role, params, compression, max_message);
+        conn.deflate = Some(Box::new(deflate));
     }
 
     /// Check every connection's timers.
@@ -895,6 +892,14 @@ fn queue_compressed<D>(
         }
     }
     Ok(())
+}
+
+/// Copy the bytes that came after a handshake head (frames sent at once)
+/// into `buf` after the headroom; returns how many.
+fn pass_on_early_bytes(buf: &mut [u8], rest: &[u8]) -> usize {
+    let early = rest.len().min(buf.len() - HEADROOM);
+    buf[HEADROOM..HEADROOM + early].copy_from_slice(&rest[..early]);
+    early
 }
 
 /// Move the control frames the protocol core has queued (pongs, close)
