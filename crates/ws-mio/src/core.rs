@@ -343,9 +343,23 @@ impl<D> Core<D> {
         }
     }
 
-    /// Flush every connection that has something queued.
+    /// Flush every connection that has something queued and was not
+    /// flushed since (see [`flush_if_dirty`](Self::flush_if_dirty)).
     pub(crate) fn flush_dirty<H: Handler<Data = D>>(&mut self, handler: &mut H) {
         while let Some(index) = self.dirty.pop() {
+            self.flush_if_dirty(handler, index);
+        }
+    }
+
+    /// Flush one connection if something was queued for it since its last
+    /// flush. Called right after a read's frames are handled, so an echo
+    /// leaves while its bytes are still in cache, in one write per read
+    /// (all the replies to that read together), instead of after every
+    /// other ready connection has been read: with hundreds of connections
+    /// ready at once, their queued 16 KiB replies no longer fit in cache by
+    /// the end of the turn.
+    pub(crate) fn flush_if_dirty<H: Handler<Data = D>>(&mut self, handler: &mut H, index: usize) {
+        if self.conns.get(index).is_some_and(|conn| conn.dirty) {
             self.flush(handler, index);
         }
     }

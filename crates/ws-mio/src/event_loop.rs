@@ -295,7 +295,7 @@ impl<H: Handler> EventLoop<H> {
                 Phase::Refused => self.discard(index),
             };
             match step {
-                Ok(true) => {}
+                Ok(true) => self.core.flush_if_dirty(&mut self.handler, index),
                 Ok(false) => return,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
