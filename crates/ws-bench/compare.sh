@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side echo benchmark: our servers (ws-mio with one thread, ws-std),
 # echo servers on other Rust WebSocket crates (ws-bench's peer-* binaries,
-# feature "peers") and a plain TCP echo (the physical limit), each driven by
-# ws-load on loopback. Every run gets a fresh server process on its own
-# port; repetitions are interleaved (round-robin over the servers, the
-# starting server rotating each repetition); the tables hold medians.
+# feature "peers") and two plain TCP echoes, the physical limits (raw-tcp on
+# one mio thread; raw-tcp-threads with a thread per connection, ws-std's
+# model), each driven by ws-load on loopback. Every run gets a fresh server
+# process on its own port; repetitions are interleaved (round-robin over the
+# servers, the starting server rotating each repetition); the tables hold
+# medians.
 #
 #   bash crates/ws-bench/compare.sh [--reps R] [--duration S] [--warmup S]
 #                                   [--servers "a b"] [--scenarios "1 2"]
@@ -32,7 +34,7 @@ ONLY_SERVERS=""
 ONLY_SCENARIOS=""
 
 usage() {
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -61,7 +63,8 @@ TSV=$BENCH_DIR/compare-$STAMP.tsv
 LOGS=$BENCH_DIR/compare-$STAMP.logs
 mkdir -p "$BIN" "$LOGS"
 
-# --- servers: name, kind (ours/peer/raw), command (ADDR substituted) ------
+# --- servers: name, kind (ours/peer/raw/raw-blocking), command (ADDR
+# substituted); the raw kinds are driven with `ws-load --raw` ---------------
 SERVERS=(
     "ws-mio|ours|$BIN/ws-mio-echo ADDR --threads 1"
     "ws-std|ours|$BIN/ws-std-echo ADDR"
@@ -70,6 +73,7 @@ SERVERS=(
     "fastwebsockets|peer|$BIN/peer-fastwebsockets ADDR"
     "tokio-websockets|peer|$BIN/peer-tokio-websockets ADDR"
     "raw-tcp|raw|$BIN/raw-tcp-echo ADDR"
+    "raw-tcp-threads|raw-blocking|$BIN/raw-tcp-threads ADDR"
 )
 
 # --- scenarios: label, connections, size, in flight ------------------------
@@ -109,7 +113,7 @@ if [ "$BUILD" = 1 ]; then
     (
         cd "$ROOT"
         cargo build --release -p ws-bench --features peers --bins
-        for b in ws-load raw-tcp-echo compare-report peer-tungstenite \
+        for b in ws-load raw-tcp-echo raw-tcp-threads compare-report peer-tungstenite \
             peer-tokio-tungstenite peer-fastwebsockets peer-tokio-websockets; do
             cp "$TARGET_DIR/release/$b" "$BIN/$b"
         done
@@ -218,7 +222,7 @@ fi
     echo "- $REPS repetitions interleaved, ${DURATION} s measured after ${WARMUP} s warm-up per run;" \
         "medians (msg/s spread min–max); no permessage-deflate on any side"
     echo "- ws-load: one mio thread, N connections each keeping K messages in flight" \
-        "(K = 1: send, wait for the echo, send again); raw-tcp with \`ws-load --raw\`"
+        "(K = 1: send, wait for the echo, send again); raw-tcp and raw-tcp-threads with \`ws-load --raw\`"
 } >"$OUT.head"
 : >"$TSV"
 
@@ -237,7 +241,7 @@ for scenario in "${SELECTED_SCENARIOS[@]}"; do
             port=$((BASE_PORT + run % 1000))
             log="$LOGS/$run-$name"
             extra=()
-            [ "$kind" = raw ] && extra+=(--raw)
+            case "$kind" in raw|raw-blocking) extra+=(--raw) ;; esac
             printf '[%d/%d] %s | %s | rep %d ... ' "$run" "$total" "$label" "$name" "$rep" >&2
             json="{}"
             rc=99

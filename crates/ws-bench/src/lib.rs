@@ -23,7 +23,8 @@
 //! - [`raw_echo`]: the plain TCP echo server (`raw-tcp-echo`), the
 //!   physical limit that `ws-load --raw` measures.
 //! - [`server_args`]: command line and watchdog shared by the comparison's
-//!   echo servers (`raw-tcp-echo` and, with the `peers` feature,
+//!   echo servers (`raw-tcp-echo`, `raw-tcp-threads` (plain TCP echo, a
+//!   thread per connection) and, with the `peers` feature,
 //!   `peer-tungstenite`, `peer-tokio-tungstenite`, `peer-fastwebsockets`,
 //!   `peer-tokio-websockets`).
 //! - [`report`]: the markdown tables of `compare.sh` (`compare-report`).

@@ -2,11 +2,16 @@
 //! `ws-load --json` lines of its runs.
 //!
 //! Input: one run per line, tab-separated: scenario, server, kind (`ours`,
-//! `peer` or `raw`), repetition, ws-load's exit status, ws-load's JSON line
-//! (`{}` when it printed none). Output: per scenario a markdown table of
-//! medians (with the min–max spread of msg/s) per server, its ratio to the
-//! best peer and to raw TCP, and messages per server CPU second; then a
-//! summary of msg/s medians, scenario × server.
+//! `peer`, `raw` or `raw-blocking`), repetition, ws-load's exit status,
+//! ws-load's JSON line (`{}` when it printed none). Output: per scenario a
+//! markdown table of medians (with the min–max spread of msg/s) per server,
+//! its ratio to the best peer and to raw TCP (the `raw` server: plain TCP
+//! echo on one event-loop thread), and messages per server CPU second; then
+//! a summary of msg/s medians, scenario × server; then, for our servers,
+//! the ratios to the best peer and to raw TCP, plain and paired by
+//! repetition, and, when the runs hold a `raw-blocking` server (plain TCP
+//! echo, a thread per connection: the limit of that model), the ratios to
+//! it as well.
 
 use std::fmt::Write as _;
 
@@ -17,8 +22,12 @@ pub enum Kind {
     Ours,
     /// Another project's server.
     Peer,
-    /// The plain TCP echo (no WebSocket).
+    /// The plain TCP echo (no WebSocket) on one event-loop thread: the
+    /// base of the "vs raw TCP" ratios.
     Raw,
+    /// The plain TCP echo (no WebSocket) with a blocking thread per
+    /// connection: the limit of the thread-per-connection model.
+    RawBlocking,
 }
 
 impl Kind {
@@ -27,6 +36,7 @@ impl Kind {
             "ours" => Some(Kind::Ours),
             "peer" => Some(Kind::Peer),
             "raw" => Some(Kind::Raw),
+            "raw-blocking" => Some(Kind::RawBlocking),
             _ => None,
         }
     }
@@ -312,6 +322,11 @@ pub fn paired_ratio(runs: &[Run], scenario: &str, server: &str, base: &str) -> O
     median(&ratios)
 }
 
+/// The first server of a kind in a scenario (the base of a ratio).
+pub fn first_of(summaries: &[Summary], kind: Kind) -> Option<&Summary> {
+    summaries.iter().find(|s| s.kind == kind)
+}
+
 /// The best peer of a scenario by median msg/s.
 pub fn best_peer(summaries: &[Summary]) -> Option<&Summary> {
     summaries
@@ -372,10 +387,7 @@ pub fn render(runs: &[Run]) -> String {
     for scenario in &scenarios {
         let summaries = scenario_summaries(runs, scenario);
         let best = best_peer(&summaries).map(|s| (s.server.clone(), s.msgs));
-        let raw = summaries
-            .iter()
-            .find(|s| s.kind == Kind::Raw)
-            .and_then(|s| s.msgs);
+        let raw = first_of(&summaries, Kind::Raw).and_then(|s| s.msgs);
         let _ = writeln!(out, "### {scenario}\n");
         let _ = writeln!(
             out,
@@ -444,32 +456,48 @@ pub fn render(runs: &[Run]) -> String {
                 .any(|r| r.server == *name && r.kind == Kind::Ours)
         })
         .collect();
+    // Columns against the thread-per-connection limit only when some run
+    // has one, so that older run logs render as they did.
+    let blocking_columns = runs.iter().any(|r| r.kind == Kind::RawBlocking);
     if !ours.is_empty() {
         let _ = writeln!(
             out,
             "\n### Ours against the best peer and raw TCP\n\n\
              Ratios of median msg/s; *paired*: the median over repetitions of the \
              ratio within one repetition (runs of a repetition are back to back, so \
-             a change in the machine's load moves both sides alike).\n"
+             a change in the machine's load moves both sides alike)."
         );
+        if blocking_columns {
+            let _ = writeln!(
+                out,
+                "*Raw TCP*: plain TCP echo on one event-loop thread; *raw TCP, thread \
+                 per connection*: plain TCP echo with a blocking thread per connection, \
+                 the limit of that model."
+            );
+        }
+        out.push('\n');
         let _ = write!(out, "| scenario | best peer |");
         for name in &ours {
             let _ = write!(
                 out,
                 " {name} vs best peer | paired | {name} vs raw TCP | paired |"
             );
+            if blocking_columns {
+                let _ = write!(out, " {name} vs raw TCP, thread per connection | paired |");
+            }
         }
         let _ = write!(out, "\n|---|---|");
         for _ in &ours {
             let _ = write!(out, "--:|--:|--:|--:|");
+            if blocking_columns {
+                let _ = write!(out, "--:|--:|");
+            }
         }
         out.push('\n');
         for (scenario, summaries) in &all {
             let best = best_peer(summaries);
-            let raw = summaries
-                .iter()
-                .find(|s| s.kind == Kind::Raw)
-                .and_then(|s| s.msgs);
+            let raw = first_of(summaries, Kind::Raw);
+            let blocking = first_of(summaries, Kind::RawBlocking);
             let _ = write!(
                 out,
                 "| {scenario} | {} |",
@@ -480,10 +508,6 @@ pub fn render(runs: &[Run]) -> String {
                     .iter()
                     .find(|s| s.server == *name)
                     .and_then(|s| s.msgs);
-                let raw_name = summaries
-                    .iter()
-                    .find(|s| s.kind == Kind::Raw)
-                    .map(|s| s.server.as_str());
                 let paired = |base: Option<&str>| {
                     base.and_then(|b| paired_ratio(runs, scenario, name, b))
                         .map_or("–".into(), |r| format!("{r:.2}×"))
@@ -493,9 +517,17 @@ pub fn render(runs: &[Run]) -> String {
                     " {} | {} | {} | {} |",
                     ratio(mine, best.and_then(|b| b.msgs)),
                     paired(best.map(|b| b.server.as_str())),
-                    ratio(mine, raw),
-                    paired(raw_name)
+                    ratio(mine, raw.and_then(|r| r.msgs)),
+                    paired(raw.map(|r| r.server.as_str()))
                 );
+                if blocking_columns {
+                    let _ = write!(
+                        out,
+                        " {} | {} |",
+                        ratio(mine, blocking.and_then(|b| b.msgs)),
+                        paired(blocking.map(|b| b.server.as_str()))
+                    );
+                }
             }
             out.push('\n');
         }
@@ -567,6 +599,13 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
     }
 
+    /// Every run of a TSV text; panics on a malformed line.
+    fn parse_all(text: &str) -> Vec<Run> {
+        text.lines()
+            .filter_map(|l| parse_line(l).unwrap())
+            .collect()
+    }
+
     #[test]
     fn numbers() {
         assert_eq!(thousands(Some(1_234_567.4)), "1,234,567");
@@ -591,10 +630,7 @@ mod tests {
             line_rep("s1", "raw", "raw", 2, 0, 500.0),
         ]
         .join("\n");
-        let runs: Vec<Run> = text
-            .lines()
-            .filter_map(|l| parse_line(l).unwrap())
-            .collect();
+        let runs = parse_all(&text);
         let summaries = scenario_summaries(&runs, "s1");
         assert_eq!(summaries.len(), 4);
         let mio = &summaries[0];
@@ -613,6 +649,92 @@ mod tests {
         assert!(md.contains("Best peer: fast."));
         assert!(
             md.contains("| s1 | fast | 0.50× | 0.52× | 0.25× | 0.26× |"),
+            "{md}"
+        );
+        // No raw-blocking run: no column for it.
+        assert!(!md.contains("thread per connection"), "{md}");
+        assert!(md.contains("|---|---|--:|--:|--:|--:|\n"), "{md}");
+    }
+
+    #[test]
+    fn raw_blocking_kind() {
+        let run = parse_line(&line("s", "threads", "raw-blocking", 0, 100.0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(run.kind, Kind::RawBlocking);
+    }
+
+    #[test]
+    fn report_against_thread_per_connection() {
+        let text = [
+            line_rep("s1", "ws-mio", "ours", 1, 0, 90.0),
+            line_rep("s1", "ws-mio", "ours", 2, 0, 110.0),
+            line_rep("s1", "ws-std", "ours", 1, 0, 60.0),
+            line_rep("s1", "ws-std", "ours", 2, 0, 100.0),
+            line_rep("s1", "fast", "peer", 1, 0, 200.0),
+            line_rep("s1", "fast", "peer", 2, 0, 200.0),
+            line_rep("s1", "raw-tcp", "raw", 1, 0, 400.0),
+            line_rep("s1", "raw-tcp", "raw", 2, 0, 400.0),
+            line_rep("s1", "raw-tcp-threads", "raw-blocking", 1, 0, 300.0),
+            line_rep("s1", "raw-tcp-threads", "raw-blocking", 2, 0, 100.0),
+            // A scenario without the thread-per-connection server.
+            line_rep("s2", "ws-mio", "ours", 1, 0, 50.0),
+            line_rep("s2", "ws-std", "ours", 1, 0, 40.0),
+            line_rep("s2", "fast", "peer", 1, 0, 100.0),
+            line_rep("s2", "raw-tcp", "raw", 1, 0, 200.0),
+        ]
+        .join("\n");
+        let runs = parse_all(&text);
+        let summaries = scenario_summaries(&runs, "s1");
+        let blocking = first_of(&summaries, Kind::RawBlocking).unwrap();
+        assert_eq!(blocking.server, "raw-tcp-threads");
+        assert_eq!(blocking.msgs, Some(200.0));
+        // Not a peer: the best peer stays the best WebSocket peer.
+        assert_eq!(best_peer(&summaries).unwrap().server, "fast");
+        let md = render(&runs);
+        // A row like raw TCP's, its "vs raw TCP" against the event-loop
+        // raw server: 200 / 400.
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| raw-tcp-threads |"))
+            .unwrap();
+        assert_eq!(
+            row,
+            "| raw-tcp-threads | 200 | 100–300 | 1.5 | 10.0 | – | 50 % | 25 % | 400 | 1.00× | 0.50× | 2/2 |"
+        );
+        // In the summary table too.
+        assert!(md.contains("| scenario | ws-mio | ws-std | fast | raw-tcp | raw-tcp-threads |"));
+        // Ours: vs best peer, vs raw TCP, vs raw TCP thread per connection.
+        assert!(
+            md.contains(
+                "| scenario | best peer | ws-mio vs best peer | paired | ws-mio vs raw TCP | paired \
+                 | ws-mio vs raw TCP, thread per connection | paired | ws-std vs best peer |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"),
+            "{md}"
+        );
+        // ws-std: 80 / 200 = 0.40; paired 60/300 and 100/100 → median 0.60.
+        // ws-mio: 100 / 200 = 0.50; paired 90/300 and 110/100 → 0.70.
+        assert!(
+            md.contains(
+                "| s1 | fast | 0.50× | 0.50× | 0.25× | 0.25× | 0.50× | 0.70× \
+                 | 0.40× | 0.40× | 0.20× | 0.20× | 0.40× | 0.60× |"
+            ),
+            "{md}"
+        );
+        assert!(
+            (paired_ratio(&runs, "s1", "ws-std", "raw-tcp-threads").unwrap() - 0.6).abs() < 1e-9
+        );
+        // No thread-per-connection run in s2: its cells are empty.
+        assert!(
+            md.contains("| s2 | fast | 0.50× | 0.50× | 0.25× | 0.25× | – | – | 0.40× | 0.40× | 0.20× | 0.20× | – | – |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("thread per connection*: plain TCP echo"),
             "{md}"
         );
     }

@@ -88,6 +88,23 @@ impl ServerArgs {
             std::process::exit(0);
         });
     }
+
+    /// Bind a blocking std listener on `addr` and print the `listening on`
+    /// line compare.sh waits for; exit 1 if the address cannot be bound.
+    pub fn bind_blocking(&self, name: &str) -> std::net::TcpListener {
+        let listener = match std::net::TcpListener::bind(&self.addr) {
+            Ok(listener) => listener,
+            Err(err) => {
+                eprintln!("{name}: cannot listen on {}: {err}", self.addr);
+                std::process::exit(1);
+            }
+        };
+        match listener.local_addr() {
+            Ok(local) => println!("listening on ws://{local}"),
+            Err(err) => eprintln!("{name}: {err}"),
+        }
+        listener
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
-//! `ws-load --raw` against the plain TCP echo server (`raw-tcp-echo`'s
-//! library side): messages are counted per frame length of echoed bytes,
-//! sizes large and small, and a server that alters bytes is caught.
+//! `ws-load --raw` against the plain TCP echo servers (`raw-tcp-echo`'s
+//! library side, and the `raw-tcp-threads` binary): messages are counted
+//! per frame length of echoed bytes, sizes large and small, and a server
+//! that alters bytes is caught.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -51,6 +53,45 @@ fn raw_mode_counts_frame_lengths_of_echoed_bytes() {
     }
     stop.store(true, Ordering::Relaxed);
     handle.join().unwrap();
+}
+
+/// A server process, killed when dropped (also when a test fails).
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn raw_tcp_threads_echoes() {
+    let child = Command::new(env!("CARGO_BIN_EXE_raw-tcp-threads"))
+        .args(["127.0.0.1:0", "--max-seconds", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut server = ServerProcess(child);
+    let stdout = server.0.stdout.take().unwrap();
+    // Blocks until the server prints its line, or exits (end of stream).
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ws://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let port = addr.parse::<std::net::SocketAddr>().unwrap().port();
+    for (connections, size, in_flight) in [(4, 20, 1), (2, 16 * 1024, 8), (1, 300_000, 2)] {
+        let mut load_args = args(port, connections, size, in_flight);
+        load_args.server_pid = Some(server.0.id());
+        let report = load::run(&load_args).unwrap();
+        assert_eq!(report.exit_code(), 0, "{report:?}");
+        assert_eq!(report.established, connections);
+        assert!(report.messages > 0, "{report:?}");
+        assert_eq!(report.payload_bytes, report.messages * size as u64);
+    }
 }
 
 #[test]

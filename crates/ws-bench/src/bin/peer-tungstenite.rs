@@ -4,7 +4,7 @@
 //! and binary messages. TCP_NODELAY is set, as in our servers. Masking,
 //! close and ping replies are tungstenite's defaults.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::thread;
 
 use tungstenite::{accept, Message};
@@ -15,17 +15,7 @@ const NAME: &str = "peer-tungstenite";
 fn main() {
     let args = ServerArgs::from_env(NAME);
     args.start_watchdog(NAME);
-    let listener = match TcpListener::bind(&args.addr) {
-        Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("{NAME}: cannot listen on {}: {err}", args.addr);
-            std::process::exit(1);
-        }
-    };
-    match listener.local_addr() {
-        Ok(local) => println!("listening on ws://{local}"),
-        Err(err) => eprintln!("{NAME}: {err}"),
-    }
+    let listener = args.bind_blocking(NAME);
     for stream in listener.incoming().take(MAX_ACCEPTS) {
         let Ok(stream) = stream else { continue };
         thread::spawn(move || serve(stream));
