@@ -39,7 +39,9 @@ pub struct Config {
     /// peer's close frame.
     pub close_timeout: Duration,
     /// Size of the receive buffer: one read fills it with as many frames as
-    /// have arrived. At least [`MIN_RECV_BUFFER`] bytes.
+    /// have arrived. At least [`MIN_RECV_BUFFER`] bytes. The default, 64
+    /// KiB, takes a 16 KiB message (or several smaller ones) in one read; a
+    /// frame larger than the buffer is still received, in more reads.
     pub read_buffer_size: usize,
     /// Subprotocols: for a server, those it supports, in order of
     /// preference (the first the client also offers is chosen); for a
@@ -66,7 +68,7 @@ impl Default for Config {
             read_timeout: None,
             write_timeout: Some(Duration::from_secs(30)),
             close_timeout: Duration::from_secs(5),
-            read_buffer_size: 16 * 1024,
+            read_buffer_size: 64 * 1024,
             subprotocols: Vec::new(),
             extra_headers: Vec::new(),
             max_connections: 1024,
