@@ -72,6 +72,9 @@ pub(crate) struct Conn<D> {
     pub(crate) read_paused: bool,
     /// In the loop's list of connections to flush.
     pub(crate) dirty: bool,
+    /// The peer's end of stream (or a socket error) was signalled: read
+    /// until `WouldBlock` or the end, even after a short read.
+    pub(crate) read_closed: bool,
     pub(crate) last_read: Instant,
     pub(crate) last_write: Instant,
     /// Handshake deadline, or the close deadline once we sent a close.
@@ -104,6 +107,7 @@ impl<D> Conn<D> {
             close_reported: false,
             read_paused: false,
             dirty: false,
+            read_closed: false,
             last_read: now,
             last_write: now,
             deadline: None,
