@@ -215,6 +215,7 @@ impl<H: Handler> EventLoop<H> {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
             other => other?,
         }
+        self.core.turn_started = Instant::now();
         self.ready.clear();
         for event in self.events.iter() {
             let closed = event.is_read_closed() || event.is_error();
@@ -444,6 +445,6 @@ fn may_have_more(read: usize, asked: usize) -> bool {
 
 fn conn_heard_from<D>(core: &mut Core<D>, index: usize) {
     let conn = &mut core.conns[index];
-    conn.last_read = Instant::now();
+    conn.last_read = core.turn_started;
     conn.ping_sent = None;
 }
