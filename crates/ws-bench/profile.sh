@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Where each echo server's time goes under the comparison's load: for every
+# server and scenario, a fresh server under ws-load (as in compare.sh), then
+# `perf stat` (system calls, context switches, CPU time per echoed message)
+# and `perf record` (share of the server's CPU samples in the kernel, in
+# the server's own code, in libc; the hottest user-space symbols).
+#
+#   bash crates/ws-bench/profile.sh [--servers "ws-mio raw-tcp"]
+#                                   [--scenarios "1 3"] [--seconds S]
+#                                   [--no-build] [--no-pin]
+#
+# Defaults: every server of compare.sh, every scenario, 2 s of perf stat
+# and 2 s of perf record per run after 1 s of warm-up. Needs `perf`
+# (Debian: linux-perf) with access to the server's process (run as root or
+# with kernel.perf_event_paranoid <= 1). Samples are taken with the
+# cpu-clock software event, which works in VMs without hardware counters.
+# Output: target/bench/profile-<date>.md (also on stdout), perf data and
+# logs in profile-<date>.logs/.
+
+set -euo pipefail
+
+SECONDS_EACH=2
+BUILD=1
+PIN=1
+ONLY_SERVERS=""
+ONLY_SCENARIOS=""
+
+usage() {
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --servers) ONLY_SERVERS=$2; shift 2 ;;
+        --scenarios) ONLY_SCENARIOS=$2; shift 2 ;;
+        --seconds) SECONDS_EACH=$2; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        --no-pin) PIN=0; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "profile.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+case "$SECONDS_EACH" in ''|*[!0-9]*|0) echo "profile.sh: --seconds must be a whole number > 0" >&2; exit 2 ;; esac
+command -v perf >/dev/null || { echo "profile.sh: perf not found (Debian: apt-get install linux-perf)" >&2; exit 1; }
+
+SCRIPT=profile.sh
+# shellcheck source=crates/ws-bench/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+STAMP=$(date +%Y-%m-%d-%H%M%S)
+OUT=$BENCH_DIR/profile-$STAMP.md
+LOGS=$BENCH_DIR/profile-$STAMP.logs
+mkdir -p "$LOGS"
+
+[ "$BUILD" = 1 ] && build_binaries
+[ -x "$BIN/ws-load" ] || { echo "profile.sh: $BIN/ws-load missing (run without --no-build)" >&2; exit 1; }
+raise_nofile 500 || exit 1
+setup_pinning
+
+selected() { # selected LIST INDEX NAME
+    [ -z "$1" ] && return 0
+    local item
+    for item in $1; do
+        [ "$item" = "$2" ] || [ "$item" = "$3" ] && return 0
+    done
+    return 1
+}
+
+# count EVENT FILE: the value perf stat wrote for EVENT (CSV output).
+count() {
+    awk -F, -v ev="$1" '$3 == ev { gsub(/ /, "", $1); print $1; exit }' "$2"
+}
+
+# share FILE DSO-PATTERN: percent of samples whose object matches.
+share() {
+    awk -v pat="$2" '$1 ~ /%$/ && $2 ~ pat { sub(/%/, "", $1); s += $1 } END { printf "%.1f", s }' "$1"
+}
+
+{
+    echo "## Where the time goes, $(date '+%Y-%m-%d %H:%M %Z')"
+    echo
+    echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
+    echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg); $PINNING"
+    echo "- commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "- per run: 1 s warm-up, ${SECONDS_EACH} s \`perf stat\`, ${SECONDS_EACH} s \`perf record -e cpu-clock\` on the server"
+    echo
+    echo "| scenario | server | msg/s | server CPU µs/msg | syscalls/msg | context switches/msg | kernel | own code | libc | hottest user-space symbols |"
+    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|---|"
+} >"$OUT"
+
+port=${BASE_PORT:-19400}
+for si in "${!SCENARIOS[@]}"; do
+    selected "$ONLY_SCENARIOS" "$((si + 1))" "" || continue
+    IFS='|' read -r label conns size inflight <<<"${SCENARIOS[$si]}"
+    for vi in "${!SERVERS[@]}"; do
+        IFS='|' read -r name kind command <<<"${SERVERS[$vi]}"
+        selected "$ONLY_SERVERS" "$((vi + 1))" "$name" || continue
+        port=$((port + 1))
+        log="$LOGS/$((si + 1))-$name"
+        extra=()
+        case "$kind" in raw|raw-blocking) extra+=(--raw) ;; esac
+        printf '%s | %s ... ' "$label" "$name" >&2
+        start_server "$command" "$port" "$log" || continue
+        duration=$((2 * SECONDS_EACH + 2))
+        "${CLIENT_PIN[@]}" "$BIN/ws-load" --url "ws://127.0.0.1:$port/" --connections "$conns" \
+            --size "$size" --in-flight "$inflight" --duration "$duration" --warmup 1 \
+            --server-pid "$SERVER_PID" --json "${extra[@]}" >"$log.json" 2>"$log.load.err" &
+        load_pid=$!
+        sleep 1.5
+        perf stat -x, -e cpu-clock,context-switches,raw_syscalls:sys_enter -p "$SERVER_PID" \
+            -o "$log.stat" -- sleep "$SECONDS_EACH" >/dev/null 2>&1 || true
+        perf record -q -e cpu-clock -F 4000 -p "$SERVER_PID" -o "$log.perf" \
+            -- sleep "$SECONDS_EACH" >/dev/null 2>&1 || true
+        wait "$load_pid" || true
+        stop_server
+        msgs=$(sed -n 's/.*"msgs_per_s":\([0-9.]*\).*/\1/p' "$log.json" | tail -n 1)
+        if [ -z "$msgs" ] || [ ! -s "$log.stat" ]; then
+            echo "FAILED (see $log.load.err)" >&2
+            continue
+        fi
+        perf report -i "$log.perf" --no-children --sort dso --stdio 2>/dev/null >"$log.dso" || true
+        perf report -i "$log.perf" --no-children --sort dso,sym --stdio 2>/dev/null >"$log.sym" || true
+        window_msgs=$(awk -v m="$msgs" -v s="$SECONDS_EACH" 'BEGIN { print m * s }')
+        cpu_ms=$(count cpu-clock "$log.stat")
+        switches=$(count context-switches "$log.stat")
+        syscalls=$(count raw_syscalls:sys_enter "$log.stat")
+        per_msg() { awk -v x="${1:-0}" -v n="$window_msgs" -v k="$2" 'BEGIN { if (n > 0) printf "%.2f", x * k / n; else print "–" }'; }
+        binary=$(basename "${command%% *}")
+        top=$(awk '$1 ~ /%$/ && $2 !~ /kernel/ && $3 == "[.]" { printf "%s%s %s", sep, $1, $4; sep = ", " ; if (++n == 4) exit }' "$log.sym")
+        printf '| %s | %s | %.0f | %s | %s | %s | %s %% | %s %% | %s %% | %s |\n' \
+            "$label" "$name" "$msgs" "$(per_msg "$cpu_ms" 1000)" "$(per_msg "$syscalls" 1)" \
+            "$(per_msg "$switches" 1)" "$(share "$log.dso" kernel)" "$(share "$log.dso" "^$binary\$")" \
+            "$(share "$log.dso" '^libc')" "${top:-–}" >>"$OUT"
+        echo "$msgs msg/s" >&2
+        sleep 0.3
+    done
+done
+
+cat "$OUT"
+echo >&2
+echo "== written: $OUT (perf data and reports in $LOGS) ==" >&2
