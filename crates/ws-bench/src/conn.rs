@@ -120,6 +120,10 @@ pub(crate) struct BenchConn {
     echoes: u64,
     /// Raw mode: no handshake; echoes are counted in frame-length bytes.
     raw: bool,
+    /// An event signalled the end of stream or an error, which raises no
+    /// new edge: read until `WouldBlock` or the end, even after a short
+    /// read (see [`net::may_have_more`]).
+    read_closed: bool,
 }
 
 impl BenchConn {
@@ -146,6 +150,7 @@ impl BenchConn {
             rx_sample: false,
             echoes: 0,
             raw,
+            read_closed: false,
         }
     }
 
@@ -156,6 +161,12 @@ impl BenchConn {
     /// Messages sent (or queued) whose echo has not come back.
     pub(crate) fn outstanding(&self) -> usize {
         self.sent_at.len()
+    }
+
+    /// Remember that an event signalled the end of stream or an error
+    /// ([`net::end_signalled`]), for this and every later read.
+    pub(crate) fn end_signalled(&mut self) {
+        self.read_closed = true;
     }
 
     /// Handle a readiness event (or a retry after [`Status::ReadAgain`]).
@@ -200,11 +211,13 @@ impl BenchConn {
         Ok(status)
     }
 
-    /// Read until the socket would block (or the per-event cap).
+    /// Read until the socket is drained (a short read on Linux, else
+    /// `WouldBlock`; see [`net::may_have_more`]) or the per-event cap.
     fn read(&mut self, rbuf: &mut [u8], shared: &mut Shared) -> Result<Status, ConnError> {
         for _ in 0..MAX_READS_PER_EVENT {
             let carry = self.carry.len();
             rbuf[..carry].copy_from_slice(&self.carry);
+            let asked = rbuf.len() - carry;
             let n = match self.stream.read(&mut rbuf[carry..]) {
                 Ok(0) => return self.on_eof(),
                 Ok(n) => n,
@@ -215,6 +228,9 @@ impl BenchConn {
             self.carry.clear();
             if self.consume(&mut rbuf[..carry + n], shared)? {
                 return Ok(Status::Finished);
+            }
+            if !net::may_have_more(n, asked, self.read_closed) {
+                return Ok(Status::Idle);
             }
         }
         Ok(Status::ReadAgain)

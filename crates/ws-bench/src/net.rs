@@ -151,6 +151,29 @@ pub fn is_out_of_files(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
+/// Whether a readiness event signalled the peer's end of stream or a
+/// socket error. Neither raises a new edge once signalled, so a connection
+/// that saw one must read until `WouldBlock` or the end, short reads or
+/// not (see [`may_have_more`]); the flag stays set for later retries.
+pub(crate) fn end_signalled(event: &mio::event::Event) -> bool {
+    event.is_read_closed() || event.is_error()
+}
+
+/// Whether a TCP stream that gave `read` bytes to a read of `asked` bytes
+/// may hold more data, so that the caller reads again.
+///
+/// On Linux a short read from a stream socket means its receive queue was
+/// emptied, and data arriving later raises a new edge-triggered event
+/// (epoll(7) says so for stream sockets): the read that would only return
+/// `WouldBlock` is skipped, one system call less per message. An end of
+/// stream or error already signalled raises no new event: a connection
+/// whose event said so ([`end_signalled`], sticky per connection) passes
+/// `end_signalled` and reads on. Elsewhere mio's rule holds: read until
+/// `WouldBlock`.
+pub(crate) fn may_have_more(read: usize, asked: usize, end_signalled: bool) -> bool {
+    end_signalled || !cfg!(target_os = "linux") || read == asked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +239,13 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         assert_eq!(stream.local_addr().unwrap().ip(), source);
+    }
+
+    #[test]
+    fn short_reads_end_reading_on_linux_unless_the_end_was_signalled() {
+        assert!(may_have_more(10, 10, false));
+        assert!(may_have_more(3, 10, true));
+        assert_eq!(may_have_more(3, 10, false), !cfg!(target_os = "linux"));
     }
 
     #[test]

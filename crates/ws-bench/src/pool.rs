@@ -282,21 +282,27 @@ impl Pool {
             };
         }
         for idx in std::mem::take(&mut self.again) {
-            self.dispatch(idx, true, false);
+            self.dispatch(idx, true, false, false);
         }
         for event in events.iter() {
-            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+            let ended = net::end_signalled(event);
+            let readable = event.is_readable() || ended;
             let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-            self.dispatch(event.token().0, readable, writable);
+            self.dispatch(event.token().0, readable, writable, ended);
         }
         self.events = Some(events);
         Ok(())
     }
 
-    fn dispatch(&mut self, idx: usize, readable: bool, writable: bool) {
+    /// Serve connection `idx`; `ended`: its event said end of stream or
+    /// error, so it reads to the end from now on.
+    fn dispatch(&mut self, idx: usize, readable: bool, writable: bool, ended: bool) {
         let Some(conn) = self.conns.get_mut(idx).and_then(Option::as_mut) else {
             return;
         };
+        if ended {
+            conn.end_signalled();
+        }
         let was_pending = matches!(conn.phase(), Phase::Connecting | Phase::Upgrading);
         let result = conn.on_event(readable, writable, &mut self.rbuf, &mut self.shared);
         if was_pending && !matches!(conn.phase(), Phase::Connecting | Phase::Upgrading) {
@@ -472,5 +478,51 @@ impl Pool {
     /// What went wrong so far.
     pub fn stats(&self) -> &PoolStats {
         &self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// A server that echoes and closes at once is seen to close: the echo
+    /// and the end of stream are both queued before the client polls, so
+    /// one event says readable and read-closed, and only that event makes
+    /// the client read on after the short read of the echo (no new edge
+    /// comes for the end).
+    #[test]
+    fn sees_the_close_that_came_with_the_echo() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut pool = Pool::new(PoolConfig {
+            target: Target::from_url(&format!("ws://{addr}/")).unwrap(),
+            payload: vec![7; 100],
+            kind: MessageKind::Binary,
+            in_flight: 1,
+            sources: SourcePlan::new(1, addr, 28_232).unwrap(),
+            raw: true,
+        })
+        .unwrap();
+        pool.connect(1, 1, Duration::from_secs(5)).unwrap();
+        assert_eq!(pool.established(), 1);
+        let (mut server, _) = listener.accept().unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        // One frame goes out; its echo sends no other (the server would
+        // answer that with a reset, which raises an event of its own).
+        pool.start_sending();
+        pool.stop_sending();
+        let mut frame = [0u8; 2 + 4 + 100];
+        server.read_exact(&mut frame).unwrap();
+        server.write_all(&frame).unwrap();
+        drop(server);
+        let start = Instant::now();
+        pool.run_until(start + Duration::from_secs(5)).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(4), "close not seen");
+        assert_eq!(pool.echoes(), 1);
+        assert_eq!(pool.stats().errors, 1, "{:?}", pool.stats());
+        assert_eq!(pool.open_now(), 0);
     }
 }

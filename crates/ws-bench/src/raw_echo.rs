@@ -6,6 +6,9 @@
 //! Edge-triggered; each connection keeps the bytes the socket would not
 //! take and reads nothing more until they are written, so memory stays
 //! bounded by the read buffer per connection whatever the client does.
+//! On Linux a short read ends the reading, as in `ws-mio`: epoll(7) raises
+//! a new edge for later data, so the read that would only say `WouldBlock`
+//! is not made (see `net::may_have_more`).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -14,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
+
+use crate::net;
 
 /// The listener's token; connection `i` has token `i + 1`.
 const LISTENER: Token = Token(0);
@@ -31,6 +36,10 @@ struct Conn {
     stream: TcpStream,
     /// Bytes read but not yet written back.
     pending: Vec<u8>,
+    /// An event signalled the end of stream or an error, which raises no
+    /// new edge: read until `WouldBlock` or the end, even after a short
+    /// read.
+    read_closed: bool,
 }
 
 /// What a connection wants after being served.
@@ -106,12 +115,12 @@ impl RawEchoServer {
                 Err(err) => return Err(err),
             }
             for idx in std::mem::take(&mut again) {
-                self.serve(idx, &mut again);
+                self.serve(idx, false, &mut again);
             }
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept()?,
-                    Token(t) => self.serve(t - 1, &mut again),
+                    Token(t) => self.serve(t - 1, net::end_signalled(event), &mut again),
                 }
             }
         }
@@ -150,6 +159,7 @@ impl RawEchoServer {
             let conn = Conn {
                 stream,
                 pending: Vec::new(),
+                read_closed: false,
             };
             if idx == self.conns.len() {
                 self.conns.push(Some(conn));
@@ -160,10 +170,13 @@ impl RawEchoServer {
         Ok(())
     }
 
-    fn serve(&mut self, idx: usize, again: &mut Vec<usize>) {
+    /// Serve connection `idx`; `end_signalled`: its event said end of
+    /// stream or error.
+    fn serve(&mut self, idx: usize, end_signalled: bool, again: &mut Vec<usize>) {
         let Some(conn) = self.conns.get_mut(idx).and_then(Option::as_mut) else {
             return;
         };
+        conn.read_closed |= end_signalled;
         match echo(conn, &mut self.rbuf) {
             Next::Wait => {}
             Next::Again => again.push(idx),
@@ -177,8 +190,9 @@ impl RawEchoServer {
     }
 }
 
-/// Write what is pending, then read and echo until the socket would
-/// block (or the per-event cap).
+/// Write what is pending, then read and echo until the socket is drained
+/// (a short read on Linux, else `WouldBlock`; see [`net::may_have_more`])
+/// or the per-event cap.
 fn echo(conn: &mut Conn, rbuf: &mut [u8]) -> Next {
     if !conn.pending.is_empty() {
         match write_some(&mut conn.stream, &conn.pending) {
@@ -206,6 +220,9 @@ fn echo(conn: &mut Conn, rbuf: &mut [u8]) -> Next {
                 return Next::Wait;
             }
             Err(_) => return Next::Drop,
+        }
+        if !net::may_have_more(n, rbuf.len(), conn.read_closed) {
+            return Next::Wait;
         }
     }
     Next::Again
@@ -235,10 +252,10 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    #[test]
-    fn echoes_bytes_back() {
-        let mut server = RawEchoServer::bind("127.0.0.1:0".parse().unwrap(), 10).unwrap();
-        let addr = server.local_addr().unwrap();
+    /// Run the server on a thread for at most 20 s; set the flag to stop it.
+    fn run_in_background(
+        mut server: RawEchoServer,
+    ) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let handle = std::thread::spawn(move || {
@@ -246,6 +263,14 @@ mod tests {
                 .run(&flag, Instant::now() + Duration::from_secs(20))
                 .unwrap()
         });
+        (stop, handle)
+    }
+
+    #[test]
+    fn echoes_bytes_back() {
+        let server = RawEchoServer::bind("127.0.0.1:0".parse().unwrap(), 10).unwrap();
+        let addr = server.local_addr().unwrap();
+        let (stop, handle) = run_in_background(server);
         let mut client = std::net::TcpStream::connect(addr).unwrap();
         client
             .set_read_timeout(Some(Duration::from_secs(5)))
@@ -260,6 +285,31 @@ mod tests {
         client.read_exact(&mut back).unwrap();
         w.join().unwrap();
         assert!(back == data);
+        stop.store(true, Ordering::Relaxed);
+        handle.join().unwrap();
+    }
+
+    /// A client that sends and then shuts down its side gets the echo and
+    /// then the server's close. The bytes and the end of stream are both
+    /// queued before the server first polls, so one event says readable
+    /// and read-closed: after the short read of the bytes, only the end
+    /// signalled by that event makes the server read on to the end (no
+    /// new edge comes for it).
+    #[test]
+    fn sees_the_close_that_came_with_the_data() {
+        let server = RawEchoServer::bind("127.0.0.1:0".parse().unwrap(), 10).unwrap();
+        let addr = server.local_addr().unwrap();
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        client.write_all(b"hello, then goodbye").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let (stop, handle) = run_in_background(server);
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut back = Vec::new();
+        // Ends at the server's close; a timeout fails the test.
+        client.read_to_end(&mut back).unwrap();
+        assert_eq!(back, b"hello, then goodbye");
         stop.store(true, Ordering::Relaxed);
         handle.join().unwrap();
     }
