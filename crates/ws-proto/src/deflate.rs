@@ -91,6 +91,10 @@ pub struct PerMessageDeflate {
     inflated: Vec<u8>,
     utf8: Utf8Validator,
     max_message: usize,
+    /// A message is being received: its first chunk came, its last not
+    /// yet. The decompressor may hold part of it (a block header, half a
+    /// code) even while nothing is inflated, so it must not be released.
+    receiving: bool,
 }
 
 impl PerMessageDeflate {
@@ -111,6 +115,7 @@ impl PerMessageDeflate {
             inflated: Vec::new(),
             utf8: Utf8Validator::new(),
             max_message,
+            receiving: false,
         }
     }
 
@@ -161,6 +166,14 @@ impl PerMessageDeflate {
         if out[start..].ends_with(&SYNC_TAIL) {
             out.truncate(out.len() - SYNC_TAIL.len());
         }
+        if out.len() == start {
+            // An empty message after another one flushes nothing at all:
+            // send the empty stored block's first byte instead, which is
+            // what an empty message compresses to (RFC 7692 7.2.3.6). An
+            // empty payload would leave the receiver mid-block once it
+            // appends the tail, corrupting every later message.
+            out.push(0x00);
+        }
         if self.params.compress_no_context_takeover(self.role) {
             if let Some(compressor) = &mut self.compressor {
                 compressor.reset();
@@ -186,9 +199,11 @@ impl PerMessageDeflate {
             self.inflated.clear();
             self.utf8 = Utf8Validator::new();
         }
+        self.receiving = !chunk.message_end;
         let result = self.inflate_chunk(chunk);
         if result.is_err() {
             self.inflated.clear();
+            self.receiving = false;
         }
         result
     }
@@ -233,7 +248,10 @@ impl PerMessageDeflate {
         let mut consumed = 0;
         loop {
             // One byte more than the limit allows shows that it was passed.
-            let room = (self.max_message + 1).saturating_sub(self.inflated.len());
+            let room = self
+                .max_message
+                .saturating_add(1)
+                .saturating_sub(self.inflated.len());
             let space = room.min(
                 (input.len() - consumed)
                     .saturating_mul(4)
@@ -288,12 +306,14 @@ impl PerMessageDeflate {
         if self.params.compress_no_context_takeover(self.role) {
             self.compressor = None;
         }
-        if self.params.decompress_no_context_takeover(self.role) && self.inflated.is_empty() {
+        if self.receiving {
+            // In the middle of a message: its state is needed.
+            return;
+        }
+        if self.params.decompress_no_context_takeover(self.role) {
             self.decompressor = None;
         }
-        if self.inflated.is_empty() {
-            self.inflated = Vec::new();
-        }
+        self.inflated = Vec::new();
     }
 }
 
@@ -491,5 +511,65 @@ mod tests {
     fn empty_message_round_trips() {
         let (mut client, mut server) = pair(DeflateParams::default());
         assert_eq!(round_trip(&mut client, &mut server, ""), 1);
+    }
+
+    /// Found by the deflate fuzz target: with context takeover, an empty
+    /// message after another flushed nothing, and the receiver, appending
+    /// the tail to nothing, was left in the middle of a stored block.
+    #[test]
+    fn empty_messages_between_others_keep_the_stream_in_step() {
+        let (mut client, mut server) = pair(DeflateParams::default());
+        for text in ["Hello", "", "", "Hello again", "", "Hello"] {
+            round_trip(&mut client, &mut server, text);
+            round_trip(&mut server, &mut client, text);
+        }
+    }
+
+    /// Found by the deflate fuzz target: the limit `usize::MAX` (what the
+    /// transports pass for "no limit") overflowed the room computation.
+    #[test]
+    fn no_limit_means_no_limit() {
+        let mut server = PerMessageDeflate::new(
+            Role::Server,
+            DeflateParams::default(),
+            CompressionConfig::default(),
+            usize::MAX,
+        );
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let message = server
+            .receive_chunk(&chunk(MessageKind::Text, &hello, true, true))
+            .unwrap();
+        assert_eq!(message, Some(Message::Text(String::from("Hello"))));
+    }
+
+    /// Found by the deflate fuzz target: releasing the idle codec between
+    /// two chunks of one message threw away the decompressor's partial
+    /// state when nothing had been inflated yet.
+    #[test]
+    fn release_idle_in_the_middle_of_a_message_keeps_its_state() {
+        let params = DeflateParams {
+            client_no_context_takeover: true,
+            server_no_context_takeover: true,
+            ..DeflateParams::default()
+        };
+        let (_, mut server) = pair(params);
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let first = server.receive_chunk(&DataChunk {
+            message_end: false,
+            frame_end: false,
+            ..chunk(MessageKind::Text, &hello[..1], true, false)
+        });
+        assert_eq!(first, Ok(None));
+        server.release_idle();
+        let rest = server.receive_chunk(&DataChunk {
+            message_start: false,
+            frame_start: false,
+            ..chunk(MessageKind::Text, &hello[1..], false, true)
+        });
+        assert_eq!(rest, Ok(Some(Message::Text(String::from("Hello")))));
+        // Idle after the message: released, and the next message inflates.
+        server.release_idle();
+        let again = server.receive_chunk(&chunk(MessageKind::Text, &hello, true, true));
+        assert_eq!(again, Ok(Some(Message::Text(String::from("Hello")))));
     }
 }
