@@ -15,6 +15,7 @@ many bytes, 0x80-0x8f = 1-16 bytes.
 import os
 import struct
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -243,6 +244,7 @@ def main():
         "client_handshake",
         "utf8",
         "mask",
+        "deflate",
     ):
         folder = os.path.join(CORPUS, target)
         os.makedirs(folder, exist_ok=True)
@@ -298,7 +300,109 @@ def main():
     for offset in range(1, 4):
         write("mask", f"offset-{offset}", RFC_KEY + struct.pack("<Q", offset) + MIXED + bytes(range(37)))
     write("mask", "long-bytewise", b"\xde\xad\xbe\xef" + struct.pack("<Q", 6) + BYTEWISE + bytes(100))
+
+    deflate_seeds()
     return 0
+
+
+TAIL = b"\x00\x00\xff\xff"
+
+
+def deflated(messages, wbits=15, level=9, takeover=True):
+    """Compressed payloads (tail removed) as a permessage-deflate sender makes them."""
+    out = []
+    comp = None
+    for message in messages:
+        if comp is None or not takeover:
+            comp = zlib.compressobj(level, zlib.DEFLATED, -wbits)
+        data = comp.compress(message) + comp.flush(zlib.Z_SYNC_FLUSH)
+        assert data.endswith(TAIL)
+        out.append(data[: -len(TAIL)])
+    return out
+
+
+def deflate_seeds():
+    """deflate: flags, windows, tune, 8 message sizes, 8 read sizes, 8
+    steps, 8 sends [what, size], then data: the compressed payloads (part 1)
+    and what the round-trip messages are cut from (part 2).
+
+    flags: bit 0 client, bits 1-2 server/client_no_context_takeover, bits
+    3-5 limit (0, 1, 5, 100, 4096, 1 MiB, 64 MiB, usize::MAX), bit 6
+    release_idle inside messages, bit 7 invalid round-trip text. windows:
+    server bits - 8 (bits 0-2), client bits - 8 (bits 4-6). tune: level
+    (bits 0-3), the peer's limit (bits 4-6). Steps: bit 0 text, 1 release
+    before, 2 release inside, 3 recycle, 4 two frames, 5 empty last frame,
+    6 empty message before. Sends `what`: bit 0 peer sends, 1 text, 2-4
+    repeats (1, 1, 1, 2, 3, 16, 256, 4096), 5/6 release sender/receiver.
+    """
+    def seed(name, data, flags=0x30, windows=0x77, tune=0x66, sizes=ONE_READ,
+             reads=MIXED, steps=bytes([0x01] * 8), sends=None):
+        if sends is None:
+            # Text and binary both ways, the whole data, then repeated.
+            sends = bytes([0x02, 0, 0x03, 0, 0x00, 5, 0x01, 9, 0x16, 0, 0x1B, 0x83, 0x02, 0, 0x00, 0])
+        assert len(sizes) == 8 and len(reads) == 8 and len(steps) == 8 and len(sends) == 16
+        write("deflate", name, bytes([flags, windows, tune]) + sizes + reads + steps + sends + data)
+
+    def sizes(*lengths):
+        assert all(0 < n < 128 for n in lengths[:-1]) and len(lengths) <= 8
+        return bytes(list(lengths[:-1]) + [0] * (9 - len(lengths)))
+
+    hello = bytes([0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])
+    # RFC 7692 section 7.2.3: "Hello" (7.2.3.1), again with the window of
+    # the first (7.2.3.2), in a stored block (7.2.3.3), with BFINAL set
+    # (7.2.3.4), in two blocks (7.2.3.5).
+    seed("rfc-hello", hello)
+    seed("rfc-hello-bytewise", hello, reads=BYTEWISE, steps=bytes([0x19] * 8))
+    again = bytes([0xF2, 0x00, 0x11, 0x00, 0x01, 0x00])
+    seed("rfc-shared-window", hello + again, sizes=sizes(7, 0))
+    stored = bytes([0x00, 0x05, 0x00, 0xFA, 0xFF]) + b"Hello" + b"\x00"
+    seed("rfc-stored", stored)
+    seed("rfc-bfinal", bytes([0xF3, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x00]))
+    two = bytes([0xF2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xCA, 0xC9, 0xC9, 0x07, 0x00])
+    seed("rfc-two-blocks", two)
+    seed("rfc-all", hello + again + stored + two, sizes=sizes(7, 6, 11, 0),
+         steps=bytes([0x01, 0x09, 0x13, 0x2B, 0x41, 0x01, 0x01, 0x01]))
+    # Empty messages: no payload, and a lone 0x00 (an empty stored block
+    # whose length the tail supplies).
+    seed("empty", b"", steps=bytes([0x00] * 8))
+    seed("empty-00", b"\x00", steps=bytes([0x40] * 8))
+    seed("garbage", b"\xff\xff\xff\xff", steps=bytes([0x00] * 8))
+    # Context takeover across messages, a dynamic block last.
+    texts = [b'{"id": 1, "name": "alpha"}', b'{"id": 2, "name": "beta"}',
+             b'{"id": 3, "name": "gamma", "tags": ["x", "y"]}',
+             b"The quick brown fox jumps over the lazy dog. " * 3
+             + "κόσμε €𝄞 ".encode() * 4]
+    payloads = deflated(texts)
+    seed("takeover", b"".join(payloads), sizes=sizes(*[len(p) for p in payloads]))
+    payloads = deflated(texts, takeover=False)
+    seed("no-takeover-client", b"".join(payloads), flags=0x34,
+         sizes=sizes(*[len(p) for p in payloads]))
+    payloads = deflated(texts, wbits=9, takeover=False)
+    seed("server-window-9", b"".join(payloads), flags=0x33, windows=0x71,
+         sizes=sizes(*[len(p) for p in payloads]))
+    payloads = deflated([b"binary \x00\x01\x02" * 20, bytes(range(256))], level=1)
+    seed("binary-level-1", b"".join(payloads), flags=0x31,
+         sizes=sizes(*[len(p) for p in payloads]), steps=bytes([0x10] * 8))
+    # A bomb: 2 MiB of zeros in about 2 KiB, under a 4 KiB and a 1 MiB limit.
+    bomb = deflated([bytes(2 << 20)])[0]
+    seed("bomb-limit-4k", bomb, flags=0x20, steps=bytes([0x00] * 8))
+    seed("bomb-limit-1m", bomb, flags=0x28, steps=bytes([0x00] * 8))
+    # Regressions (ws-proto bugs this target found): a limit of usize::MAX
+    # (max_message + 1 overflowed); release_idle inside a message without
+    # context takeover (dropped the inflater's state); empty messages after
+    # another with context takeover (compressed to no bytes at all).
+    seed("regress-limit-usize-max", hello, flags=0x38, sizes=ONE_READ, reads=ONE_READ,
+         sends=bytes(16))
+    seed("regress-release-idle-inside", hello, flags=0x74, sizes=ONE_READ,
+         reads=bytes([1]) + bytes(7), steps=bytes([0x05] * 8), sends=bytes(16))
+    seed("regress-empty-after-message", b"", flags=0x30, sizes=ONE_READ, reads=ONE_READ,
+         steps=bytes(8), sends=bytes(16))
+    # Round trip: long repeated messages both ways, small windows, no
+    # context takeover on either side, level 9.
+    seed("round-trip", b"Lorem ipsum dolor sit amet, \xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5 0123456789",
+         flags=0x36, windows=0x23, tune=0x69,
+         sends=bytes([0x16, 40, 0x1B, 0, 0x1A, 7, 0x02, 0, 0x63, 3, 0x00, 0, 0x1E, 0, 0x03, 0]))
+
 
 
 if __name__ == "__main__":

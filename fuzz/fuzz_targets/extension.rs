@@ -23,7 +23,9 @@ struct Input<'a> {
     values: Vec<&'a str>,
 }
 
-fn config((server_nct, client_nct, server_bits, client_bits): (bool, bool, u8, u8)) -> DeflateConfig {
+fn config(
+    (server_nct, client_nct, server_bits, client_bits): (bool, bool, u8, u8),
+) -> DeflateConfig {
     DeflateConfig {
         server_no_context_takeover: server_nct,
         client_no_context_takeover: client_nct,
@@ -68,6 +70,9 @@ fuzz_target!(|input: Input<'_>| {
     let offer = offer_header(&client);
     if let Some(agreed) = negotiate([offer.as_str()], &policy) {
         let response = response_header(&agreed);
-        assert_eq!(accept_response([response.as_str()], &client), Ok(Some(agreed)));
+        assert_eq!(
+            accept_response([response.as_str()], &client),
+            Ok(Some(agreed))
+        );
     }
 });

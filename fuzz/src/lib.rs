@@ -172,9 +172,509 @@ pub fn truncate_at_char_boundary(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// What [`inflate_messages`] made of one compressed message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inflated {
+    /// The bytes the message inflated to (up to the cap).
+    pub data: Vec<u8>,
+    /// Decoding failed on a bit of this message: the data is not DEFLATE.
+    pub invalid: bool,
+    /// Decoding stopped in this message because its data reached the cap.
+    pub over_cap: bool,
+    /// The longest match distance this message used (0 if none).
+    pub max_distance: usize,
+}
+
+/// A reference DEFLATE (RFC 1951) decoder for permessage-deflate (RFC
+/// 7692): `messages` are the compressed messages as a receiver inflates
+/// them, each with the `00 00 ff ff` tail already appended, in order.
+///
+/// The messages form one bit stream (context takeover) unless
+/// `reset_between` (no context takeover: each message starts a new stream).
+/// After a block with BFINAL set, a new stream starts at the next byte, with
+/// an empty window, as a receiver that resets its inflater at the end of a
+/// stream does.
+///
+/// A streaming inflater hands out every literal, match and stored byte as
+/// soon as it has read the last bit that decides it, and finds every error
+/// as soon as it has read the last bit that shows it. This decoder reads
+/// one bit at a time and makes each decision when zlib does (after the same
+/// bits), so each output byte and each error is placed in the message whose
+/// bytes held that last bit. A message that ends inside a block simply
+/// hands out what it decided so far; the next one goes on from there.
+///
+/// The window is 32 KiB: a distance is invalid only if it reaches back
+/// past the start of the stream. Codes follow zlib's rules: the code length
+/// code must be complete, or have no codes at all (zlib then reads each bit
+/// as a length of 0, and finds no end-of-block code); the literal/length
+/// and distance codes must be complete unless they hold a single code of
+/// length 1; the distance code may have no codes at all; and using a code
+/// that is not there fails after the fewest bits that show it.
+///
+/// Returns one entry per message decoded; decoding stops after the first
+/// message that is invalid or whose data reaches `cap` bytes (`over_cap`).
+pub fn inflate_messages(messages: &[&[u8]], reset_between: bool, cap: usize) -> Vec<Inflated> {
+    let mut results = Vec::new();
+    let mut streams: Vec<Vec<&[u8]>> = Vec::new();
+    if reset_between {
+        streams.extend(messages.iter().map(|message| vec![*message]));
+    } else {
+        streams.push(messages.to_vec());
+    }
+    for stream in streams {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for message in &stream {
+            bytes.extend_from_slice(message);
+            ends.push(bytes.len());
+        }
+        let mut decoder = Decoder {
+            bytes: &bytes,
+            ends: &ends,
+            pos: 0,
+            window: Vec::new(),
+            produced: 0,
+            results: Vec::new(),
+            cap,
+        };
+        let stop = decoder.run();
+        let mut found = decoder.results;
+        let failed = stop != Stop::OutOfInput;
+        if !failed {
+            found.resize(ends.len(), Inflated::default());
+        }
+        results.extend(found);
+        if failed {
+            break;
+        }
+    }
+    results
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Every bit was read: a normal end.
+    OutOfInput,
+    Invalid,
+    OverCap,
+}
+
+/// A canonical Huffman code (as in zlib's `puff.c`).
+struct Huffman {
+    /// How many codes have each length (index 0: unused symbols).
+    count: [u16; 16],
+    /// How many codes are longer than each length.
+    longer: [u16; 16],
+    /// The symbols, ordered by code.
+    symbol: Vec<u16>,
+}
+
+impl Huffman {
+    /// The code for `lengths`, and what is left of the code space: 0 for
+    /// a complete code, more for an incomplete one, less if oversubscribed.
+    fn new(lengths: &[u8]) -> (Huffman, i32) {
+        let mut count = [0u16; 16];
+        for &len in lengths {
+            count[usize::from(len)] += 1;
+        }
+        let mut longer = [0u16; 16];
+        for len in (0..15).rev() {
+            longer[len] = longer[len + 1] + count[len + 1];
+        }
+        let mut left = 1i32;
+        for &n in &count[1..] {
+            left <<= 1;
+            left -= i32::from(n);
+            if left < 0 {
+                break;
+            }
+        }
+        let mut offsets = [0u16; 16];
+        for len in 1..15 {
+            offsets[len + 1] = offsets[len] + count[len];
+        }
+        let mut symbol = vec![0u16; lengths.len()];
+        for (sym, &len) in lengths.iter().enumerate() {
+            if len != 0 {
+                symbol[usize::from(offsets[usize::from(len)])] = sym as u16;
+                offsets[usize::from(len)] += 1;
+            }
+        }
+        (
+            Huffman {
+                count,
+                longer,
+                symbol,
+            },
+            left,
+        )
+    }
+
+    /// The longest code length in use (0 if none).
+    fn max_len(&self) -> usize {
+        (1..16).rev().find(|&len| self.count[len] != 0).unwrap_or(0)
+    }
+}
+
+const LENGTH_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
+];
+const LENGTH_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+const DIST_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+const DIST_EXTRA: [u8; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
+/// The order code length code lengths are sent in.
+const CL_ORDER: [usize; 19] = [
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+];
+/// The DEFLATE window: the farthest a distance may reach.
+const WINDOW: usize = 1 << 15;
+
+struct Decoder<'a> {
+    bytes: &'a [u8],
+    /// Where each message ends in `bytes` (exclusive).
+    ends: &'a [usize],
+    /// Bits read so far.
+    pos: usize,
+    /// The latest output of the current stream (at least the last 32 KiB).
+    window: Vec<u8>,
+    /// Bytes output since the current stream started.
+    produced: usize,
+    results: Vec<Inflated>,
+    cap: usize,
+}
+
+impl Decoder<'_> {
+    fn run(&mut self) -> Stop {
+        match self.blocks() {
+            Ok(()) => Stop::OutOfInput,
+            Err(Stop::Invalid) => {
+                self.current().invalid = true;
+                Stop::Invalid
+            }
+            Err(stop) => stop,
+        }
+    }
+
+    /// The result of the message that holds the last bit read.
+    fn current(&mut self) -> &mut Inflated {
+        let byte = self.pos.saturating_sub(1) / 8;
+        let mut index = self.results.len().saturating_sub(1);
+        while index + 1 < self.ends.len() && byte >= self.ends[index] {
+            index += 1;
+        }
+        if self.results.len() <= index {
+            self.results.resize(index + 1, Inflated::default());
+        }
+        &mut self.results[index]
+    }
+
+    fn bit(&mut self) -> Result<u32, Stop> {
+        let byte = *self.bytes.get(self.pos / 8).ok_or(Stop::OutOfInput)?;
+        let bit = (byte >> (self.pos % 8)) & 1;
+        self.pos += 1;
+        Ok(u32::from(bit))
+    }
+
+    fn bits(&mut self, count: u8) -> Result<u32, Stop> {
+        let mut value = 0;
+        for i in 0..count {
+            value |= self.bit()? << i;
+        }
+        Ok(value)
+    }
+
+    /// Output `bytes`, all decided by the last bit read, up to the cap.
+    fn emit(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        let cap = self.cap;
+        let current = self.current();
+        let take = bytes.len().min(cap - current.data.len());
+        current.data.extend_from_slice(&bytes[..take]);
+        let over = current.data.len() >= cap;
+        current.over_cap = over;
+        self.window.extend_from_slice(&bytes[..take]);
+        self.produced += take;
+        if self.window.len() >= 4 * WINDOW {
+            self.window.drain(..self.window.len() - WINDOW);
+        }
+        if over {
+            Err(Stop::OverCap)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Block after block, until the bits run out (`Ok`) or an error.
+    fn blocks(&mut self) -> Result<(), Stop> {
+        loop {
+            let last = self.bit();
+            if last == Err(Stop::OutOfInput) {
+                return Ok(());
+            }
+            let last = last?;
+            let kind = match self.bits(2) {
+                Err(Stop::OutOfInput) => return Ok(()),
+                other => other?,
+            };
+            let result = match kind {
+                0 => self.stored(),
+                1 => self.fixed(),
+                2 => self.dynamic(),
+                _ => Err(Stop::Invalid),
+            };
+            match result {
+                Err(Stop::OutOfInput) => return Ok(()),
+                other => other?,
+            }
+            if last == 1 {
+                // The end of the stream: a new one starts at the next byte.
+                self.pos = self.pos.div_ceil(8) * 8;
+                self.window.clear();
+                self.produced = 0;
+            }
+        }
+    }
+
+    fn stored(&mut self) -> Result<(), Stop> {
+        self.pos = self.pos.div_ceil(8) * 8;
+        let len = self.bits(16)?;
+        let nlen = self.bits(16)?;
+        if len != !nlen & 0xffff {
+            return Err(Stop::Invalid);
+        }
+        // Byte-aligned now: the bytes that are there, message by message.
+        let bytes = self.bytes;
+        let mut left = len as usize;
+        while left > 0 {
+            let at = self.pos / 8;
+            let end = self
+                .ends
+                .iter()
+                .copied()
+                .find(|&end| end > at)
+                .unwrap_or(at);
+            let take = left.min(end - at);
+            if take == 0 {
+                return Err(Stop::OutOfInput);
+            }
+            self.pos += 8 * take;
+            self.emit(&bytes[at..at + take])?;
+            left -= take;
+        }
+        Ok(())
+    }
+
+    fn fixed(&mut self) -> Result<(), Stop> {
+        let mut lengths = [0u8; 288];
+        lengths[..144].fill(8);
+        lengths[144..256].fill(9);
+        lengths[256..280].fill(7);
+        lengths[280..].fill(8);
+        let (lencode, _) = Huffman::new(&lengths);
+        let (distcode, _) = Huffman::new(&[5; 32]);
+        self.codes(&lencode, &distcode)
+    }
+
+    fn dynamic(&mut self) -> Result<(), Stop> {
+        let nlen = self.bits(5)? as usize + 257;
+        let ndist = self.bits(5)? as usize + 1;
+        let ncode = self.bits(4)? as usize + 4;
+        if nlen > 286 || ndist > 30 {
+            return Err(Stop::Invalid);
+        }
+        let mut cl_lengths = [0u8; 19];
+        for &index in &CL_ORDER[..ncode] {
+            cl_lengths[index] = self.bits(3)? as u8;
+        }
+        let (clcode, left) = Huffman::new(&cl_lengths);
+        if clcode.max_len() != 0 && left != 0 {
+            return Err(Stop::Invalid);
+        }
+        let mut lengths = vec![0u8; nlen + ndist];
+        let mut have = 0;
+        while have < nlen + ndist {
+            // zlib reads a code length code without codes as one bit per
+            // length 0 (and then finds no end-of-block code).
+            let symbol = if clcode.max_len() == 0 {
+                self.bit()?;
+                0
+            } else {
+                self.decode(&clcode)?
+            };
+            let (len, copy) = match symbol {
+                0..=15 => (symbol as u8, 1),
+                16 => {
+                    let copy = 3 + self.bits(2)? as usize;
+                    if have == 0 {
+                        return Err(Stop::Invalid);
+                    }
+                    (lengths[have - 1], copy)
+                }
+                17 => (0, 3 + self.bits(3)? as usize),
+                _ => (0, 11 + self.bits(7)? as usize),
+            };
+            if have + copy > nlen + ndist {
+                return Err(Stop::Invalid);
+            }
+            lengths[have..have + copy].fill(len);
+            have += copy;
+        }
+        if lengths[256] == 0 {
+            return Err(Stop::Invalid);
+        }
+        let (lencode, left) = Huffman::new(&lengths[..nlen]);
+        if left < 0 || (left > 0 && lencode.max_len() != 1) {
+            return Err(Stop::Invalid);
+        }
+        let (distcode, left) = Huffman::new(&lengths[nlen..]);
+        if left < 0 || (left > 0 && distcode.max_len() > 1) {
+            return Err(Stop::Invalid);
+        }
+        self.codes(&lencode, &distcode)
+    }
+
+    /// One symbol; fails as soon as no code can match the bits read.
+    fn decode(&mut self, code: &Huffman) -> Result<u16, Stop> {
+        let (mut bits, mut first, mut index) = (0i32, 0i32, 0i32);
+        for len in 1..16 {
+            bits |= self.bit()? as i32;
+            let count = i32::from(code.count[len]);
+            if bits - count < first {
+                return Ok(code.symbol[(index + bits - first) as usize]);
+            }
+            index += count;
+            first = (first + count) << 1;
+            bits <<= 1;
+            if code.longer[len] == 0 {
+                break;
+            }
+        }
+        Err(Stop::Invalid)
+    }
+
+    fn codes(&mut self, lencode: &Huffman, distcode: &Huffman) -> Result<(), Stop> {
+        loop {
+            let symbol = usize::from(self.decode(lencode)?);
+            if symbol < 256 {
+                self.emit(&[symbol as u8])?;
+                continue;
+            }
+            if symbol == 256 {
+                return Ok(());
+            }
+            let symbol = symbol - 257;
+            if symbol >= 29 {
+                return Err(Stop::Invalid);
+            }
+            let len = usize::from(LENGTH_BASE[symbol]) + self.bits(LENGTH_EXTRA[symbol])? as usize;
+            let symbol = usize::from(self.decode(distcode)?);
+            if symbol >= 30 {
+                return Err(Stop::Invalid);
+            }
+            let dist = usize::from(DIST_BASE[symbol]) + self.bits(DIST_EXTRA[symbol])? as usize;
+            if dist > self.produced {
+                return Err(Stop::Invalid);
+            }
+            let current = self.current();
+            current.max_distance = current.max_distance.max(dist);
+            // The match: `dist` bytes back, repeating when it overlaps.
+            let mut copy = [0u8; 258];
+            let start = self.window.len() - dist;
+            let first = len.min(dist);
+            copy[..first].copy_from_slice(&self.window[start..start + first]);
+            let mut filled = first;
+            while filled < len {
+                let more = filled.min(len - filled);
+                copy.copy_within(..more, filled);
+                filled += more;
+            }
+            self.emit(&copy[..len])?;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 7692 section 7.2.3: its examples, tail appended.
+    fn tailed(bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        out.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        out
+    }
+
+    #[test]
+    fn reference_inflate_decodes_the_rfc_7692_examples() {
+        let hello = tailed(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        let again = tailed(&[0xf2, 0x00, 0x11, 0x00, 0x01, 0x00]);
+        let stored = tailed(&[
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ]);
+        let bfinal = tailed(&[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]);
+        let two_blocks = tailed(&[
+            0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+        ]);
+        let messages: [&[u8]; 5] = [&hello, &again, &stored, &bfinal, &two_blocks];
+        let found = inflate_messages(&messages, false, usize::MAX);
+        assert_eq!(found.len(), 5);
+        for message in &found {
+            assert_eq!(message.data, b"Hello", "{found:?}");
+            assert!(!message.invalid && !message.over_cap);
+        }
+        assert_eq!(found[1].max_distance, 5);
+        // Without context takeover the second message refers to nothing.
+        let found = inflate_messages(&messages, true, usize::MAX);
+        assert_eq!(found.len(), 2);
+        assert!(found[1].invalid);
+        // The cap stops decoding in the message that reaches it.
+        let found = inflate_messages(&messages, false, 6);
+        assert_eq!(found.len(), 5);
+        let found = inflate_messages(&messages, false, 3);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].data, b"Hel");
+        assert!(found[0].over_cap);
+    }
+
+    #[test]
+    fn reference_inflate_places_output_and_errors_by_message() {
+        // "Hello" cut after its first literal: the rest comes with the
+        // next message.
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0, 0, 0xff, 0xff];
+        let found = inflate_messages(&[&hello[..1], &hello[1..]], false, usize::MAX);
+        assert_eq!(found[0].data, b"");
+        assert_eq!(found[1].data, b"Hello");
+        let found = inflate_messages(&[&hello[..2], &hello[2..]], false, usize::MAX);
+        assert_eq!(found[0].data, b"H");
+        assert_eq!(found[1].data, b"ello");
+        // Without its last byte (the next block's header), the stored
+        // block's message leaves the tail to be read as a block header
+        // whose length check takes the next message's first byte: invalid.
+        let stored = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0, 0, 0xff, 0xff,
+        ];
+        let found = inflate_messages(&[&stored, &hello], false, usize::MAX);
+        assert_eq!(found[0].data, b"Hello");
+        assert!(!found[0].invalid && found[1].invalid);
+        // Block type 3, then bytes that are never read.
+        let found = inflate_messages(&[b"", &[0x07, 0x00]], false, usize::MAX);
+        assert_eq!(found.len(), 2);
+        assert!(!found[0].invalid && found[1].invalid);
+        // A stored block whose length check fails.
+        let found = inflate_messages(&[&[0x00, 0x05, 0x00, 0xfb, 0xff]], false, usize::MAX);
+        assert!(found[0].invalid);
+        // An empty message, and a bare tail.
+        let found = inflate_messages(&[&[0x00], &[0, 0, 0xff, 0xff]], false, usize::MAX);
+        assert_eq!(found, vec![Inflated::default(); 2]);
+    }
 
     #[test]
     fn base64_round_trips_the_rfc_key() {
