@@ -3,7 +3,9 @@
 # server and scenario, a fresh server under ws-load (as in compare.sh), then
 # `perf stat` (system calls, context switches, CPU time per echoed message)
 # and `perf record` (share of the server's CPU samples in the kernel, in
-# the server's own code, in libc; the hottest user-space symbols).
+# the server's own code, in libc; the hottest user-space symbols). Pinned,
+# the samples are CPU 1's, which runs only the server (softirq work of
+# the loopback included), idle time left out.
 #
 #   bash crates/ws-bench/profile.sh [--servers "ws-mio raw-tcp"]
 #                                   [--scenarios "1 3"] [--seconds S]
@@ -26,7 +28,7 @@ ONLY_SERVERS=""
 ONLY_SCENARIOS=""
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -108,7 +110,15 @@ for si in "${!SCENARIOS[@]}"; do
         sleep 1.5
         perf stat -x, -e cpu-clock,context-switches,raw_syscalls:sys_enter -p "$SERVER_PID" \
             -o "$log.stat" -- sleep "$SECONDS_EACH" >/dev/null 2>&1 || true
-        perf record -q -e cpu-clock -F 4000 -p "$SERVER_PID" -o "$log.perf" \
+        # Pinned, the server is all that runs on CPU 1: sample the CPU
+        # (attaching to hundreds of threads one by one runs out of perf's
+        # locked memory); not pinned, sample the process.
+        if [ "$PIN" = 1 ]; then
+            target=(-C 1)
+        else
+            target=(-p "$SERVER_PID")
+        fi
+        perf record -q -e cpu-clock -F 4000 "${target[@]}" -o "$log.perf" \
             -- sleep "$SECONDS_EACH" >/dev/null 2>&1 || true
         wait "$load_pid" || true
         stop_server
@@ -117,18 +127,30 @@ for si in "${!SCENARIOS[@]}"; do
             echo "FAILED (see $log.load.err)" >&2
             continue
         fi
-        perf report -i "$log.perf" --no-children --sort dso --stdio 2>/dev/null >"$log.dso" || true
-        perf report -i "$log.perf" --no-children --sort dso,sym --stdio 2>/dev/null >"$log.sym" || true
-        window_msgs=$(awk -v m="$msgs" -v s="$SECONDS_EACH" 'BEGIN { print m * s }')
+        # The server's threads only: not the idle task, not perf itself.
+        comms=$(perf report -i "$log.perf" --sort comm --stdio 2>/dev/null |
+            awk '$1 ~ /%$/ && $2 != "swapper" && $2 != "perf" { print $2 }' | paste -sd, -)
+        report=(perf report -i "$log.perf" --no-children --stdio --comms "${comms:-none}")
+        "${report[@]}" --sort dso 2>/dev/null >"$log.dso" || true
+        "${report[@]}" --sort dso,sym 2>/dev/null >"$log.sym" || true
+        # CPU time per message over ws-load's whole measured window (from
+        # /proc, robust); system calls and context switches per message as
+        # perf stat's counts per CPU second times that, so the windows of
+        # perf stat and ws-load need not coincide.
+        per_cpu_s=$(sed -n 's/.*"msgs_per_server_cpu_s":\([0-9.]*\).*/\1/p' "$log.json" | tail -n 1)
         cpu_ms=$(count cpu-clock "$log.stat")
         switches=$(count context-switches "$log.stat")
         syscalls=$(count raw_syscalls:sys_enter "$log.stat")
-        per_msg() { awk -v x="${1:-0}" -v n="$window_msgs" -v k="$2" 'BEGIN { if (n > 0) printf "%.2f", x * k / n; else print "–" }'; }
+        us_per_msg=$(awk -v r="${per_cpu_s:-0}" 'BEGIN { if (r > 0) printf "%.2f", 1e6 / r; else print "–" }')
+        per_msg() {
+            awk -v x="${1:-0}" -v ms="${cpu_ms:-0}" -v r="${per_cpu_s:-0}" \
+                'BEGIN { if (ms > 0 && r > 0) printf "%.2f", x / (ms / 1000) / r; else print "–" }'
+        }
         binary=$(basename "${command%% *}")
         top=$(awk '$1 ~ /%$/ && $2 !~ /kernel/ && $3 == "[.]" { printf "%s%s %s", sep, $1, $4; sep = ", " ; if (++n == 4) exit }' "$log.sym")
         printf '| %s | %s | %.0f | %s | %s | %s | %s %% | %s %% | %s %% | %s |\n' \
-            "$label" "$name" "$msgs" "$(per_msg "$cpu_ms" 1000)" "$(per_msg "$syscalls" 1)" \
-            "$(per_msg "$switches" 1)" "$(share "$log.dso" kernel)" "$(share "$log.dso" "^$binary\$")" \
+            "$label" "$name" "$msgs" "$us_per_msg" "$(per_msg "$syscalls")" \
+            "$(per_msg "$switches")" "$(share "$log.dso" kernel)" "$(share "$log.dso" "^$binary\$")" \
             "$(share "$log.dso" '^libc')" "${top:-–}" >>"$OUT"
         echo "$msgs msg/s" >&2
         sleep 0.3

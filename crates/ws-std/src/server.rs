@@ -240,6 +240,10 @@ impl Drop for ActiveGuard {
 fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
     let user_timeout = ws.config().read_timeout;
     let mut idle_since = Instant::now();
+    // A message came since the last poll timeout. Cheaper than reading the
+    // clock per message; idleness is then measured from the first quiet
+    // poll period, at most STOP_POLL late.
+    let mut heard = false;
     if ws.set_read_timeout(Some(STOP_POLL)).is_err() {
         return;
     }
@@ -249,9 +253,12 @@ fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
                 if echo_message(ws, &message).is_err() {
                     return;
                 }
-                idle_since = Instant::now();
+                heard = true;
             }
             Err(err) if err.is_timeout() => {
+                if std::mem::take(&mut heard) {
+                    idle_since = Instant::now();
+                }
                 let idle_too_long = user_timeout.is_some_and(|limit| idle_since.elapsed() >= limit);
                 if shared.stopped.load(Ordering::SeqCst) {
                     let _ = ws.close_with(CloseCode::GOING_AWAY, "server shutting down");
