@@ -12,7 +12,7 @@
 #                                   [--no-build] [--no-pin]
 #
 # Defaults: every server of compare.sh, every scenario, 2 s of perf stat
-# and 2 s of perf record per run after 1 s of warm-up. Needs `perf`
+# and perf record side by side per run, after 1.5 s of load. Needs `perf`
 # (Debian: linux-perf) with access to the server's process (run as root or
 # with kernel.perf_event_paranoid <= 1). Samples are taken with the
 # cpu-clock software event, which works in VMs without hardware counters.
@@ -72,9 +72,38 @@ count() {
     awk -F, -v ev="$1" '$3 == ev { gsub(/ /, "", $1); print $1; exit }' "$2"
 }
 
-# share FILE DSO-PATTERN: percent of samples whose object matches.
+# perf report lines, tab-separated: percent, comm, object[, symbol]. Only
+# the server's samples count (with the kernel threads working for it on
+# its CPU): not the idle task's, not perf's and its `sleep`.
+# share FILE OBJECT-PATTERN: percent of the server's samples in objects
+# matching the pattern.
 share() {
-    awk -v pat="$2" '$1 ~ /%$/ && $2 ~ pat { sub(/%/, "", $1); s += $1 } END { printf "%.1f", s }' "$1"
+    awk -F'\t' -v pat="$2" '
+        { gsub(/ /, "", $1) }
+        $1 ~ /%$/ {
+            comm = $2; gsub(/^ +| +$/, "", comm)
+            if (comm ~ /^(swapper|perf|perf-exec|sleep)$/) next
+            v = $1; sub(/%/, "", v); total += v
+            object = $3; gsub(/^ +| +$/, "", object)
+            if (object ~ pat) s += v
+        }
+        END { if (total > 0) printf "%.1f", 100 * s / total; else print "–" }' "$1"
+}
+
+# hottest FILE: the four hottest user-space symbols, in percent of the
+# server's samples.
+hottest() {
+    awk -F'\t' '
+        { gsub(/ /, "", $1) }
+        $1 ~ /%$/ {
+            comm = $2; gsub(/^ +| +$/, "", comm)
+            if (comm ~ /^(swapper|perf|perf-exec|sleep)$/) next
+            v = $1; sub(/%/, "", v)
+            if (FNR == NR) { total += v; next }
+            if ($4 !~ /^\[\.\]/ || total == 0 || n == 4) next
+            symbol = $4; sub(/^\[\.\] +/, "", symbol); sub(/ +$/, "", symbol)
+            printf "%s%.2f%% %s", sep, 100 * v / total, symbol; sep = ", "; n++
+        }' "$1" "$1"
 }
 
 {
@@ -83,7 +112,7 @@ share() {
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
     echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg); $PINNING"
     echo "- commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    echo "- per run: 1 s warm-up, ${SECONDS_EACH} s \`perf stat\`, ${SECONDS_EACH} s \`perf record -e cpu-clock\` on the server"
+    echo "- per run: after 1.5 s of load, ${SECONDS_EACH} s of \`perf stat\` on the server and of \`perf record -e cpu-clock\` (on CPU 1 when pinned), side by side"
     echo
     echo "| scenario | server | msg/s | server CPU µs/msg | syscalls/msg | context switches/msg | kernel | own code | libc | hottest user-space symbols |"
     echo "|---|---|--:|--:|--:|--:|--:|--:|--:|---|"
@@ -102,14 +131,14 @@ for si in "${!SCENARIOS[@]}"; do
         case "$kind" in raw|raw-blocking) extra+=(--raw) ;; esac
         printf '%s | %s ... ' "$label" "$name" >&2
         start_server "$command" "$port" "$log" || continue
-        duration=$((2 * SECONDS_EACH + 2))
+        # Attaching to hundreds of threads takes perf stat a while: the
+        # load runs well past both measurements, which run side by side.
+        duration=$((SECONDS_EACH + 6))
         "${CLIENT_PIN[@]}" "$BIN/ws-load" --url "ws://127.0.0.1:$port/" --connections "$conns" \
             --size "$size" --in-flight "$inflight" --duration "$duration" --warmup 1 \
             --server-pid "$SERVER_PID" --json "${extra[@]}" >"$log.json" 2>"$log.load.err" &
         load_pid=$!
         sleep 1.5
-        perf stat -x, -e cpu-clock,context-switches,raw_syscalls:sys_enter -p "$SERVER_PID" \
-            -o "$log.stat" -- sleep "$SECONDS_EACH" >/dev/null 2>&1 || true
         # Pinned, the server is all that runs on CPU 1: sample the CPU
         # (attaching to hundreds of threads one by one runs out of perf's
         # locked memory); not pinned, sample the process.
@@ -119,7 +148,11 @@ for si in "${!SCENARIOS[@]}"; do
             target=(-p "$SERVER_PID")
         fi
         perf record -q -e cpu-clock -F 4000 "${target[@]}" -o "$log.perf" \
-            -- sleep "$SECONDS_EACH" >/dev/null 2>&1 || true
+            -- sleep "$SECONDS_EACH" >/dev/null 2>&1 &
+        record_pid=$!
+        perf stat -x, -e cpu-clock,context-switches,raw_syscalls:sys_enter -p "$SERVER_PID" \
+            -o "$log.stat" -- sleep "$SECONDS_EACH" >/dev/null 2>&1 || true
+        wait "$record_pid" || true
         wait "$load_pid" || true
         stop_server
         msgs=$(sed -n 's/.*"msgs_per_s":\([0-9.]*\).*/\1/p' "$log.json" | tail -n 1)
@@ -127,12 +160,9 @@ for si in "${!SCENARIOS[@]}"; do
             echo "FAILED (see $log.load.err)" >&2
             continue
         fi
-        # The server's threads only: not the idle task, not perf itself.
-        comms=$(perf report -i "$log.perf" --sort comm --stdio 2>/dev/null |
-            awk '$1 ~ /%$/ && $2 != "swapper" && $2 != "perf" { print $2 }' | paste -sd, -)
-        report=(perf report -i "$log.perf" --no-children --stdio --comms "${comms:-none}")
-        "${report[@]}" --sort dso 2>/dev/null >"$log.dso" || true
-        "${report[@]}" --sort dso,sym 2>/dev/null >"$log.sym" || true
+        report=(perf report -i "$log.perf" --no-children --stdio --field-separator=$'\t')
+        "${report[@]}" --sort comm,dso 2>/dev/null >"$log.dso" || true
+        "${report[@]}" --sort comm,dso,sym 2>/dev/null >"$log.sym" || true
         # CPU time per message over ws-load's whole measured window (from
         # /proc, robust); system calls and context switches per message as
         # perf stat's counts per CPU second times that, so the windows of
@@ -147,7 +177,7 @@ for si in "${!SCENARIOS[@]}"; do
                 'BEGIN { if (ms > 0 && r > 0) printf "%.2f", x / (ms / 1000) / r; else print "–" }'
         }
         binary=$(basename "${command%% *}")
-        top=$(awk '$1 ~ /%$/ && $2 !~ /kernel/ && $3 == "[.]" { printf "%s%s %s", sep, $1, $4; sep = ", " ; if (++n == 4) exit }' "$log.sym")
+        top=$(hottest "$log.sym")
         printf '| %s | %s | %.0f | %s | %s | %s | %s %% | %s %% | %s %% | %s |\n' \
             "$label" "$name" "$msgs" "$us_per_msg" "$(per_msg "$syscalls")" \
             "$(per_msg "$switches")" "$(share "$log.dso" kernel)" "$(share "$log.dso" "^$binary\$")" \
