@@ -103,6 +103,11 @@ fn receive(c: &mut Criterion) {
         let wire = masked_frame(&data);
 
         let mut buf = vec![0u8; wire.len()];
+        // The floor of every column: the one copy of the wire bytes that
+        // stands for the read, with no WebSocket work at all.
+        group.bench_function(BenchmarkId::new("copy-only", name), |b| {
+            b.iter(|| buf.copy_from_slice(black_box(&wire)))
+        });
         let mut conn = Connection::server(Config::new());
         group.bench_function(BenchmarkId::new("ws-proto", name), |b| {
             b.iter(|| {
