@@ -34,6 +34,17 @@ SCENARIOS=(
     "10 conns × 20 B, 16 in flight|10|20|16"
 )
 
+# pick LIST INDEX NAME: whether the server or scenario numbered INDEX
+# (from 1) or called NAME is chosen by LIST (empty: all are).
+pick() {
+    [ -z "$1" ] && return 0
+    local item
+    for item in $1; do
+        [ "$item" = "$2" ] || [ "$item" = "$3" ] && return 0
+    done
+    return 1
+}
+
 # build_binaries: build everything in release once and copy it to $BIN.
 build_binaries() {
     echo "== building (release) ==" >&2

@@ -61,15 +61,6 @@ TSV=$BENCH_DIR/compare-$STAMP.tsv
 LOGS=$BENCH_DIR/compare-$STAMP.logs
 mkdir -p "$LOGS"
 
-pick() { # pick LIST INDEX NAME: whether NAME/INDEX is selected by LIST
-    [ -z "$1" ] && return 0
-    local item
-    for item in $1; do
-        [ "$item" = "$2" ] || [ "$item" = "$3" ] && return 0
-    done
-    return 1
-}
-
 SELECTED_SERVERS=()
 for i in "${!SERVERS[@]}"; do
     IFS='|' read -r name _ _ <<<"${SERVERS[$i]}"

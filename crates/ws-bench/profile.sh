@@ -58,15 +58,6 @@ mkdir -p "$LOGS"
 raise_nofile 500 || exit 1
 setup_pinning
 
-selected() { # selected LIST INDEX NAME
-    [ -z "$1" ] && return 0
-    local item
-    for item in $1; do
-        [ "$item" = "$2" ] || [ "$item" = "$3" ] && return 0
-    done
-    return 1
-}
-
 # count EVENT FILE: the value perf stat wrote for EVENT (CSV output).
 count() {
     awk -F, -v ev="$1" '$3 == ev { gsub(/ /, "", $1); print $1; exit }' "$2"
@@ -120,11 +111,11 @@ hottest() {
 
 port=${BASE_PORT:-19400}
 for si in "${!SCENARIOS[@]}"; do
-    selected "$ONLY_SCENARIOS" "$((si + 1))" "" || continue
+    pick "$ONLY_SCENARIOS" "$((si + 1))" "" || continue
     IFS='|' read -r label conns size inflight <<<"${SCENARIOS[$si]}"
     for vi in "${!SERVERS[@]}"; do
         IFS='|' read -r name kind command <<<"${SERVERS[$vi]}"
-        selected "$ONLY_SERVERS" "$((vi + 1))" "$name" || continue
+        pick "$ONLY_SERVERS" "$((vi + 1))" "$name" || continue
         port=$((port + 1))
         log="$LOGS/$((si + 1))-$name"
         extra=()

@@ -28,6 +28,8 @@
 //!   `peer-tungstenite`, `peer-tokio-tungstenite`, `peer-fastwebsockets`,
 //!   `peer-tokio-websockets`).
 //! - [`report`]: the markdown tables of `compare.sh` (`compare-report`).
+//! - `tokio_peer` (feature `peers`): the runtime and accept loop of the
+//!   tokio-based peer servers.
 
 pub mod args;
 pub mod conns;
@@ -40,6 +42,8 @@ pub mod raw_echo;
 pub mod report;
 pub mod server_args;
 pub mod sys;
+#[cfg(feature = "peers")]
+pub mod tokio_peer;
 pub mod upgrade;
 
 mod conn;

@@ -13,45 +13,19 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use tokio::net::TcpListener;
-use ws_bench::server_args::{ServerArgs, MAX_ACCEPTS};
+use ws_bench::tokio_peer::run_current_thread;
 
 const NAME: &str = "peer-fastwebsockets";
 
 fn main() {
-    let args = ServerArgs::from_env(NAME);
-    args.start_watchdog(NAME);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("{NAME}: runtime: {err}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(err) = runtime.block_on(run(&args.addr)) {
-        eprintln!("{NAME}: {err}");
-        std::process::exit(1);
-    }
-}
-
-async fn run(addr: &str) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
-    println!("listening on ws://{}", listener.local_addr()?);
-    for _ in 0..MAX_ACCEPTS {
-        let (stream, _) = listener.accept().await?;
+    run_current_thread(NAME, |stream| async move {
         let _ = stream.set_nodelay(true);
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = http1::Builder::new()
-                .serve_connection(io, service_fn(server_upgrade))
-                .with_upgrades()
-                .await;
-        });
-    }
-    Ok(())
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let _ = http1::Builder::new()
+            .serve_connection(io, service_fn(server_upgrade))
+            .with_upgrades()
+            .await;
+    });
 }
 
 async fn server_upgrade(

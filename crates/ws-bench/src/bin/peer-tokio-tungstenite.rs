@@ -4,38 +4,13 @@
 //! `forward` them to the sink. TCP_NODELAY is set, as in our servers.
 
 use futures_util::{future, StreamExt, TryStreamExt};
-use tokio::net::{TcpListener, TcpStream};
-use ws_bench::server_args::{ServerArgs, MAX_ACCEPTS};
+use tokio::net::TcpStream;
+use ws_bench::tokio_peer::run_current_thread;
 
 const NAME: &str = "peer-tokio-tungstenite";
 
 fn main() {
-    let args = ServerArgs::from_env(NAME);
-    args.start_watchdog(NAME);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("{NAME}: runtime: {err}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(err) = runtime.block_on(run(&args.addr)) {
-        eprintln!("{NAME}: {err}");
-        std::process::exit(1);
-    }
-}
-
-async fn run(addr: &str) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
-    println!("listening on ws://{}", listener.local_addr()?);
-    for _ in 0..MAX_ACCEPTS {
-        let (stream, _) = listener.accept().await?;
-        tokio::spawn(serve(stream));
-    }
-    Ok(())
+    run_current_thread(NAME, serve);
 }
 
 async fn serve(stream: TcpStream) {
