@@ -17,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use ws_proto::handshake::client::{ClientRequest, Response, ResponseParser};
 use ws_proto::handshake::server::RequestParser;
 use ws_proto::HandshakeError;
-use ws_proto_fuzz::{header_block_end, Chunks};
+use ws_proto_fuzz::{check_head_scan, header_block_end, Chunks, HeadStep};
 
 /// The header block cap: small, so that the fuzzer reaches it.
 const CAP: usize = 512;
@@ -149,42 +149,14 @@ fuzz_target!(|input: Input<'_>| {
         let buf = &response[..fed];
         let result = parser.parse(buf);
 
-        let scanned = parser.bytes_scanned();
-        assert!(
-            scanned <= fed.min(CAP),
-            "scanned {scanned} bytes of {fed} fed"
+        check_head_scan(
+            buf,
+            parser.bytes_scanned(),
+            parser.parse_passes(),
+            CAP,
+            within_cap,
+            HeadStep::of(&result, Response::consumed),
         );
-        assert!(scanned <= 2 * fed + 16);
-
-        match (&result, within_cap) {
-            (Ok(None), _) => {
-                assert_eq!(parser.parse_passes(), 0);
-                assert!(
-                    header_block_end(buf).is_none(),
-                    "the header block is complete but the parser waits"
-                );
-                assert!(
-                    fed <= CAP,
-                    "{fed} bytes past the {CAP}-byte cap and no refusal"
-                );
-            }
-            (Err(HandshakeError::HeaderTooLarge), _) => {
-                assert!(fed > CAP, "HeaderTooLarge with {fed} bytes");
-                assert_eq!(
-                    within_cap, None,
-                    "a block within the cap was refused as too large"
-                );
-                assert_eq!(parser.parse_passes(), 0);
-            }
-            (_, None) => panic!(
-                "a header block over the {CAP}-byte cap was parsed: {:?}",
-                result.as_ref().map(|r| r.as_ref().map(Response::consumed))
-            ),
-            (_, Some(end)) => {
-                assert!(fed >= end);
-                assert_eq!(parser.parse_passes(), 1);
-            }
-        }
         if let Ok(Some(accepted)) = &result {
             check_accepted(&request, accepted, within_cap.expect("checked above"));
         }

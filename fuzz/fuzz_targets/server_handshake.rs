@@ -17,7 +17,8 @@ use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::{write_refusal, write_response, Request, RequestParser};
 use ws_proto::HandshakeError;
 use ws_proto_fuzz::{
-    base64_decode_16, base64_encode_16, header_block_end, is_field_value, is_token, Chunks,
+    base64_decode_16, base64_encode_16, check_head_scan, header_block_end, is_field_value,
+    is_token, Chunks, HeadStep,
 };
 
 /// The header block cap: small, so that the fuzzer reaches it.
@@ -136,42 +137,14 @@ fuzz_target!(|input: Input<'_>| {
         let buf = &request[..fed];
         let result = parser.parse(buf);
 
-        let scanned = parser.bytes_scanned();
-        assert!(
-            scanned <= fed.min(CAP),
-            "scanned {scanned} bytes of {fed} fed"
+        check_head_scan(
+            buf,
+            parser.bytes_scanned(),
+            parser.parse_passes(),
+            CAP,
+            within_cap,
+            HeadStep::of(&result, Request::consumed),
         );
-        assert!(scanned <= 2 * fed + 16);
-
-        match (&result, within_cap) {
-            (Ok(None), _) => {
-                assert_eq!(parser.parse_passes(), 0);
-                assert!(
-                    header_block_end(buf).is_none(),
-                    "the header block is complete but the parser waits"
-                );
-                assert!(
-                    fed <= CAP,
-                    "{fed} bytes past the {CAP}-byte cap and no refusal"
-                );
-            }
-            (Err(HandshakeError::HeaderTooLarge), _) => {
-                assert!(fed > CAP, "HeaderTooLarge with {fed} bytes");
-                assert_eq!(
-                    within_cap, None,
-                    "a block within the cap was refused as too large"
-                );
-                assert_eq!(parser.parse_passes(), 0);
-            }
-            (_, None) => panic!(
-                "a header block over the {CAP}-byte cap was parsed: {:?}",
-                result.as_ref().map(|r| r.as_ref().map(Request::consumed))
-            ),
-            (_, Some(end)) => {
-                assert!(fed >= end);
-                assert_eq!(parser.parse_passes(), 1);
-            }
-        }
 
         match &result {
             Ok(Some(accepted)) => check_answer(accepted, within_cap.expect("checked above")),

@@ -4,6 +4,88 @@
 
 use arbitrary::Arbitrary;
 
+/// What one call of a handshake head parser returned, as far as the
+/// scanning checks care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadStep {
+    /// `Ok(None)`: the head is not complete yet.
+    Waiting,
+    /// `Err(HeaderTooLarge)`.
+    TooLarge,
+    /// Anything else: parsed, or refused for another reason; `consumed` is
+    /// the head's length when it was parsed.
+    Done { consumed: Option<usize> },
+}
+
+impl HeadStep {
+    /// The step of a parser's `result`; `consumed` gives a parsed head's
+    /// length.
+    pub fn of<T>(
+        result: &Result<Option<T>, ws_proto::HandshakeError>,
+        consumed: impl Fn(&T) -> usize,
+    ) -> HeadStep {
+        match result {
+            Ok(None) => HeadStep::Waiting,
+            Err(ws_proto::HandshakeError::HeaderTooLarge) => HeadStep::TooLarge,
+            Ok(Some(parsed)) => HeadStep::Done {
+                consumed: Some(consumed(parsed)),
+            },
+            Err(_) => HeadStep::Done { consumed: None },
+        }
+    }
+}
+
+/// The checks both head parsers (request and response) must pass after
+/// each read: `fed` bytes given so far (`buf`), `scanned` and `passes`
+/// what the parser reports, `cap` its header size limit and `within_cap`
+/// where the reference finds the head's end if it is within the cap.
+/// Scanning is linear (never more than what was fed, nor past the cap),
+/// the head is parsed once, exactly when it is complete, and only a head
+/// over the cap is refused as too large.
+pub fn check_head_scan(
+    buf: &[u8],
+    scanned: usize,
+    passes: usize,
+    cap: usize,
+    within_cap: Option<usize>,
+    step: HeadStep,
+) {
+    let fed = buf.len();
+    assert!(
+        scanned <= fed.min(cap),
+        "scanned {scanned} bytes of {fed} fed"
+    );
+    assert!(scanned <= 2 * fed + 16);
+    match (step, within_cap) {
+        (HeadStep::Waiting, _) => {
+            assert_eq!(passes, 0);
+            assert!(
+                header_block_end(buf).is_none(),
+                "the header block is complete but the parser waits"
+            );
+            assert!(
+                fed <= cap,
+                "{fed} bytes past the {cap}-byte cap and no refusal"
+            );
+        }
+        (HeadStep::TooLarge, _) => {
+            assert!(fed > cap, "HeaderTooLarge with {fed} bytes");
+            assert_eq!(
+                within_cap, None,
+                "a block within the cap was refused as too large"
+            );
+            assert_eq!(passes, 0);
+        }
+        (HeadStep::Done { consumed }, None) => {
+            panic!("a header block over the {cap}-byte cap was parsed (consumed {consumed:?})")
+        }
+        (HeadStep::Done { .. }, Some(end)) => {
+            assert!(fed >= end);
+            assert_eq!(passes, 1);
+        }
+    }
+}
+
 /// How a byte stream is cut into reads: eight size codes, used in turn.
 ///
 /// A code of 0 means "everything that is left", 1 to 127 a read of that
