@@ -55,12 +55,10 @@ build_binaries() {
             peer-tokio-tungstenite peer-fastwebsockets peer-tokio-websockets; do
             cp "$TARGET_DIR/release/$b" "$BIN/$b"
         done
-        # Both example binaries are called echo_server: build and copy one
-        # at a time.
         cargo build --release -p ws-mio --example echo_server
         cp "$TARGET_DIR/release/examples/echo_server" "$BIN/ws-mio-echo"
-        cargo build --release -p ws-std --example echo_server
-        cp "$TARGET_DIR/release/examples/echo_server" "$BIN/ws-std-echo"
+        cargo build --release -p ws-std --example blocking_echo_server
+        cp "$TARGET_DIR/release/examples/blocking_echo_server" "$BIN/ws-std-echo"
     ) >&2
 }
 

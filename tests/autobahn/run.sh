@@ -4,7 +4,9 @@
 #
 # Usage: tests/autobahn/run.sh MODE [PKG] [--agent NAME]
 #
-#   MODE   server  wstest (fuzzingclient) tests PKG's examples/echo_server
+#   MODE   server  wstest (fuzzingclient) tests PKG's echo server example
+#                  (ws-std: examples/blocking_echo_server, others:
+#                  examples/echo_server; see SERVER_EXAMPLE)
 #          client  wstest (fuzzingserver) is driven by PKG's examples/autobahn_client
 #          all     server, then client; a mode whose example source file does
 #                  not exist yet is skipped with a message
@@ -14,8 +16,9 @@
 # Each package is one call: `run.sh server ws-std`, `run.sh server ws-mio`.
 #
 # Contract with the examples:
-#   echo_server ADDR          listens on ADDR (e.g. 127.0.0.1:9001), prints a
-#                             line containing `listening on ws://ADDR` once it
+#   SERVER_EXAMPLE ADDR       (echo_server or blocking_echo_server) listens on
+#                             ADDR (e.g. 127.0.0.1:9001), prints a line
+#                             containing `listening on ws://ADDR` once it
 #                             accepts connections, echoes every message.
 #   autobahn_client URL AGENT runs every case of the wstest fuzzing server at
 #                             URL (getCaseCount, runCase?case=N&agent=AGENT,
@@ -23,7 +26,11 @@
 #
 # Environment (all optional):
 #   SERVER_PKG             default PKG (ws-std)
-#   SERVER_CMD             command used instead of the built echo_server; the
+#   SERVER_EXAMPLE         PKG's echo server example (default: blocking_echo_server
+#                          for ws-std, echo_server for any other package; the
+#                          names differ because cargo puts every example of the
+#                          workspace in one directory)
+#   SERVER_CMD             command used instead of the built server example; the
 #                          listen address is appended as its last argument
 #   CLIENT_CMD             command used instead of the built autobahn_client;
 #                          URL and AGENT are appended
@@ -81,6 +88,10 @@ done
 case "$MODE" in server|client|all) ;; *) usage ;; esac
 PKG="${PKG:-${SERVER_PKG:-ws-std}}"
 AGENT="${AGENT:-$PKG}"
+case "$PKG" in
+  ws-std) SERVER_EXAMPLE="${SERVER_EXAMPLE:-blocking_echo_server}" ;;
+  *) SERVER_EXAMPLE="${SERVER_EXAMPLE:-echo_server}" ;;
+esac
 case "$AGENT" in
   *[!A-Za-z0-9._-]*|"") err "agent name may only use letters, digits, '.', '_' and '-': '$AGENT'"; exit 2 ;;
 esac
@@ -196,21 +207,21 @@ check_report() { # REPORT_DIR LABEL WSTEST_LOG
   python3 "$HERE/check.py" "${args[@]}"
 }
 
-# ---- server mode: wstest fuzzingclient -> our echo_server ---------------------
+# ---- server mode: wstest fuzzingclient -> our echo server example -----------
 run_server() {
   local outdir="$HERE/reports/servers/$AGENT"
   local spec="$outdir/fuzzingclient.spec.json"
   local server_log="$outdir/server.log"
   local wstest_log="$outdir/wstest.log"
-  local cmd=() pid url line i rc=0 died=0 status what="$PKG echo_server"
+  local cmd=() pid url line i rc=0 died=0 status what="$PKG $SERVER_EXAMPLE"
 
-  log "== server mode: wstest tests the $PKG echo_server (agent $AGENT)"
+  log "== server mode: wstest tests the $PKG $SERVER_EXAMPLE (agent $AGENT)"
   if [ -n "${SERVER_CMD:-}" ]; then
     read -r -a cmd <<<"$SERVER_CMD"
     what="server (SERVER_CMD)"
     log "using SERVER_CMD: ${cmd[*]}"
   else
-    build_example echo_server || return 1
+    build_example "$SERVER_EXAMPLE" || return 1
     cmd=("$EXAMPLE_BIN")
   fi
   ensure_wstest || return 1
@@ -356,11 +367,11 @@ case "$MODE" in
   client) run_client || overall=1 ;;
   all)
     ran=0
-    if [ -n "${SERVER_CMD:-}" ] || [ -f "$ROOT/crates/$PKG/examples/echo_server.rs" ]; then
+    if [ -n "${SERVER_CMD:-}" ] || [ -f "$ROOT/crates/$PKG/examples/$SERVER_EXAMPLE.rs" ]; then
       ran=1
       run_server || { overall=1; err "server mode failed for $PKG"; }
     else
-      log "skipped server mode: crates/$PKG/examples/echo_server.rs does not exist"
+      log "skipped server mode: crates/$PKG/examples/$SERVER_EXAMPLE.rs does not exist"
     fi
     if [ -n "${CLIENT_CMD:-}" ] || [ -f "$ROOT/crates/$PKG/examples/autobahn_client.rs" ]; then
       ran=1
@@ -369,7 +380,7 @@ case "$MODE" in
       log "skipped client mode: crates/$PKG/examples/autobahn_client.rs does not exist"
     fi
     if [ "$ran" -eq 0 ]; then
-      err "nothing to run for $PKG: neither examples/echo_server.rs nor examples/autobahn_client.rs exists"
+      err "nothing to run for $PKG: neither examples/$SERVER_EXAMPLE.rs nor examples/autobahn_client.rs exists"
       overall=1
     fi
     ;;
