@@ -1,8 +1,12 @@
 //! Send one text message and print the echo.
 //!
 //! ```text
-//! cargo run --release -p ws-std --example client -- ws://127.0.0.1:9001 hello
+//! cargo run --release -p ws-std --example client -- [URL] [TEXT]
 //! ```
+//! URL defaults to ws://127.0.0.1:9002, where the README's main server
+//! (ws-mio's `echo_server` example) listens; TEXT defaults to `hello`. For
+//! ws-std's `blocking_echo_server` (on 127.0.0.1:9001), pass
+//! `ws://127.0.0.1:9001`.
 
 use ws_std::{connect, Message};
 
@@ -10,7 +14,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let url = args
         .next()
-        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+        .unwrap_or_else(|| "ws://127.0.0.1:9002".to_owned());
     let text = args.next().unwrap_or_else(|| "hello".to_owned());
     if let Err(err) = run(&url, &text) {
         eprintln!("client: {err}");
