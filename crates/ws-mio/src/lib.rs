@@ -6,8 +6,7 @@
 //! send to any connection, close it, or broadcast.
 //!
 //! ```
-//! use ws_mio::{Config, ConnectionId, Context, Handler, Opening, Refusal, Server};
-//! use ws_proto::message::MessageRef;
+//! use ws_mio::{ConnectionId, Context, Handler, MessageRef, Opening, Refusal, Server};
 //!
 //! /// Answers every text message with its length.
 //! struct Counter;
@@ -57,11 +56,26 @@
 //! - Shutdown: [`ShutdownHandle::shutdown`] sends 1001 to every peer, waits
 //!   up to the close timeout, and returns from `run`.
 //!
-//! # The seed API here
-//! The seed's `run_echo` is [`run_echo`] (and the [`Echo`] handler); its
-//! buffer constants are in `ws_proto::constants`, and the loop's sizes
-//! are the [`Config`] fields `read_buffer_size` (one per loop, in place of
-//! `WS_RECV_BUFFER`), `max_outgoing` (in place of `WS_SEND_BUFFER`) and
+//! # Examples
+//! Run them from the workspace root:
+//! - `echo_server`: the event-loop echo server on 127.0.0.1:9002, one loop
+//!   per core (`--threads N` to choose); Ctrl-C closes every connection
+//!   with 1001: `cargo run --release -p ws-mio --example echo_server`
+//! - `chat`: a chat server on 127.0.0.1:9003 that sends every message to
+//!   every other client: `cargo run --release -p ws-mio --example chat`
+//! - `deflate_echo`: echo throughput with permessage-deflate on and off,
+//!   server and client loops in one process:
+//!   `cargo run --release -p ws-mio --example deflate_echo`
+//!
+//! # The Vais `std/websocket` API here
+//! The workspace implements the API of the Vais language's `std/websocket`
+//! module; a copy of its reference is `docs/vais-std-websocket.md` at the
+//! root of the workspace's repository. Its `run_echo` is [`run_echo`] (and
+//! the [`Echo`] handler); its connection, server and `ws_upgrade` are in
+//! `ws-std`, its constants and frame in `ws-proto` (the buffer constants
+//! in `ws_proto::constants`). The loop's sizes are the [`Config`] fields
+//! `read_buffer_size` (one per loop, in place of `WS_RECV_BUFFER`),
+//! `max_outgoing` (in place of `WS_SEND_BUFFER`) and
 //! `max_handshake_header` (`WS_HEADER_BUFFER`).
 
 #![forbid(unsafe_code)]

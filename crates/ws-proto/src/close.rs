@@ -6,36 +6,36 @@ use crate::constants::MAX_CONTROL_PAYLOAD;
 ///
 /// A plain newtype over the wire value rather than an enum, because peers
 /// may send any registered or private code (3000-4999) and we must carry it
-/// through. The seed's `WS_CLOSE_*` constants are associated constants.
+/// through. The Vais `WS_CLOSE_*` constants are associated constants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CloseCode(pub u16);
 
 impl CloseCode {
-    /// 1000, seed `WS_CLOSE_NORMAL`: normal closure.
+    /// 1000, Vais `WS_CLOSE_NORMAL`: normal closure.
     pub const NORMAL: CloseCode = CloseCode(1000);
-    /// 1001, seed `WS_CLOSE_GOING_AWAY`: the endpoint is going away.
+    /// 1001, Vais `WS_CLOSE_GOING_AWAY`: the endpoint is going away.
     pub const GOING_AWAY: CloseCode = CloseCode(1001);
-    /// 1002, seed `WS_CLOSE_PROTOCOL_ERROR`: protocol error.
+    /// 1002, Vais `WS_CLOSE_PROTOCOL_ERROR`: protocol error.
     pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
-    /// 1003, seed `WS_CLOSE_UNSUPPORTED`: a data type the endpoint cannot accept.
+    /// 1003, Vais `WS_CLOSE_UNSUPPORTED`: a data type the endpoint cannot accept.
     pub const UNSUPPORTED: CloseCode = CloseCode(1003);
-    /// 1005, seed `WS_CLOSE_NO_STATUS`: the close frame carried no code.
+    /// 1005, Vais `WS_CLOSE_NO_STATUS`: the close frame carried no code.
     /// Never sent on the wire.
     pub const NO_STATUS: CloseCode = CloseCode(1005);
-    /// 1006, seed `WS_CLOSE_ABNORMAL`: the connection dropped without a
+    /// 1006, Vais `WS_CLOSE_ABNORMAL`: the connection dropped without a
     /// close frame. Never sent on the wire.
     pub const ABNORMAL: CloseCode = CloseCode(1006);
-    /// 1007, seed `WS_CLOSE_INVALID_DATA`: payload inconsistent with the
+    /// 1007, Vais `WS_CLOSE_INVALID_DATA`: payload inconsistent with the
     /// message type (invalid UTF-8 in text).
     pub const INVALID_DATA: CloseCode = CloseCode(1007);
-    /// 1008, seed `WS_CLOSE_POLICY`: policy violation.
+    /// 1008, Vais `WS_CLOSE_POLICY`: policy violation.
     pub const POLICY: CloseCode = CloseCode(1008);
-    /// 1009, seed `WS_CLOSE_TOO_LARGE`: message too big to process.
+    /// 1009, Vais `WS_CLOSE_TOO_LARGE`: message too big to process.
     pub const TOO_LARGE: CloseCode = CloseCode(1009);
-    /// 1010, seed `WS_CLOSE_EXTENSION`: the client expected an extension
+    /// 1010, Vais `WS_CLOSE_EXTENSION`: the client expected an extension
     /// the server did not negotiate.
     pub const EXTENSION: CloseCode = CloseCode(1010);
-    /// 1011, seed `WS_CLOSE_UNEXPECTED`: the server met an unexpected condition.
+    /// 1011, Vais `WS_CLOSE_UNEXPECTED`: the server met an unexpected condition.
     pub const UNEXPECTED: CloseCode = CloseCode(1011);
 
     /// May this code appear in a close frame on the wire?

@@ -36,20 +36,20 @@ pub enum Role {
     Server,
 }
 
-/// Connection state (seed `WS_STATE_*`, with the seed's values).
+/// Connection state (Vais `WS_STATE_*`, with the same values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum State {
-    /// 0, seed `WS_STATE_CONNECTING`: the opening handshake is under way.
+    /// 0, Vais `WS_STATE_CONNECTING`: the opening handshake is under way.
     /// Transports report it while they run the handshake; a [`Connection`]
     /// is created once the handshake is done and starts [`Open`](State::Open).
     Connecting = 0,
-    /// 1, seed `WS_STATE_OPEN`: messages flow both ways.
+    /// 1, Vais `WS_STATE_OPEN`: messages flow both ways.
     Open = 1,
-    /// 2, seed `WS_STATE_CLOSING`: a close frame has been sent or received
+    /// 2, Vais `WS_STATE_CLOSING`: a close frame has been sent or received
     /// (or queued because the peer broke the protocol), not both.
     Closing = 2,
-    /// 3, seed `WS_STATE_CLOSED`: the close handshake is complete (or the
+    /// 3, Vais `WS_STATE_CLOSED`: the close handshake is complete (or the
     /// connection failed and its close frame has been handed out): the
     /// transport should close the socket.
     Closed = 3,
@@ -84,7 +84,7 @@ impl Config {
         }
     }
 
-    /// Defaults for small devices: the seed's 64 KiB
+    /// Defaults for small devices: the Vais API's 64 KiB
     /// ([`WS_MAX_FRAME_SIZE`](crate::constants::WS_MAX_FRAME_SIZE)) for
     /// both frames and messages.
     pub const fn embedded() -> Self {
@@ -288,7 +288,7 @@ impl<M: MaskSource> Connection<M> {
         }
     }
 
-    /// Open: data may be sent and received (seed `is_open`).
+    /// Open: data may be sent and received (Vais `is_open`).
     pub fn is_open(&self) -> bool {
         self.state() == State::Open
     }
@@ -568,7 +568,7 @@ impl<M: MaskSource> Connection<M> {
         }
     }
 
-    /// Queue a close frame (seed `close` / `send_close`); it goes out with
+    /// Queue a close frame (Vais `close` / `send_close`); it goes out with
     /// the next [`poll_transmit`](Self::poll_transmit). After this no data
     /// may be sent. The reason is cut to 123 bytes at a character boundary.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
@@ -668,7 +668,7 @@ impl<M: MaskSource> Connection<M> {
     }
 
     /// Encode a whole frame (header and payload, masked for clients) into
-    /// `out`; returns the bytes written (seed `send_frame`). A close frame
+    /// `out`; returns the bytes written (Vais `send_frame`). A close frame
     /// sent this way counts as our close.
     pub fn encode_frame(&mut self, frame: &Frame<'_>, out: &mut [u8]) -> Result<usize, SendError> {
         let needed = frame.encoded_len(self.role == Role::Client);
@@ -694,22 +694,22 @@ impl<M: MaskSource> Connection<M> {
             .ok_or(SendError::BufferTooSmall { needed })
     }
 
-    /// Encode a text message as one frame (seed `send_text`).
+    /// Encode a text message as one frame (Vais `send_text`).
     pub fn encode_text(&mut self, text: &str, out: &mut [u8]) -> Result<usize, SendError> {
         self.encode_frame(&Frame::text(text), out)
     }
 
-    /// Encode a binary message as one frame (seed `send_binary`).
+    /// Encode a binary message as one frame (Vais `send_binary`).
     pub fn encode_binary(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
         self.encode_frame(&Frame::binary(data), out)
     }
 
-    /// Encode a ping (seed `send_ping`); the payload is at most 125 bytes.
+    /// Encode a ping (Vais `send_ping`); the payload is at most 125 bytes.
     pub fn encode_ping(&mut self, payload: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
         self.encode_frame(&Frame::new(OpCode::Ping, payload), out)
     }
 
-    /// Encode a pong (seed `send_pong`); the payload is at most 125 bytes.
+    /// Encode a pong (Vais `send_pong`); the payload is at most 125 bytes.
     pub fn encode_pong(&mut self, payload: &[u8], out: &mut [u8]) -> Result<usize, SendError> {
         self.encode_frame(&Frame::new(OpCode::Pong, payload), out)
     }

@@ -1,23 +1,25 @@
-//! The seed API's buffer constants, with the seed's values.
+//! The buffer constants of the Vais `std/websocket` API (the API reference
+//! this project implements; a copy is `docs/vais-std-websocket.md` in the
+//! repository), with its values.
 //!
 //! These are *defaults and sizing hints*, not hard limits of the core: every
 //! limit the core enforces is a field of [`Config`](crate::Config) or of a
 //! handshake parser, so a transport can accept the 16 MiB messages of the
 //! Autobahn suite while an embedded device keeps to a few kilobytes.
 
-/// Seed `WS_MAX_FRAME_SIZE`: 64 KiB, a frame payload size that comfortably
-/// fits the seed's send buffer. [`Config::embedded`](crate::Config::embedded)
+/// Vais `WS_MAX_FRAME_SIZE`: 64 KiB, a frame payload size that comfortably
+/// fits the Vais send buffer. [`Config::embedded`](crate::Config::embedded)
 /// uses it as its frame limit.
 pub const WS_MAX_FRAME_SIZE: usize = 65_536;
 
-/// Seed `WS_HEADER_BUFFER`: the default cap on an HTTP upgrade header block
+/// Vais `WS_HEADER_BUFFER`: the default cap on an HTTP upgrade header block
 /// (request or response), in bytes.
 pub const WS_HEADER_BUFFER: usize = 8_192;
 
-/// Seed `WS_RECV_BUFFER`: a sensible size for one TCP read.
+/// Vais `WS_RECV_BUFFER`: a sensible size for one TCP read.
 pub const WS_RECV_BUFFER: usize = 4_096;
 
-/// Seed `WS_SEND_BUFFER`: one maximal seed frame payload plus the largest
+/// Vais `WS_SEND_BUFFER`: one maximal Vais frame payload plus the largest
 /// frame header (14 bytes).
 pub const WS_SEND_BUFFER: usize = WS_MAX_FRAME_SIZE + MAX_HEADER_LEN;
 

@@ -1,28 +1,28 @@
-//! Frames: opcodes, the header codec (RFC 6455 section 5.2) and the seed's
-//! frame type.
+//! Frames: opcodes, the header codec (RFC 6455 section 5.2) and the frame
+//! type of the Vais `std/websocket` API (`WsFrame`).
 
 use crate::close::{CloseCode, CloseFrame, ClosePayload, ClosePayloadError};
 use crate::constants::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::error::ProtocolError;
 use crate::mask::apply_mask;
 
-/// A frame opcode (seed `WS_OPCODE_*`), with the seed's values as
+/// A frame opcode (Vais `WS_OPCODE_*`), with the same values as
 /// discriminants. Reserved opcodes (3-7, 11-15) have no variant: decoding
 /// one is a protocol error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum OpCode {
-    /// 0, seed `WS_OPCODE_CONTINUATION`: a later fragment of a message.
+    /// 0, Vais `WS_OPCODE_CONTINUATION`: a later fragment of a message.
     Continuation = 0,
-    /// 1, seed `WS_OPCODE_TEXT`: the first frame of a UTF-8 text message.
+    /// 1, Vais `WS_OPCODE_TEXT`: the first frame of a UTF-8 text message.
     Text = 1,
-    /// 2, seed `WS_OPCODE_BINARY`: the first frame of a binary message.
+    /// 2, Vais `WS_OPCODE_BINARY`: the first frame of a binary message.
     Binary = 2,
-    /// 8, seed `WS_OPCODE_CLOSE`: the close handshake.
+    /// 8, Vais `WS_OPCODE_CLOSE`: the close handshake.
     Close = 8,
-    /// 9, seed `WS_OPCODE_PING`: asks the peer for a pong.
+    /// 9, Vais `WS_OPCODE_PING`: asks the peer for a pong.
     Ping = 9,
-    /// 10, seed `WS_OPCODE_PONG`: answers a ping, or a unidirectional heartbeat.
+    /// 10, Vais `WS_OPCODE_PONG`: answers a ping, or a unidirectional heartbeat.
     Pong = 10,
 }
 
@@ -176,10 +176,10 @@ enum FramePayload<'a> {
     Close(ClosePayload),
 }
 
-/// One frame, as the seed's `WsFrame`: an opcode, a borrowed payload, the
+/// One frame, as the Vais `WsFrame`: an opcode, a borrowed payload, the
 /// FIN bit and whether it was masked on the wire.
 ///
-/// Build frames to send with the seed's constructors; received frames come
+/// Build frames to send with the Vais constructors; received frames come
 /// from a transport's `recv_frame`. The payload is always the plain
 /// (unmasked) bytes.
 ///
@@ -207,7 +207,7 @@ pub struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    /// A final frame with any opcode and payload (seed `WsFrame::new`).
+    /// A final frame with any opcode and payload (Vais `WsFrame::new`).
     pub const fn new(opcode: OpCode, payload: &'a [u8]) -> Self {
         Frame {
             opcode,
@@ -230,27 +230,27 @@ impl<'a> Frame<'a> {
         self
     }
 
-    /// A text frame (seed `WsFrame::text`).
+    /// A text frame (Vais `WsFrame::text`).
     pub const fn text(text: &'a str) -> Self {
         Frame::new(OpCode::Text, text.as_bytes())
     }
 
-    /// A binary frame (seed `WsFrame::binary`).
+    /// A binary frame (Vais `WsFrame::binary`).
     pub const fn binary(data: &'a [u8]) -> Self {
         Frame::new(OpCode::Binary, data)
     }
 
-    /// A ping with no payload (seed `WsFrame::ping`).
+    /// A ping with no payload (Vais `WsFrame::ping`).
     pub const fn ping() -> Self {
         Frame::new(OpCode::Ping, &[])
     }
 
-    /// A pong with no payload (seed `WsFrame::pong`).
+    /// A pong with no payload (Vais `WsFrame::pong`).
     pub const fn pong() -> Self {
         Frame::new(OpCode::Pong, &[])
     }
 
-    /// A close frame with a status code and no reason (seed
+    /// A close frame with a status code and no reason (Vais
     /// `WsFrame::close`). [`CloseCode::NO_STATUS`] gives an empty payload;
     /// codes that must not appear on the wire (such as 1006) are refused.
     pub fn close(code: CloseCode) -> Result<Frame<'static>, ClosePayloadError> {
@@ -276,12 +276,12 @@ impl<'a> Frame<'a> {
         self.opcode
     }
 
-    /// The FIN bit (seed `is_final`).
+    /// The FIN bit (Vais `is_final`).
     pub const fn is_final(&self) -> bool {
         self.fin
     }
 
-    /// Whether the frame was masked on the wire (seed `is_masked`).
+    /// Whether the frame was masked on the wire (Vais `is_masked`).
     pub const fn is_masked(&self) -> bool {
         self.masked
     }
@@ -294,44 +294,44 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// Close, ping or pong (seed `is_control`).
+    /// Close, ping or pong (Vais `is_control`).
     pub const fn is_control(&self) -> bool {
         self.opcode.is_control()
     }
 
-    /// A text frame (seed `is_text`).
+    /// A text frame (Vais `is_text`).
     pub fn is_text(&self) -> bool {
         self.opcode == OpCode::Text
     }
 
-    /// A binary frame (seed `is_binary`).
+    /// A binary frame (Vais `is_binary`).
     pub fn is_binary(&self) -> bool {
         self.opcode == OpCode::Binary
     }
 
-    /// A close frame (seed `is_close`).
+    /// A close frame (Vais `is_close`).
     pub fn is_close(&self) -> bool {
         self.opcode == OpCode::Close
     }
 
-    /// A ping frame (seed `is_ping`).
+    /// A ping frame (Vais `is_ping`).
     pub fn is_ping(&self) -> bool {
         self.opcode == OpCode::Ping
     }
 
-    /// A pong frame (seed `is_pong`).
+    /// A pong frame (Vais `is_pong`).
     pub fn is_pong(&self) -> bool {
         self.opcode == OpCode::Pong
     }
 
-    /// The payload as text (seed `payload_text`): `Some("")` for an empty
+    /// The payload as text (Vais `payload_text`): `Some("")` for an empty
     /// payload, `None` if the bytes are not valid UTF-8. For a fragment of
     /// a text message this may be `None` because a code point is split.
     pub fn payload_text(&self) -> Option<&str> {
         core::str::from_utf8(self.payload()).ok()
     }
 
-    /// The close code of a close frame (seed `close_code`):
+    /// The close code of a close frame (Vais `close_code`):
     /// [`CloseCode::NO_STATUS`] for any other frame and for a close frame
     /// without a code.
     pub fn close_code(&self) -> CloseCode {
@@ -559,7 +559,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_queries_answer_for_each_kind() {
+    fn vais_queries_answer_for_each_kind() {
         assert!(Frame::binary(&[1, 2]).is_binary());
         assert!(Frame::ping().is_ping() && Frame::ping().is_control());
         assert!(Frame::pong().is_pong());

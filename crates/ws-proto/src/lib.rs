@@ -50,14 +50,14 @@
 //! ```
 //!
 //! # Map of the crate
-//! - [`frame`]: opcodes, frame header codec, the seed's [`Frame`] type.
+//! - [`frame`]: opcodes, frame header codec, the Vais `WsFrame` as [`Frame`].
 //! - [`mask`]: word-at-a-time payload masking and mask-key sources.
 //! - [`utf8`]: streaming UTF-8 validation for text.
 //! - [`close`]: close codes and close payloads.
 //! - [`handshake`]: the HTTP/1.1 upgrade, server and client side.
 //! - [`extension`]: permessage-deflate negotiation (RFC 7692).
 //! - [`connection`]: the state machine that ties them together.
-//! - [`constants`]: the seed's buffer constants.
+//! - [`constants`]: the buffer constants of the Vais `std/websocket` API.
 //!
 //! # What bad input produces
 //! Every violation of RFC 6455 fails the connection: [`Connection::receive`]
@@ -78,6 +78,24 @@
 //! - `deflate`: `std`, plus [`deflate::PerMessageDeflate`], the
 //!   permessage-deflate codec (on the pure-Rust `zlib-rs`). Its negotiation,
 //!   [`extension`], needs no feature.
+//!
+//! # The Vais `std/websocket` API
+//! The workspace implements the API of the Vais language's `std/websocket`
+//! module; a copy of its reference is `docs/vais-std-websocket.md` at the
+//! root of the workspace's repository, and the workspace README maps each
+//! of its items to Rust. This crate holds the parts that need no I/O: the
+//! constants ([`OpCode`] for `WS_OPCODE_*`, [`CloseCode`] for
+//! `WS_CLOSE_*`, [`State`] for `WS_STATE_*`, the buffer sizes in
+//! [`constants`]) and the frame, `WsFrame`, as [`Frame`]. `WsConnection`,
+//! `WsServer`, `ws_server` and `ws_upgrade` live in the transports,
+//! `ws-std` and `ws-mio`.
+//!
+//! # Examples
+//! - `deflate_figures`: compression ratio, throughput and memory per
+//!   connection of permessage-deflate:
+//!   `cargo run --release -p ws-proto --features deflate --example deflate_figures`
+//!
+//! The transports' examples (servers, clients) are in `ws-std` and `ws-mio`.
 
 #![no_std]
 #![forbid(unsafe_code)]

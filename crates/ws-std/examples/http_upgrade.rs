@@ -1,6 +1,7 @@
-//! An existing HTTP server that upgrades one route to WebSocket (the
-//! seed's "Integration with HTTP Server"): `GET /` serves a small page,
-//! `GET /ws` is upgraded with `ws_upgrade` and echoes, anything else is 404.
+//! An existing HTTP server that upgrades one route to WebSocket
+//! ("Integration with HTTP Server" in the Vais `std/websocket` API): `GET /`
+//! serves a small page, `GET /ws` is upgraded with `ws_upgrade` and echoes,
+//! anything else is 404.
 //!
 //! ```text
 //! cargo run --release -p ws-std --example http_upgrade -- [ADDR]

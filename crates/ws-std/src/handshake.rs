@@ -14,7 +14,7 @@ use crate::stream::Stream;
 use crate::websocket::WebSocket;
 use ws_proto::mask::os_entropy;
 
-/// Perform the server side of the handshake on `stream` (seed
+/// Perform the server side of the handshake on `stream` (Vais
 /// `WsServer::accept` after the TCP accept) and return the connection.
 ///
 /// A bad request is answered with the matching HTTP refusal (400, 426 with
@@ -24,7 +24,7 @@ pub fn accept<S: Stream>(stream: S, config: &Config) -> Result<WebSocket<S>> {
 }
 
 /// Upgrade a connection whose HTTP request an existing HTTP server has
-/// already read, in part or whole (seed `ws_upgrade`). `already_read` is
+/// already read, in part or whole (Vais `ws_upgrade`). `already_read` is
 /// every byte read from the stream so far, from the first byte of the
 /// request; bytes after the request (frames sent at once) are kept.
 pub fn ws_upgrade<S: Stream>(stream: S, already_read: &[u8]) -> Result<WebSocket<S>> {

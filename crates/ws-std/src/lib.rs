@@ -23,8 +23,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # The seed API, in Rust
-//! | seed | here |
+//! # Examples
+//! Run them from the workspace root:
+//! - `blocking_echo_server`: an echo server on 127.0.0.1:9001, a thread per
+//!   connection: `cargo run --release -p ws-std --example blocking_echo_server`
+//! - `client`: sends one text message and prints the echo (default URL
+//!   `ws://127.0.0.1:9002`, ws-mio's `echo_server`):
+//!   `cargo run --release -p ws-std --example client -- ws://127.0.0.1:9002 hello`
+//! - `http_upgrade`: an existing HTTP server that upgrades one route with
+//!   [`ws_upgrade`]: `cargo run --release -p ws-std --example http_upgrade`
+//! - `autobahn_client`: runs every case of a running Autobahn
+//!   `wstest -m fuzzingserver` (`bash tests/autobahn/run.sh client` starts
+//!   both): `cargo run --release -p ws-std --example autobahn_client -- URL AGENT`
+//!
+//! # The Vais `std/websocket` API, in Rust
+//! The workspace implements the API of the Vais language's `std/websocket`
+//! module; a copy of its reference is `docs/vais-std-websocket.md` at the
+//! root of the workspace's repository. Its constants and `WsFrame` are in
+//! `ws-proto` (re-exported here: [`OpCode`], [`CloseCode`], [`State`],
+//! [`Frame`]); the rest is here:
+//!
+//! | Vais | here |
 //! |---|---|
 //! | `WsConnection` | [`WebSocket`] (alias [`WsConnection`]) |
 //! | `from_server`, `from_client` | [`WebSocket::from_server`], [`WebSocket::from_client`] |

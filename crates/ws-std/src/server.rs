@@ -30,7 +30,7 @@ struct Shared {
     wake_addr: SocketAddr,
 }
 
-/// Stops a [`WsServer`] from any thread (seed `WsServer::stop`).
+/// Stops a [`WsServer`] from any thread (Vais `WsServer::stop`).
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     shared: Arc<Shared>,
@@ -52,7 +52,7 @@ impl StopHandle {
     }
 }
 
-/// A WebSocket server on a TCP listener (the seed's `WsServer`).
+/// A WebSocket server on a TCP listener (the Vais `WsServer`).
 ///
 /// ```no_run
 /// let server = ws_std::WsServer::bind("127.0.0.1:9001")?;
@@ -71,15 +71,15 @@ pub struct WsServer {
     shared: Arc<Shared>,
 }
 
-/// Bind a server on every interface at `port` (seed `ws_server`); port 0
+/// Bind a server on every interface at `port` (Vais `ws_server`); port 0
 /// picks a free one. Use [`WsServer::bind`] to choose the address.
 pub fn ws_server(port: u16) -> io::Result<WsServer> {
     WsServer::bind((Ipv4Addr::UNSPECIFIED, port))
 }
 
 impl WsServer {
-    /// Bind to `addr` with the default [`Config`] (seed `WsServer::bind`;
-    /// an `Err` is the seed's "not valid").
+    /// Bind to `addr` with the default [`Config`] (Vais `WsServer::bind`;
+    /// an `Err` stands for Vais `is_valid` returning false).
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<WsServer> {
         WsServer::bind_with_config(addr, Config::default())
     }
@@ -118,13 +118,13 @@ impl WsServer {
         }
     }
 
-    /// Stop the server (seed `stop`); see [`StopHandle::stop`].
+    /// Stop the server (Vais `stop`); see [`StopHandle::stop`].
     pub fn stop(&self) {
         self.stop_handle().stop();
     }
 
     /// Accept the next connection and perform the upgrade handshake in
-    /// this thread (seed `accept`). A refused handshake returns
+    /// this thread (Vais `accept`). A refused handshake returns
     /// [`Error::Handshake`] after the refusal was sent; call again for the
     /// next connection.
     pub fn accept(&self) -> Result<WebSocket<TcpStream>> {
@@ -165,7 +165,7 @@ impl WsServer {
 
     /// Serve every connection concurrently, a thread each (at most
     /// [`Config::max_connections`]; more are refused with HTTP 503),
-    /// echoing text and binary messages, until [`stop`](Self::stop) (seed
+    /// echoing text and binary messages, until [`stop`](Self::stop) (Vais
     /// `run_echo`). Returns within about a second of `stop`, after the open
     /// connections were sent 1001.
     pub fn run_echo(&self) -> io::Result<()> {
@@ -215,7 +215,7 @@ impl WsServer {
         }
     }
 
-    /// Close the listener (seed `close`); dropping the server does the same.
+    /// Close the listener (Vais `close`); dropping the server does the same.
     pub fn close(self) {
         self.stop();
     }

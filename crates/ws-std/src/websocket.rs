@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::stream::Stream;
 
 /// A frame as received by [`WebSocket::recv_frame`], owning its payload
-/// (the seed's `WsFrame` on the receiving side). [`as_frame`](Self::as_frame)
-/// gives the seed's queries.
+/// (the Vais `WsFrame` on the receiving side). [`as_frame`](Self::as_frame)
+/// gives the Vais queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedFrame {
     /// The opcode (`Continuation` for every fragment but a message's first).
@@ -34,7 +34,7 @@ pub struct OwnedFrame {
 
 impl OwnedFrame {
     /// Borrow as a [`Frame`], with `is_text`, `payload_text`, `close_code`
-    /// and the other seed queries.
+    /// and the other Vais queries.
     pub fn as_frame(&self) -> Frame<'_> {
         Frame::new(self.opcode, &self.payload)
             .with_fin(self.fin)
@@ -102,7 +102,7 @@ enum Step<T> {
     Continue,
 }
 
-/// A WebSocket connection over a blocking stream (the seed's
+/// A WebSocket connection over a blocking stream (the Vais
 /// `WsConnection`).
 ///
 /// Obtain one from [`WsServer::accept`](crate::WsServer::accept),
@@ -128,13 +128,13 @@ pub struct WebSocket<S: Stream> {
 
 impl<S: Stream> WebSocket<S> {
     /// Wrap a stream on which the server side of the handshake is done
-    /// (seed `WsConnection::from_server`), with the default [`Config`].
+    /// (Vais `WsConnection::from_server`), with the default [`Config`].
     pub fn from_server(stream: S) -> Self {
         Self::from_parts(stream, Role::Server, Config::default(), &[], None)
     }
 
     /// Wrap a stream on which the client side of the handshake is done
-    /// (seed `WsConnection::from_client`), with the default [`Config`].
+    /// (Vais `WsConnection::from_client`), with the default [`Config`].
     pub fn from_client(stream: S) -> Self {
         Self::from_parts(stream, Role::Client, Config::default(), &[], None)
     }
@@ -214,7 +214,7 @@ impl<S: Stream> WebSocket<S> {
         self.subprotocol.as_deref()
     }
 
-    /// The connection state (seed `state`).
+    /// The connection state (Vais `state`).
     pub fn state(&self) -> State {
         if self.socket_closed {
             State::Closed
@@ -223,7 +223,7 @@ impl<S: Stream> WebSocket<S> {
         }
     }
 
-    /// Open: messages may be sent and received (seed `is_open`).
+    /// Open: messages may be sent and received (Vais `is_open`).
     pub fn is_open(&self) -> bool {
         self.state() == State::Open
     }
@@ -253,7 +253,7 @@ impl<S: Stream> WebSocket<S> {
         })
     }
 
-    /// Receive the next frame, as the seed's `recv_frame` does: data
+    /// Receive the next frame, as the Vais `recv_frame` does: data
     /// frames one by one (a frame larger than the receive buffer is
     /// gathered whole, within the frame size limit), and pings, pongs and
     /// the peer's close too. Pings are still answered automatically and a
@@ -458,7 +458,7 @@ impl<S: Stream> WebSocket<S> {
         Ok(())
     }
 
-    /// Send one frame (seed `send_frame`); returns the bytes written.
+    /// Send one frame (Vais `send_frame`); returns the bytes written.
     ///
     /// Pending control frames go out first. A server sends header and
     /// payload with one vectored write, without copying the payload; a
@@ -581,12 +581,12 @@ impl<S: Stream> WebSocket<S> {
         Ok(())
     }
 
-    /// Send a text message (seed `send_text`); returns the bytes written.
+    /// Send a text message (Vais `send_text`); returns the bytes written.
     pub fn send_text(&mut self, text: &str) -> Result<usize> {
         self.send_frame(&Frame::text(text))
     }
 
-    /// Send a binary message (seed `send_binary`); returns the bytes written.
+    /// Send a binary message (Vais `send_binary`); returns the bytes written.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<usize> {
         self.send_frame(&Frame::binary(data))
     }
@@ -615,18 +615,18 @@ impl<S: Stream> WebSocket<S> {
         Ok(sent)
     }
 
-    /// Send a ping (seed `send_ping`), payload at most 125 bytes.
+    /// Send a ping (Vais `send_ping`), payload at most 125 bytes.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<usize> {
         self.send_frame(&Frame::new(OpCode::Ping, payload))
     }
 
-    /// Send a pong (seed `send_pong`), payload at most 125 bytes. Pings are
+    /// Send a pong (Vais `send_pong`), payload at most 125 bytes. Pings are
     /// answered automatically; this is for unsolicited pongs (heartbeats).
     pub fn send_pong(&mut self, payload: &[u8]) -> Result<usize> {
         self.send_frame(&Frame::new(OpCode::Pong, payload))
     }
 
-    /// Send a close frame with a code and reason (seed `send_close`),
+    /// Send a close frame with a code and reason (Vais `send_close`),
     /// without waiting for the reply; keep calling `recv` to see it, or use
     /// [`close_with`](Self::close_with).
     pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<usize> {
@@ -635,7 +635,7 @@ impl<S: Stream> WebSocket<S> {
         self.send_frame(&frame)
     }
 
-    /// Close gracefully with 1000 (seed `close`): see [`close_with`](Self::close_with).
+    /// Close gracefully with 1000 (Vais `close`): see [`close_with`](Self::close_with).
     pub fn close(&mut self) -> Result<()> {
         self.close_with(CloseCode::NORMAL, "")
     }
@@ -676,7 +676,7 @@ impl<S: Stream> WebSocket<S> {
         })
     }
 
-    /// Close the socket at once, without the close handshake (seed
+    /// Close the socket at once, without the close handshake (Vais
     /// `force_close`).
     pub fn force_close(&mut self) {
         if !self.socket_closed {
@@ -687,7 +687,7 @@ impl<S: Stream> WebSocket<S> {
 }
 
 impl<S: Stream> Drop for WebSocket<S> {
-    /// Dropping closes the socket (the seed's `drop` calls `force_close`).
+    /// Dropping closes the socket (the Vais `drop` calls `force_close`).
     fn drop(&mut self) {
         self.force_close();
     }
