@@ -306,6 +306,19 @@ impl<D> Core<D> {
         Ok(self.id_of(index))
     }
 
+    /// Move the control frames the protocol core queued (pongs, a close)
+    /// to the connection's outgoing bytes, and mark it for flushing: every
+    /// byte queued for a peer leaves in the turn that queued it.
+    pub(crate) fn take_control_frames(&mut self, index: usize) {
+        let Some(conn) = self.conns.get_mut(index) else {
+            return;
+        };
+        if conn.proto.wants_transmit() {
+            queue_control_frames(conn);
+            self.mark_dirty(index);
+        }
+    }
+
     /// Write what is queued, until done or the socket would block. Removes
     /// the connection when it is finished with (closed, refused) or broken.
     pub(crate) fn flush<H: Handler<Data = D>>(&mut self, handler: &mut H, index: usize) {
@@ -420,10 +433,10 @@ impl<D> Core<D> {
                 }
                 Event::Ping(payload) => {
                     // Answer every ping, not only the last of a burst: move
-                    // the pong to the queue before the next ping replaces it.
-                    if let Some(conn) = ctx.core.conns.get_mut(index) {
-                        queue_control_frames(conn);
-                    }
+                    // the pong to the queue before the next ping replaces it
+                    // (and mark the connection, or the pong waits for the
+                    // peer's next bytes).
+                    ctx.core.take_control_frames(index);
                     handler.on_ping(&mut ctx, id, payload)
                 }
                 Event::Pong(payload) => handler.on_pong(&mut ctx, id, payload),
