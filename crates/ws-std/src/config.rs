@@ -18,6 +18,8 @@ use ws_proto::deflate::CompressionConfig;
 /// | `read_timeout` | none | [`Error::Io`](crate::Error::Io) (timed out); the connection stays usable |
 /// | `write_timeout` | 30 s | [`Error::Io`](crate::Error::Io) (timed out) |
 /// | `close_timeout` | 5 s | the socket is closed without the peer's close |
+/// | `idle_ping` | 60 s (`run_echo` only) | `run_echo` pings a connection that sent nothing for that long |
+/// | `pong_timeout` | 10 s (after that ping) | `run_echo` closes with 1001 (the peer vanished or stopped reading) |
 /// | `max_connections` | 1024 | `run_echo` refuses further connections with HTTP 503 |
 /// | `compression` | permessage-deflate on, level 6, threshold 256 B | (inflated size counts against `max_message_size`) |
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,18 @@ pub struct Config {
     /// How long a graceful [`close`](crate::WebSocket::close) waits for the
     /// peer's close frame.
     pub close_timeout: Duration,
+    /// [`WsServer::run_echo`](crate::WsServer::run_echo) sends a ping on a
+    /// connection from which nothing (no message, ping or pong) arrived
+    /// for this long (`None`: never). With [`pong_timeout`](Self::pong_timeout)
+    /// this drops peers that vanished without closing, and keeps the
+    /// connection alive through proxies that cut idle ones. Checked every
+    /// 100 ms. A [`WebSocket`](crate::WebSocket) driven by your own code
+    /// has no timer; see its section on pings and pongs.
+    pub idle_ping: Option<Duration>,
+    /// After `run_echo`'s idle ping, how long the peer has for its pong (or
+    /// anything else) to arrive before the connection is closed with 1001
+    /// (going away), waiting at most `close_timeout` for the peer's close.
+    pub pong_timeout: Duration,
     /// Size of the receive buffer: one read fills it with as many frames as
     /// have arrived. At least [`MIN_RECV_BUFFER`] bytes. The default, 64
     /// KiB, takes a 16 KiB message (or several smaller ones) in one read; a
@@ -68,6 +82,8 @@ impl Default for Config {
             read_timeout: None,
             write_timeout: Some(Duration::from_secs(30)),
             close_timeout: Duration::from_secs(5),
+            idle_ping: Some(Duration::from_secs(60)),
+            pong_timeout: Duration::from_secs(10),
             read_buffer_size: 64 * 1024,
             subprotocols: Vec::new(),
             extra_headers: Vec::new(),

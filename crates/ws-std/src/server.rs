@@ -236,7 +236,8 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// Echo messages until the peer closes, an error, or `stop`.
+/// Echo messages until the peer closes, an error, `stop`, the peer's
+/// silence (`read_timeout`), or an idle ping left unanswered.
 fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
     let user_timeout = ws.config().read_timeout;
     let mut idle_since = Instant::now();
@@ -244,6 +245,7 @@ fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
     // clock per message; idleness is then measured from the first quiet
     // poll period, at most STOP_POLL late.
     let mut heard = false;
+    let mut keepalive = Keepalive::new(ws.config(), Instant::now());
     if ws.set_read_timeout(Some(STOP_POLL)).is_err() {
         return;
     }
@@ -268,8 +270,80 @@ fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
                     let _ = ws.close_with(CloseCode::GOING_AWAY, "idle timeout");
                     return;
                 }
+                match keepalive.check(ws.bytes_received(), Instant::now()) {
+                    Due::Nothing => {}
+                    Due::Ping => {
+                        if ws.send_ping(b"").is_err() {
+                            return;
+                        }
+                    }
+                    Due::Drop => {
+                        let _ = ws.close_with(CloseCode::GOING_AWAY, "pong timeout");
+                        return;
+                    }
+                }
             }
             Err(_) => return,
+        }
+    }
+}
+
+/// What [`Keepalive::check`] says is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    Nothing,
+    /// Send a ping: nothing arrived for `idle_ping`.
+    Ping,
+    /// Close the connection: nothing arrived within `pong_timeout` of the
+    /// ping.
+    Drop,
+}
+
+/// The echo server's idle ping ([`Config::idle_ping`],
+/// [`Config::pong_timeout`]), on the time it is given: anything received
+/// (a message, a pong, a ping) counts as a sign of life.
+#[derive(Debug)]
+struct Keepalive {
+    idle_ping: Option<Duration>,
+    pong_timeout: Duration,
+    /// Bytes received at the last check.
+    received: u64,
+    /// Since when nothing has arrived.
+    quiet_since: Instant,
+    /// When the ping that is still unanswered went out.
+    pinged_at: Option<Instant>,
+}
+
+impl Keepalive {
+    fn new(config: &Config, now: Instant) -> Keepalive {
+        Keepalive {
+            idle_ping: config.idle_ping,
+            pong_timeout: config.pong_timeout,
+            received: 0,
+            quiet_since: now,
+            pinged_at: None,
+        }
+    }
+
+    /// What is due at `now`, `received` being the count of bytes received
+    /// so far. `Ping` is said once per quiet period.
+    fn check(&mut self, received: u64, now: Instant) -> Due {
+        if received != self.received {
+            self.received = received;
+            self.quiet_since = now;
+            self.pinged_at = None;
+        }
+        let Some(idle_ping) = self.idle_ping else {
+            return Due::Nothing;
+        };
+        match self.pinged_at {
+            Some(pinged) if now.saturating_duration_since(pinged) >= self.pong_timeout => Due::Drop,
+            Some(_) => Due::Nothing,
+            None if now.saturating_duration_since(self.quiet_since) >= idle_ping => {
+                self.pinged_at = Some(now);
+                Due::Ping
+            }
+            None => Due::Nothing,
         }
     }
 }
@@ -335,4 +409,54 @@ fn is_transient(err: &io::Error) -> bool {
 fn is_out_of_resources(err: &io::Error) -> bool {
     // EMFILE / ENFILE.
     matches!(err.raw_os_error(), Some(23 | 24))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keepalive(idle_ping: Option<u64>, pong_timeout: u64, start: Instant) -> Keepalive {
+        let config = Config {
+            idle_ping: idle_ping.map(Duration::from_secs),
+            pong_timeout: Duration::from_secs(pong_timeout),
+            ..Config::default()
+        };
+        Keepalive::new(&config, start)
+    }
+
+    #[test]
+    fn keepalive_pings_once_after_the_idle_time_then_drops_after_the_pong_timeout() {
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let mut keepalive = keepalive(Some(10), 3, start);
+        assert_eq!(keepalive.check(0, at(9)), Due::Nothing);
+        assert_eq!(keepalive.check(0, at(10)), Due::Ping);
+        assert_eq!(keepalive.check(0, at(12)), Due::Nothing);
+        assert_eq!(keepalive.check(0, at(13)), Due::Drop);
+    }
+
+    #[test]
+    fn keepalive_counts_anything_received_as_the_answer_and_restarts_the_idle_time() {
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let mut keepalive = keepalive(Some(10), 3, start);
+        assert_eq!(keepalive.check(0, at(10)), Due::Ping);
+        // The pong (6 bytes) arrived: no drop, and the next ping is due
+        // 10 s after it.
+        assert_eq!(keepalive.check(6, at(11)), Due::Nothing);
+        assert_eq!(keepalive.check(6, at(20)), Due::Nothing);
+        assert_eq!(keepalive.check(6, at(21)), Due::Ping);
+    }
+
+    #[test]
+    fn keepalive_off_never_pings_nor_drops() {
+        let start = Instant::now();
+        let mut keepalive = keepalive(None, 1, start);
+        for secs in [0, 60, 3600, 86_400] {
+            assert_eq!(
+                keepalive.check(0, start + Duration::from_secs(secs)),
+                Due::Nothing
+            );
+        }
+    }
 }

@@ -121,6 +121,9 @@ pub struct WebSocket<S: Stream> {
     batch: Vec<u8>,
     config: Config,
     subprotocol: Option<String>,
+    /// Bytes read from the stream since the connection opened: a change
+    /// means the peer is alive (the echo server's idle ping watches it).
+    received: u64,
     /// The socket is shut down, or a write failed part-way through a frame
     /// so that nothing more can be sent.
     socket_closed: bool,
@@ -168,6 +171,7 @@ impl<S: Stream> WebSocket<S> {
             batch: Vec::new(),
             config,
             subprotocol,
+            received: 0,
             socket_closed: false,
         }
     }
@@ -226,6 +230,11 @@ impl<S: Stream> WebSocket<S> {
     /// Open: messages may be sent and received (Vais `is_open`).
     pub fn is_open(&self) -> bool {
         self.state() == State::Open
+    }
+
+    /// Bytes read from the stream so far (the handshake's excepted).
+    pub(crate) fn bytes_received(&self) -> u64 {
+        self.received
     }
 
     /// Set the timeout of each read from now on (`None`: block for ever).
@@ -391,6 +400,7 @@ impl<S: Stream> WebSocket<S> {
                 }
                 Ok(read) => {
                     inbox.end += read;
+                    self.received += read as u64;
                     return Ok(());
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}

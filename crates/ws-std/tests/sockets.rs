@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ws_std::{
-    accept, connect, connect_with_config, ws_upgrade, CloseCode, Error, Frame, Message,
+    accept, connect, connect_with_config, ws_upgrade, CloseCode, Config, Error, Frame, Message,
     MessageKind, OpCode, Role, State, Stream, WsServer,
 };
 
@@ -999,5 +999,74 @@ fn fed_frames_leave_in_one_flush_and_keep_their_order() {
     }
     assert_eq!(ws.recv().unwrap(), Message::Text("last".into()));
     ws.close().unwrap();
+    server.stop_and_join().unwrap();
+}
+
+// ---------------------------------------------------------------------
+// run_echo's idle ping (Config::idle_ping, Config::pong_timeout).
+// ---------------------------------------------------------------------
+
+/// An echo server that pings after 300 ms of silence and allows 300 ms
+/// for the pong; `read_timeout` off, so only the idle ping can end a
+/// quiet connection.
+fn keepalive_server() -> EchoServer {
+    let config = Config {
+        idle_ping: Some(Duration::from_millis(300)),
+        pong_timeout: Duration::from_millis(300),
+        read_timeout: None,
+        ..config()
+    };
+    EchoServer::start(WsServer::bind_with_config("127.0.0.1:0", config).unwrap())
+}
+
+#[test]
+fn run_echo_pings_a_silent_client_and_keeps_it_while_it_answers() {
+    let server = keepalive_server();
+    let mut ws = client(&server.url);
+
+    // The client sends nothing for 1.5 s; recv_frame answers each ping
+    // and hands it out.
+    let quiet = Instant::now();
+    let mut pings = 0;
+    while quiet.elapsed() < Duration::from_millis(1500) {
+        let frame = ws.recv_frame().expect("a ping from the idle timer");
+        assert_eq!(frame.opcode, OpCode::Ping);
+        pings += 1;
+    }
+    assert!(pings >= 3, "{pings} pings in 1.5 s of silence");
+
+    ws.send_text("still here").unwrap();
+    assert_eq!(ws.recv().unwrap(), Message::Text("still here".into()));
+    ws.close().unwrap();
+    server.stop_and_join().unwrap();
+}
+
+#[test]
+fn run_echo_closes_with_1001_a_client_that_does_not_answer_its_idle_ping() {
+    let server = keepalive_server();
+    // A raw client reads but never answers.
+    let mut stream = raw_upgrade(server.addr);
+    let start = Instant::now();
+
+    let (first, _) = read_server_frame(&mut stream);
+    let pinged = start.elapsed();
+    assert_eq!(first, 0x89, "expected the idle ping");
+    let (first, payload) = read_server_frame(&mut stream);
+    let closed = start.elapsed();
+    assert_eq!(first, 0x88, "expected a close after the unanswered ping");
+    assert_eq!(&payload[..2], &1001u16.to_be_bytes());
+    assert!(read_until_closed(&mut stream).is_empty());
+    let gone = start.elapsed();
+
+    // Idle 300 ms (+ a poll period), pong timeout 300 ms, close timeout
+    // 500 ms (the test config): the socket is gone well within 2 s.
+    assert!(
+        pinged >= Duration::from_millis(300) && closed >= pinged + Duration::from_millis(300),
+        "ping after {pinged:?}, close after {closed:?}"
+    );
+    assert!(
+        gone < Duration::from_secs(2),
+        "socket closed after {gone:?}"
+    );
     server.stop_and_join().unwrap();
 }

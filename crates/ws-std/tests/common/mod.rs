@@ -51,16 +51,23 @@ pub fn join_within<T>(handle: JoinHandle<T>, limit: Duration) -> T {
 /// `WsServer::run_echo` in a thread.
 pub struct EchoServer {
     pub url: String,
+    pub addr: SocketAddr,
     stop: StopHandle,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl EchoServer {
     pub fn start(server: WsServer) -> EchoServer {
-        let url = format!("ws://{}/", server.local_addr().expect("local_addr"));
+        let addr = server.local_addr().expect("local_addr");
+        let url = format!("ws://{addr}/");
         let stop = server.stop_handle();
         let thread = Some(thread::spawn(move || server.run_echo()));
-        EchoServer { url, stop, thread }
+        EchoServer {
+            url,
+            addr,
+            stop,
+            thread,
+        }
     }
 
     /// An echo server with [`config`].
