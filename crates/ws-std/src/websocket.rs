@@ -110,6 +110,35 @@ enum Step<T> {
 /// an already upgraded stream with [`from_server`](Self::from_server) /
 /// [`from_client`](Self::from_client). Pings are answered and the close
 /// handshake is completed automatically while receiving.
+///
+/// # Pings and pongs
+///
+/// The peer's pings are answered, and its close frame replied to, by
+/// [`recv`](Self::recv) and [`recv_frame`](Self::recv_frame), the only
+/// calls that read the stream:
+///
+/// - While one of them waits, a ping is answered at once, even when the
+///   peer sends nothing after it; so is a close.
+/// - Every ping gets its own pong, in order: a burst of pings read in one
+///   go gets one pong each (RFC 6455 5.5.3 would allow answering only the
+///   latest).
+/// - A ping that arrives while the program is elsewhere (sending, or busy
+///   with the last message) waits, in the socket or in the receive buffer,
+///   until the next `recv` or `recv_frame` reads it, and is answered then.
+///   Sending does not read, so it answers nothing.
+///
+/// So a program that never calls `recv` never answers a ping or a close,
+/// and a peer that checks liveness with pings (Python's `websockets` does
+/// by default, so do [`WsServer::run_echo`](crate::WsServer::run_echo)
+/// with [`Config::idle_ping`] and `ws-mio`'s servers) drops it after its
+/// pong timeout. A program that mostly sends should call `recv` regularly
+/// with a short read timeout ([`set_read_timeout`](Self::set_read_timeout)
+/// or [`Config::read_timeout`]): a `recv` that times out answers what has
+/// arrived and loses nothing.
+///
+/// A `WebSocket` has no timer of its own: it never pings an idle peer.
+/// Send pings with [`send_ping`](Self::send_ping) if the peer must prove
+/// it is alive; its pong comes back through `recv_frame`.
 pub struct WebSocket<S: Stream> {
     stream: S,
     conn: Connection<OsMask>,

@@ -1,7 +1,9 @@
 //! The blocking transport over real sockets on 127.0.0.1: echo, large and
 //! fragmented messages, ping/pong, the close handshake both ways, peers
 //! that vanish or break the protocol, handshake refusals, `ws_upgrade` with
-//! bytes already read, limits, `stop`, timeouts, subprotocols and URLs.
+//! bytes already read, limits, `stop`, timeouts, subprotocols and URLs;
+//! pings and closes answered at once while in `recv` (and not while only
+//! sending), and `run_echo`'s idle ping.
 
 mod common;
 
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use ws_std::{
     accept, connect, connect_with_config, ws_upgrade, CloseCode, Config, Error, Frame, Message,
-    MessageKind, OpCode, Role, State, Stream, WsServer,
+    MessageKind, OpCode, OwnedFrame, Role, State, Stream, WsServer,
 };
 
 #[test]
@@ -1000,6 +1002,194 @@ fn fed_frames_leave_in_one_flush_and_keep_their_order() {
     assert_eq!(ws.recv().unwrap(), Message::Text("last".into()));
     ws.close().unwrap();
     server.stop_and_join().unwrap();
+}
+
+// ---------------------------------------------------------------------
+// Pings and close replies leave at once while a program sits in `recv`;
+// a program that only sends answers nothing (see `WebSocket`'s "Pings and
+// pongs"). The peer sends nothing more after its ping or close, so the
+// reply cannot ride on some later traffic.
+// ---------------------------------------------------------------------
+
+/// How soon a reply must arrive on 127.0.0.1.
+const PROMPT: Duration = Duration::from_millis(100);
+
+/// How long a test waits so that the other side is surely blocked in
+/// `recv` before it sends.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// Read one server frame and how long it took to come.
+fn timed_server_frame(stream: &mut TcpStream) -> ((u8, Vec<u8>), Duration) {
+    let start = Instant::now();
+    let frame = read_server_frame(stream);
+    (frame, start.elapsed())
+}
+
+/// Send a ping as a client does.
+fn send_masked_ping(stream: &mut TcpStream, payload: &[u8]) {
+    stream
+        .write_all(&masked(&Frame::new(OpCode::Ping, payload)))
+        .unwrap();
+}
+
+/// Send a close as a client does: the server, in `recv`, sees it.
+fn close_and_expect_closed(stream: &mut TcpStream, server: ServerThread<ws_std::Result<Message>>) {
+    let close = Frame::close(CloseCode::NORMAL).unwrap();
+    stream.write_all(&masked(&close)).unwrap();
+    assert!(matches!(server.join(), Err(Error::Closed { .. })));
+}
+
+#[test]
+fn server_in_recv_answers_a_ping_within_100_ms_while_the_client_sends_nothing_more() {
+    let server = with_connection(config(), |mut ws| ws.recv());
+    let mut stream = raw_upgrade(server.addr);
+    thread::sleep(SETTLE);
+
+    send_masked_ping(&mut stream, b"quiet");
+    let ((first, payload), waited) = timed_server_frame(&mut stream);
+    assert_eq!((first, payload.as_slice()), (0x8A, &b"quiet"[..]));
+    assert!(waited < PROMPT, "the pong took {waited:?}");
+
+    close_and_expect_closed(&mut stream, server);
+}
+
+#[test]
+fn server_in_recv_replies_to_a_close_within_100_ms() {
+    let server = with_connection(config(), |mut ws| ws.recv());
+    let mut stream = raw_upgrade(server.addr);
+    thread::sleep(SETTLE);
+
+    let close = Frame::close_with_reason(CloseCode(4000), "bye").unwrap();
+    stream.write_all(&masked(&close)).unwrap();
+    let ((first, payload), waited) = timed_server_frame(&mut stream);
+    assert_eq!(first, 0x88);
+    assert_eq!(&payload[..2], &4000u16.to_be_bytes());
+    assert!(waited < PROMPT, "the close reply took {waited:?}");
+    match server.join() {
+        Err(Error::Closed { code, .. }) => assert_eq!(code, CloseCode(4000)),
+        other => panic!("expected the client's close, got {other:?}"),
+    }
+}
+
+#[test]
+fn burst_of_pings_while_in_recv_gets_one_pong_each_in_order() {
+    let server = with_connection(config(), |mut ws| ws.recv());
+    let mut stream = raw_upgrade(server.addr);
+    thread::sleep(SETTLE);
+
+    // Three pings in one write: one read brings them all in.
+    let burst: Vec<u8> = [&b"1"[..], b"2", b"3"]
+        .iter()
+        .flat_map(|payload| masked(&Frame::new(OpCode::Ping, payload)))
+        .collect();
+    stream.write_all(&burst).unwrap();
+    let start = Instant::now();
+    for expected in [&b"1"[..], b"2", b"3"] {
+        let (first, payload) = read_server_frame(&mut stream);
+        assert_eq!((first, payload.as_slice()), (0x8A, expected));
+    }
+    assert!(
+        start.elapsed() < PROMPT,
+        "the pongs took {:?}",
+        start.elapsed()
+    );
+
+    close_and_expect_closed(&mut stream, server);
+}
+
+/// A ws-std server that sends `frame` once the client sits in `recv`,
+/// then reads what comes back: (that frame, how long it took).
+fn server_sending_then_timing_the_answer(
+    frame: Frame<'static>,
+) -> ServerThread<(OwnedFrame, Duration)> {
+    with_connection(config(), move |mut ws| {
+        thread::sleep(SETTLE);
+        ws.send_frame(&frame).unwrap();
+        let start = Instant::now();
+        let answer = ws.recv_frame().unwrap();
+        let waited = start.elapsed();
+        if frame.is_ping() {
+            // Let the client's recv return.
+            ws.send_text("done").unwrap();
+        }
+        (answer, waited)
+    })
+}
+
+#[test]
+fn client_in_recv_answers_a_ping_within_100_ms_while_the_server_sends_nothing_more() {
+    let server = server_sending_then_timing_the_answer(Frame::new(OpCode::Ping, b"quiet"));
+    let mut ws = client(&server.url());
+
+    assert_eq!(ws.recv().unwrap(), Message::Text("done".into()));
+    let (pong, waited) = server.join();
+    assert_eq!(
+        (pong.opcode, pong.payload.as_slice()),
+        (OpCode::Pong, &b"quiet"[..])
+    );
+    assert!(waited < PROMPT, "the pong took {waited:?}");
+}
+
+#[test]
+fn client_in_recv_replies_to_a_close_within_100_ms() {
+    let close = Frame::close_with_reason(CloseCode(4001), "bye").unwrap();
+    let server = server_sending_then_timing_the_answer(close);
+    let mut ws = client(&server.url());
+
+    assert!(matches!(ws.recv(), Err(Error::Closed { .. })));
+    let (reply, waited) = server.join();
+    assert_eq!(reply.opcode, OpCode::Close);
+    assert_eq!(reply.as_frame().close_code(), CloseCode(4001));
+    assert!(waited < PROMPT, "the close reply took {waited:?}");
+}
+
+#[test]
+fn ping_is_not_answered_while_the_program_only_sends_but_by_its_next_recv() {
+    // The server only sends for a while, then calls recv.
+    let server = with_connection(config(), |mut ws| {
+        for _ in 0..6 {
+            ws.send_text("tick").unwrap();
+            thread::sleep(Duration::from_millis(50));
+        }
+        ws.recv()
+    });
+    let mut stream = raw_upgrade(server.addr);
+
+    send_masked_ping(&mut stream, b"anyone?");
+    // Six sends after the ping arrived, and no pong among them...
+    for _ in 0..6 {
+        let (first, payload) = read_server_frame(&mut stream);
+        assert_eq!((first, payload.as_slice()), (0x81, &b"tick"[..]));
+    }
+    // ...then recv reads the ping and answers it.
+    let (first, payload) = read_server_frame(&mut stream);
+    assert_eq!((first, payload.as_slice()), (0x8A, &b"anyone?"[..]));
+
+    close_and_expect_closed(&mut stream, server);
+}
+
+#[test]
+fn recv_that_times_out_still_answers_the_ping_that_arrived_meanwhile() {
+    // A program busy elsewhere, then polling with a short read timeout.
+    let server = with_connection(config(), |mut ws| {
+        thread::sleep(SETTLE);
+        ws.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let polled = ws.recv();
+        ws.send_text("after the poll").unwrap();
+        polled
+    });
+    let mut stream = raw_upgrade(server.addr);
+
+    send_masked_ping(&mut stream, b"busy?");
+    let (first, payload) = read_server_frame(&mut stream);
+    assert_eq!((first, payload.as_slice()), (0x8A, &b"busy?"[..]));
+    let (first, payload) = read_server_frame(&mut stream);
+    assert_eq!((first, payload.as_slice()), (0x81, &b"after the poll"[..]));
+    match server.join() {
+        Err(err) => assert!(err.is_timeout(), "{err:?}"),
+        Ok(message) => panic!("nothing was sent, got {message:?}"),
+    }
 }
 
 // ---------------------------------------------------------------------
