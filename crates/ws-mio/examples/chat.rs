@@ -1,12 +1,17 @@
-//! A chat server: every message goes to every other connected client.
+//! A chat server: every message goes to every other connected client,
+//! whichever loop serves it.
 //!
 //! ```text
-//! cargo run --release -p ws-mio --example chat -- [ADDR]
+//! cargo run --release -p ws-mio --example chat -- [ADDR] [--threads N]
 //! ```
-//! ADDR defaults to 127.0.0.1:9003. One loop, so every client is in the
-//! same room.
+//! ADDR defaults to 127.0.0.1:9003, N to the number of cores (as for
+//! `echo_server`). Every client is in the same room: a broadcast reaches
+//! the connections of every loop. SIGINT or SIGTERM closes every
+//! connection with 1001 and exits.
 
-use ws_mio::{CloseCode, ConnectionId, Context, Handler, MessageRef, Opening, Refusal, Server};
+mod common;
+
+use ws_mio::{CloseCode, ConnectionId, Context, Handler, MessageRef, Opening, Refusal};
 
 struct Chat;
 
@@ -34,11 +39,6 @@ impl Handler for Chat {
     }
 }
 
-fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9003".to_owned());
-    let server = Server::bind(addr.as_str())?.threads(1);
-    println!("chat on ws://{}", server.local_addr());
-    server.run(|| Chat)
+fn main() {
+    common::serve_from_args("chat", "127.0.0.1:9003", || Chat);
 }

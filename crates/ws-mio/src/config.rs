@@ -19,6 +19,7 @@ use ws_proto::deflate::CompressionConfig;
 /// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull`; reading pauses from half of it |
 /// | `stall_timeout` | 30 s without write progress | socket closed (the peer does not read) |
 /// | `max_connections` | 100,000 per loop | new connections closed at once |
+/// | `max_mailbox` | 16 MiB per loop | sends from other loops refused with `SendError::QueueFull` |
 /// | `compression` | permessage-deflate on, level 6, threshold 256 B | inflated size counts against `max_message_size` |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -49,6 +50,14 @@ pub struct Config {
     pub stall_timeout: Duration,
     /// Most connections one loop holds; more are closed on accept.
     pub max_connections: usize,
+    /// Bound on the bytes that the other loops of a [`Server`](crate::Server)
+    /// may have waiting for this loop (their sends to its connections and
+    /// their broadcasts), each message counting its size plus 64 bytes. A
+    /// send that does not fit is refused with
+    /// [`SendError::QueueFull`](crate::SendError::QueueFull) and a
+    /// broadcast does not reach this loop; the loop empties its mailbox at
+    /// every turn.
+    pub max_mailbox: usize,
     /// The loop's one shared receive buffer: a read takes up to this much.
     pub read_buffer_size: usize,
     /// Largest buffer kept in the pool for reuse; larger ones are freed.
@@ -86,6 +95,7 @@ impl Default for Config {
             max_outgoing: 1 << 20,
             stall_timeout: Duration::from_secs(30),
             max_connections: 100_000,
+            max_mailbox: 16 << 20,
             read_buffer_size: 64 * 1024,
             max_pooled_buffer: 256 * 1024,
             max_pooled_buffers: 1024,

@@ -2,8 +2,10 @@
 //! [`Context`](crate::Context): connections, buffers, and the logic of
 //! sending, flushing, closing and timers.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -18,12 +20,15 @@ use ws_proto::handshake::server::{write_refusal, write_response};
 use ws_proto::mask::{apply_mask, os_entropy, os_mask};
 use ws_proto::message::MessageRef;
 use ws_proto::url::WsUrl;
-use ws_proto::{CloseCode, Connection, Event, HandshakeError, OpCode, ProtocolError, Role};
+use ws_proto::{
+    CloseCode, ClosePayload, Connection, Event, HandshakeError, OpCode, ProtocolError, Role,
+};
 
 use crate::config::Config;
 use crate::conn::{ClientHandshake, Conn, LoopMask, Phase};
 use crate::error::{Error, SendError};
 use crate::handler::{ConnectionId, Context, Handler, Opening, Refusal};
+use crate::mailbox::{Delivery, PostOffice, Shared};
 use crate::pool::BufferPool;
 
 /// Room at the front of the read buffer for the unconsumed start of a
@@ -48,6 +53,14 @@ pub(crate) struct Core<D> {
     /// count in seconds. One clock read per turn instead of two per
     /// message.
     pub(crate) turn_started: Instant,
+    /// The mailboxes of the server's loops, when it has more than one.
+    office: Option<Arc<PostOffice>>,
+    /// This loop's index among them (0 for a lone loop).
+    home: u16,
+    /// Connections whose `on_open` accepted them and that are not removed.
+    opened: usize,
+    /// Mail being delivered (kept for its capacity).
+    mail: VecDeque<Delivery>,
 }
 
 impl<D> Core<D> {
@@ -62,22 +75,33 @@ impl<D> Core<D> {
             again: Vec::new(),
             stop_requested: false,
             turn_started: Instant::now(),
+            office: None,
+            home: 0,
+            opened: 0,
+            mail: VecDeque::new(),
         }
+    }
+
+    /// Be loop `home` of the server whose loops share `office`.
+    pub(crate) fn join_office(&mut self, office: Arc<PostOffice>, home: u16) {
+        self.office = Some(office);
+        self.home = home;
     }
 
     pub(crate) fn id_of(&self, index: usize) -> ConnectionId {
         ConnectionId {
+            home: self.home,
             index: index as u32,
             generation: self.conns[index].generation,
         }
     }
 
-    /// The slab index of a live connection with this id.
+    /// The slab index of a live connection of this loop with this id.
     fn index_of(&self, id: ConnectionId) -> Option<usize> {
         let index = id.index as usize;
         self.conns
             .get(index)
-            .filter(|conn| conn.generation == id.generation)
+            .filter(|conn| conn.generation == id.generation && id.home == self.home)
             .map(|_| index)
     }
 
@@ -184,38 +208,165 @@ impl<D> Core<D> {
         Ok(())
     }
 
+    /// Queue a message for a connection of this loop, or post it to the
+    /// loop that serves it.
     pub(crate) fn send_message(
         &mut self,
         id: ConnectionId,
         message: MessageRef<'_>,
     ) -> Result<(), SendError> {
+        if id.home != self.home {
+            let message = Shared::new(message);
+            return self.post(id.home, Delivery::Send { to: id, message });
+        }
         self.send_frame(id, message.kind().opcode(), message.as_bytes())
     }
 
+    /// Send to every open connection of every loop but `except`; see
+    /// `Context::broadcast` for what is counted.
     pub(crate) fn broadcast(
         &mut self,
         message: MessageRef<'_>,
         except: Option<ConnectionId>,
     ) -> usize {
-        let opcode = message.kind().opcode();
+        let (mut accepted, _) =
+            self.broadcast_here(message.kind().opcode(), message.as_bytes(), except);
+        let Some(office) = &self.office else {
+            return accepted;
+        };
+        let mut shared = None;
+        for other in (0..office.loops()).filter(|&other| other != usize::from(self.home)) {
+            let message = shared.get_or_insert_with(|| Shared::new(message)).clone();
+            if office
+                .post(other, Delivery::Broadcast { except, message })
+                .is_ok()
+            {
+                let excepted = except.is_some_and(|id| id.loop_index() == other);
+                accepted += office
+                    .open_count(other)
+                    .saturating_sub(usize::from(excepted));
+            }
+        }
+        accepted
+    }
+
+    /// Send to each of `ids`, of any loop; a message posted to other loops
+    /// is copied once.
+    pub(crate) fn broadcast_to(&mut self, ids: &[ConnectionId], message: MessageRef<'_>) -> usize {
+        let mut shared = None;
         let mut accepted = 0;
+        for &id in ids {
+            let sent = if id.home == self.home {
+                self.send_frame(id, message.kind().opcode(), message.as_bytes())
+            } else {
+                let message = shared.get_or_insert_with(|| Shared::new(message)).clone();
+                self.post(id.home, Delivery::Send { to: id, message })
+            };
+            accepted += usize::from(sent.is_ok());
+        }
+        accepted
+    }
+
+    /// Queue a message for every open connection of this loop but
+    /// `except`. Returns how many took it, and those whose queue was full.
+    fn broadcast_here(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        except: Option<ConnectionId>,
+    ) -> (usize, Vec<ConnectionId>) {
+        let mut accepted = 0;
+        let mut full = Vec::new();
         for index in 0..self.conns.capacity() {
             let Some(conn) = self.conns.get(index) else {
                 continue;
             };
-            let id = ConnectionId {
-                index: index as u32,
-                generation: conn.generation,
-            };
+            let id = self.id_of(index);
             if Some(id) == except || !conn.is_open() {
                 continue;
             }
-            if self.queue_frame(index, opcode, message.as_bytes()).is_ok() {
-                self.mark_dirty(index);
-                accepted += 1;
+            match self.queue_frame(index, opcode, payload) {
+                Ok(()) => {
+                    self.mark_dirty(index);
+                    accepted += 1;
+                }
+                Err(SendError::QueueFull) => full.push(id),
+                Err(_) => {}
             }
         }
-        accepted
+        (accepted, full)
+    }
+
+    /// Hand a delivery to loop `home`'s mailbox.
+    fn post(&self, home: u16, delivery: Delivery) -> Result<(), SendError> {
+        let office = self.office.as_ref().ok_or(SendError::NotFound)?;
+        let home = usize::from(home);
+        if home >= office.loops() {
+            return Err(SendError::NotFound);
+        }
+        office
+            .post(home, delivery)
+            .map_err(|_| SendError::QueueFull)
+    }
+
+    /// Whether other loops posted mail that this loop has not taken.
+    pub(crate) fn has_mail(&self) -> bool {
+        self.office
+            .as_ref()
+            .is_some_and(|office| office.has_mail(usize::from(self.home)))
+    }
+
+    /// Carry out what the other loops posted to this one, in the order
+    /// they posted it.
+    pub(crate) fn deliver_mail<H: Handler<Data = D>>(&mut self, handler: &mut H) {
+        let Some(office) = &self.office else {
+            return;
+        };
+        let home = usize::from(self.home);
+        let mut mail = std::mem::take(&mut self.mail);
+        if office.take(home, &mut mail) {
+            let office = Arc::clone(office);
+            for delivery in mail.drain(..) {
+                self.deliver(handler, &delivery);
+                office.delivered(home, &delivery);
+            }
+        }
+        self.mail = mail;
+    }
+
+    fn deliver<H: Handler<Data = D>>(&mut self, handler: &mut H, delivery: &Delivery) {
+        match delivery {
+            Delivery::Send { to, message } => {
+                let Some(index) = self.index_of(*to) else {
+                    // Gone since it was sent: like a send a moment later.
+                    return;
+                };
+                match self.queue_frame(index, message.kind.opcode(), &message.bytes) {
+                    Ok(()) => self.mark_dirty(index),
+                    Err(SendError::QueueFull) => self.undelivered(handler, &[*to]),
+                    // Closing: nothing more goes to it.
+                    Err(_) => {}
+                }
+            }
+            Delivery::Broadcast { except, message } => {
+                let (_, full) = self.broadcast_here(message.kind.opcode(), &message.bytes, *except);
+                self.undelivered(handler, &full);
+            }
+            Delivery::Close { id, code, reason } => {
+                if let Some(index) = self.index_of(*id) {
+                    let _ = self.start_close(index, *code, reason);
+                }
+            }
+        }
+    }
+
+    /// Tell the handler that mail for these connections found their
+    /// queues full.
+    fn undelivered<H: Handler<Data = D>>(&mut self, handler: &mut H, ids: &[ConnectionId]) {
+        let error = Error::Undelivered(SendError::QueueFull);
+        for &id in ids {
+            handler.on_error(&mut Context { core: self }, id, &error);
+        }
     }
 
     pub(crate) fn close(
@@ -224,8 +375,28 @@ impl<D> Core<D> {
         code: CloseCode,
         reason: &str,
     ) -> Result<(), SendError> {
+        if id.home != self.home {
+            // Checked here, so the caller learns of a bad code at once.
+            ClosePayload::new(code, reason)
+                .map_err(|err| SendError::Refused(ws_proto::SendError::InvalidClose(err)))?;
+            let reason = reason.to_owned();
+            return self.post(id.home, Delivery::Close { id, code, reason });
+        }
         let index = self.index_of(id).ok_or(SendError::NotFound)?;
         self.start_close(index, code, reason)
+    }
+
+    /// A connection was opened (`on_open` accepted it) or removed after
+    /// opening: keep the count the other loops' broadcasts report.
+    fn count_opened(&mut self, opened: bool) {
+        if opened {
+            self.opened += 1;
+        } else {
+            self.opened = self.opened.saturating_sub(1);
+        }
+        if let Some(office) = &self.office {
+            office.set_open_count(usize::from(self.home), self.opened);
+        }
     }
 
     /// Queue our close frame and start the close timer.
@@ -255,6 +426,7 @@ impl<D> Core<D> {
             .iter()
             .filter(|(_, conn)| conn.is_open())
             .map(|(index, conn)| ConnectionId {
+                home: self.home,
                 index: index as u32,
                 generation: conn.generation,
             })
@@ -565,6 +737,9 @@ impl<D> Core<D> {
             handler.on_close(&mut Context { core: self }, id, CloseCode::ABNORMAL, "");
         }
         let mut conn = self.conns.remove(index);
+        if conn.opened {
+            self.count_opened(false);
+        }
         let _ = self.registry.deregister(&mut conn.stream);
         self.pool.give(std::mem::take(&mut conn.inbuf));
         self.pool.give(std::mem::take(&mut conn.out));
@@ -655,6 +830,7 @@ impl<D> Core<D> {
             Ok(data) => {
                 conn.data = Some(data);
                 conn.opened = true;
+                self.count_opened(true);
                 self.mark_dirty(index);
                 Some(early)
             }
@@ -751,6 +927,7 @@ impl<D> Core<D> {
             Ok(data) => {
                 conn.data = Some(data);
                 conn.opened = true;
+                self.count_opened(true);
                 self.mark_dirty(index);
                 Some(early)
             }

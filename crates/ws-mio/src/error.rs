@@ -25,6 +25,11 @@ pub enum Error {
     Url(String),
     /// The server's answer to our permessage-deflate offer cannot be used.
     Extension(ws_proto::extension::ExtensionError),
+    /// A message that another loop's handler sent to this connection (or
+    /// broadcast) could not be queued here, for the reason given (its
+    /// outgoing queue was full); it was dropped. The sender was told its
+    /// send succeeded, so this is where it shows.
+    Undelivered(SendError),
 }
 
 impl fmt::Display for Error {
@@ -39,6 +44,9 @@ impl fmt::Display for Error {
             Error::Timeout(what) => write!(f, "timed out: {what}"),
             Error::Url(why) => write!(f, "invalid URL: {why}"),
             Error::Extension(err) => write!(f, "bad permessage-deflate answer: {err}"),
+            Error::Undelivered(err) => {
+                write!(f, "a message from another loop was dropped: {err}")
+            }
         }
     }
 }
@@ -48,6 +56,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io(err) => Some(err),
             Error::Protocol(err) => Some(err),
+            Error::Undelivered(err) => Some(err),
             _ => None,
         }
     }
@@ -65,7 +74,10 @@ pub enum SendError {
     /// No such connection (it closed, or the id is stale).
     NotFound,
     /// The connection's outgoing queue is full (see
-    /// [`Config::max_outgoing`](crate::Config::max_outgoing)); nothing was queued.
+    /// [`Config::max_outgoing`](crate::Config::max_outgoing)), or the
+    /// mailbox of the loop that serves it is (see
+    /// [`Config::max_mailbox`](crate::Config::max_mailbox)); nothing was
+    /// queued.
     QueueFull,
     /// The connection is not open for this send (handshake not done, or a
     /// close was sent), or the frame breaks a rule of sending.

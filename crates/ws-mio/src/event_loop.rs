@@ -17,6 +17,7 @@ use crate::conn::Phase;
 use crate::core::{Core, Timer, HEADROOM};
 use crate::error::Error;
 use crate::handler::{ConnectionId, Handler};
+use crate::mailbox::PostOffice;
 
 const WAKER: Token = Token(usize::MAX);
 /// Listener `i` has token `LISTENER_BASE - i`.
@@ -139,6 +140,13 @@ impl<H: Handler> EventLoop<H> {
         })
     }
 
+    /// Be loop `home` of a server whose loops post to each other through
+    /// `office`.
+    pub(crate) fn join_office(&mut self, office: Arc<PostOffice>, home: u16) {
+        office.attach(usize::from(home), Arc::clone(&self.waker));
+        self.core.join_office(office, home);
+    }
+
     /// A handle that stops this loop from another thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.shutdown.clone()
@@ -202,13 +210,18 @@ impl<H: Handler> EventLoop<H> {
     /// For programs that drive the loop themselves instead of calling
     /// [`run`](Self::run).
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.core.stop_requested && !self.shutdown.is_shutdown() {
+            // A handler's `Context::shutdown`: every loop of the server
+            // stops, not only this one.
+            self.shutdown.shutdown();
+        }
         if self.stop_deadline.is_none() && (self.shutdown.is_shutdown() || self.core.stop_requested)
         {
             self.stop_deadline = Some(self.begin_shutdown());
         }
         let until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
         let mut timeout = timeout.map_or(until_sweep, |t| t.min(until_sweep));
-        if !self.core.again.is_empty() {
+        if !self.core.again.is_empty() || self.core.has_mail() {
             timeout = Duration::ZERO;
         }
         match self.poll.poll(&mut self.events, Some(timeout)) {
@@ -252,6 +265,8 @@ impl<H: Handler> EventLoop<H> {
             self.read(index);
         }
         self.again.clear();
+        // Sends and broadcasts from the server's other loops.
+        self.core.deliver_mail(&mut self.handler);
         self.core.flush_dirty(&mut self.handler);
         let now = Instant::now();
         if now >= self.next_sweep {

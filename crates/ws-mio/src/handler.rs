@@ -11,17 +11,28 @@ use ws_proto::CloseCode;
 use crate::core::Core;
 use crate::error::{Error, SendError};
 
-/// Names a connection of an event loop. Ids are not reused while the loop
-/// runs: an id of a closed connection is simply not found.
+/// Names a connection of a [`Server`](crate::Server) (any of its loops)
+/// or of a lone [`EventLoop`](crate::EventLoop). Ids are not reused while
+/// the loop runs: an id of a closed connection is simply not found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectionId {
+    /// The loop the connection lives on (0 for a lone `EventLoop`).
+    pub(crate) home: u16,
     pub(crate) index: u32,
     pub(crate) generation: u32,
 }
 
+impl ConnectionId {
+    /// The loop of the server that serves this connection (0 to
+    /// `threads - 1`; always 0 for a lone [`EventLoop`](crate::EventLoop)).
+    pub fn loop_index(&self) -> usize {
+        usize::from(self.home)
+    }
+}
+
 impl fmt::Display for ConnectionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}.{}", self.index, self.generation)
+        write!(f, "#{}.{}.{}", self.home, self.index, self.generation)
     }
 }
 
@@ -71,7 +82,8 @@ pub struct Refusal {
 }
 
 /// The callbacks of an event loop. Every callback gets a [`Context`] that
-/// can send to, close and look up any connection of the loop.
+/// can send to and close any connection of the server (whichever loop
+/// serves it), and look up the connections of its own loop.
 ///
 /// Only [`on_message`](Self::on_message) must be written; the rest have
 /// defaults. Each connection that was opened sees exactly one
@@ -131,7 +143,23 @@ pub trait Handler {
     }
 }
 
-/// The handler's access to the loop's connections.
+/// The handler's access to the server's connections.
+///
+/// # Connections of other loops
+/// A [`Server`](crate::Server) with several loops gives each its own
+/// connections. [`send`](Self::send), [`close`](Self::close) and the
+/// broadcasts reach connections of every loop: what goes to another loop
+/// is handed to it through a bounded mailbox
+/// ([`Config::max_mailbox`](crate::Config::max_mailbox)) and the loop is
+/// woken, so it leaves within that loop's next turn. What one callback
+/// sends to a connection arrives in the order it was sent, and exactly
+/// once. A full mailbox refuses the send with [`SendError::QueueFull`];
+/// a message that reaches the other loop but not a full connection queue
+/// there is reported to that loop's handler as
+/// [`Error::Undelivered`](crate::Error::Undelivered) for that connection.
+/// [`ping`](Self::ping), [`data`](Self::data), [`queued`](Self::queued)
+/// and [`connections`](Self::connections) see only this loop's
+/// connections.
 pub struct Context<'a, D> {
     pub(crate) core: &'a mut Core<D>,
 }
@@ -139,7 +167,8 @@ pub struct Context<'a, D> {
 impl<D> Context<'_, D> {
     /// Queue a message to a connection. Bytes go out when the callback
     /// returns (all sends of one round of events leave in one write per
-    /// connection).
+    /// connection); to a connection of another loop, in that loop's next
+    /// turn (see [Connections of other loops](Self#connections-of-other-loops)).
     pub fn send(&mut self, id: ConnectionId, message: MessageRef<'_>) -> Result<(), SendError> {
         self.core.send_message(id, message)
     }
@@ -154,13 +183,15 @@ impl<D> Context<'_, D> {
         self.send(id, MessageRef::Binary(data))
     }
 
-    /// Queue a ping (payload at most 125 bytes).
+    /// Queue a ping (payload at most 125 bytes) to a connection of this
+    /// loop.
     pub fn ping(&mut self, id: ConnectionId, payload: &[u8]) -> Result<(), SendError> {
         self.core.send_frame(id, ws_proto::OpCode::Ping, payload)
     }
 
     /// Start the close handshake with `code` and `reason`; the connection
-    /// is dropped when the peer answers or after the close timeout.
+    /// is dropped when the peer answers or after the close timeout. A
+    /// connection of another loop is closed in that loop's next turn.
     pub fn close(
         &mut self,
         id: ConnectionId,
@@ -170,34 +201,38 @@ impl<D> Context<'_, D> {
         self.core.close(id, code, reason)
     }
 
-    /// Send to every open connection; returns how many accepted it.
+    /// Send to every open connection of every loop. Returns how many
+    /// accepted it: the connections of this loop whose queue took it, plus
+    /// the open connections of each other loop whose mailbox took it
+    /// (there, a full queue is reported as
+    /// [`Error::Undelivered`](crate::Error::Undelivered)).
     pub fn broadcast(&mut self, message: MessageRef<'_>) -> usize {
         self.core.broadcast(message, None)
     }
 
-    /// Send to every open connection but `except` (the usual chat case).
+    /// Send to every open connection of every loop but `except` (the usual
+    /// chat case); counted as [`broadcast`](Self::broadcast) counts.
     pub fn broadcast_except(&mut self, except: ConnectionId, message: MessageRef<'_>) -> usize {
         self.core.broadcast(message, Some(except))
     }
 
-    /// Send to each of `ids`; returns how many accepted it.
+    /// Send to each of `ids`, of any loop; returns how many accepted it.
     pub fn broadcast_to(&mut self, ids: &[ConnectionId], message: MessageRef<'_>) -> usize {
-        ids.iter()
-            .filter(|&&id| self.send(id, message).is_ok())
-            .count()
+        self.core.broadcast_to(ids, message)
     }
 
-    /// The data of a connection (`None` during its `on_open`, or if it is gone).
+    /// The data of a connection of this loop (`None` during its
+    /// `on_open`, or if it is gone or on another loop).
     pub fn data(&mut self, id: ConnectionId) -> Option<&mut D> {
         self.core.data(id)
     }
 
-    /// Ids of the open connections.
+    /// Ids of this loop's open connections.
     pub fn connections(&self) -> impl Iterator<Item = ConnectionId> + '_ {
         self.core.open_ids()
     }
 
-    /// Bytes queued for a connection and not yet written.
+    /// Bytes queued for a connection of this loop and not yet written.
     pub fn queued(&self, id: ConnectionId) -> Option<usize> {
         self.core.queued(id)
     }
@@ -208,8 +243,11 @@ impl<D> Context<'_, D> {
         self.core.connect(url)
     }
 
-    /// Stop the loop: every open connection is sent 1001 (going away) and
-    /// the loop returns when all are closed or the close timeout passed.
+    /// Stop the loop, and every other loop of its [`Server`](crate::Server)
+    /// (or of its [`ShutdownHandle`](crate::ShutdownHandle)): every open
+    /// connection is sent 1001 (going away) at the end of this turn, and
+    /// each loop returns when its connections are closed or the close
+    /// timeout passed.
     pub fn shutdown(&mut self) {
         self.core.stop_requested = true;
     }

@@ -87,6 +87,7 @@ mod core;
 mod error;
 mod event_loop;
 mod handler;
+mod mailbox;
 mod pool;
 mod server;
 

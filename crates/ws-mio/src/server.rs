@@ -11,10 +11,13 @@ use ws_proto::message::MessageRef;
 use crate::config::Config;
 use crate::event_loop::{EventLoop, ShutdownHandle};
 use crate::handler::{ConnectionId, Context, Handler, Opening, Refusal};
+use crate::mailbox::PostOffice;
 
 /// A WebSocket server: `threads` event loops, each with its own listener
 /// on the same address (`SO_REUSEPORT`: the kernel spreads connections
-/// over them).
+/// over them). A handler on any loop can send to, close and broadcast to
+/// the connections of every loop (see
+/// [`Context`](crate::Context#connections-of-other-loops)).
 ///
 /// ```no_run
 /// use ws_mio::{Echo, Server};
@@ -61,9 +64,10 @@ impl Server {
         self
     }
 
-    /// Run `n` loops (at least one); the default is one per core.
+    /// Run `n` loops (at least one, at most 65,536); the default is one
+    /// per core.
     pub fn threads(mut self, n: usize) -> Self {
-        self.threads = n.max(1);
+        self.threads = n.clamp(1, usize::from(u16::MAX) + 1);
         self
     }
 
@@ -86,19 +90,33 @@ impl Server {
         F: Fn() -> H + Send + Sync + 'static,
     {
         let new_handler = Arc::new(new_handler);
+        // One loop needs no mailboxes: its sends stay on the fast path.
+        let office = (self.threads > 1)
+            .then(|| Arc::new(PostOffice::new(self.threads, self.config.max_mailbox)));
         let mut workers = Vec::new();
-        for _ in 1..self.threads {
+        for home in 1..self.threads {
             let listener = reuseport_listener(self.addr)?;
             let config = self.config.clone();
             let shutdown = self.shutdown.clone();
             let new_handler = Arc::clone(&new_handler);
+            let office = office.clone();
             workers.push(
                 thread::Builder::new()
                     .name("ws-mio".into())
-                    .spawn(move || serve(listener, config, &shutdown, new_handler()))?,
+                    .spawn(move || {
+                        let office = office.map(|office| (office, home));
+                        serve(listener, config, &shutdown, office, new_handler())
+                    })?,
             );
         }
-        let result = serve(self.listener, self.config, &self.shutdown, new_handler());
+        let office = office.map(|office| (office, 0));
+        let result = serve(
+            self.listener,
+            self.config,
+            &self.shutdown,
+            office,
+            new_handler(),
+        );
         if result.is_err() {
             // One loop failed: take the others down too.
             self.shutdown.shutdown();
@@ -112,13 +130,21 @@ impl Server {
     }
 }
 
+/// Run one loop of a server: loop `home` of those sharing `office`, if
+/// there are several.
 fn serve<H: Handler>(
     listener: std::net::TcpListener,
     config: Config,
     shutdown: &ShutdownHandle,
+    office: Option<(Arc<PostOffice>, usize)>,
     handler: H,
 ) -> io::Result<()> {
     let mut event_loop = EventLoop::new(config, handler)?.with_shutdown(shutdown)?;
+    if let Some((office, home)) = office {
+        // `threads` caps the number of loops at u16::MAX + 1.
+        let home = u16::try_from(home).map_err(io::Error::other)?;
+        event_loop.join_office(office, home);
+    }
     event_loop.add_listener(listener)?;
     event_loop.run()
 }
@@ -137,7 +163,7 @@ pub(crate) fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpLi
 }
 
 /// The echo handler: every text and binary message goes back as it came
-/// (seed `run_echo`). A message that does not fit the outgoing queue
+/// (Vais `run_echo`). A message that does not fit the outgoing queue
 /// closes the connection with 1008 rather than being dropped silently.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo;
@@ -162,7 +188,7 @@ impl Handler for Echo {
 }
 
 /// Serve the echo handler on `addr` with default settings, one loop per
-/// core, until the process ends (seed `run_echo`; see [`Server`] to stop
+/// core, until the process ends (Vais `run_echo`; see [`Server`] to stop
 /// it from another thread).
 pub fn run_echo(addr: impl ToSocketAddrs) -> io::Result<()> {
     Server::bind(addr)?.run(|| Echo)

@@ -44,9 +44,9 @@ type Names = Arc<Mutex<HashMap<String, ConnectionId>>>;
 
 /// A handler that sends from every callback:
 /// - `on_open`: `welcome` when the path has `?welcome`;
-/// - `on_message`: `to NAME TEXT` sends TEXT to NAME, `all TEXT`
-///   broadcasts it to the others, `shutdown` shuts the loop down,
-///   anything else is echoed;
+/// - `on_message`: `to NAME TEXT` sends TEXT to NAME, `close NAME`
+///   closes NAME's connection with 1000, `all TEXT` broadcasts it to the
+///   others, `shutdown` shuts the server down, anything else is echoed;
 /// - `on_ping` / `on_pong`: `saw ping` / `saw pong` to the sender when
 ///   the path has `?tell-pings` (otherwise nothing, so that only the
 ///   automatic pong is queued);
@@ -56,11 +56,14 @@ struct Scripted {
 }
 
 impl Scripted {
-    fn factory() -> impl Fn() -> Scripted + Send + Sync + 'static {
+    /// A factory for every loop's handler, and the names they share.
+    fn factory() -> (impl Fn() -> Scripted + Send + Sync + 'static, Names) {
         let names = Names::default();
-        move || Scripted {
-            names: Arc::clone(&names),
-        }
+        let shared = Arc::clone(&names);
+        let factory = move || Scripted {
+            names: Arc::clone(&shared),
+        };
+        (factory, names)
     }
 
     fn id(&self, name: &str) -> Option<ConnectionId> {
@@ -118,6 +121,10 @@ impl Handler for Scripted {
             let (name, text) = rest.split_once(' ').unwrap_or((rest, ""));
             let to = self.id(name).expect("a known name");
             ctx.send_text(to, text).expect("send to another connection");
+        } else if let Some(name) = text.strip_prefix("close ") {
+            let to = self.id(name).expect("a known name");
+            ctx.close(to, CloseCode::NORMAL, "asked")
+                .expect("close another connection");
         } else if let Some(text) = text.strip_prefix("all ") {
             ctx.broadcast_except(id, MessageRef::Text(text));
         } else if text == "shutdown" {
@@ -200,7 +207,37 @@ fn finish<const N: usize>(server: Running, clients: [TcpStream; N]) {
 }
 
 fn start() -> Running {
-    Running::start(slow_timers(), Scripted::factory())
+    Running::start(slow_timers(), Scripted::factory().0)
+}
+
+/// A server of `loops` loops, and two clients served by different loops
+/// (the `first` and the `other`). The clients it tried on the way are
+/// kept open (their closes would be broadcast), in the `Vec`.
+fn two_clients_on_two_loops(loops: usize) -> (Running, TcpStream, TcpStream, Vec<TcpStream>) {
+    let (factory, names) = Scripted::factory();
+    let server = Running::with_threads(slow_timers(), loops, factory);
+    let first = raw_upgrade(server.addr, "/c0");
+    let mut tried = Vec::new();
+    let home = |name: &str| lock_names(&names)[name].loop_index();
+    // The kernel spreads connections over the loops by their addresses:
+    // a few tries find one on another loop.
+    for n in 1..64 {
+        let name = format!("c{n}");
+        let other = raw_upgrade(server.addr, &format!("/{name}"));
+        if home(&name) != home("c0") {
+            rename(&names, &name, "other");
+            rename(&names, "c0", "first");
+            return (server, first, other, tried);
+        }
+        tried.push(other);
+    }
+    panic!("64 connections, all on the loop of the first");
+}
+
+fn rename(names: &Names, from: &str, to: &str) {
+    let mut names = lock_names(names);
+    let id = names.remove(from).expect("a known name");
+    names.insert(to.to_owned(), id);
 }
 
 #[test]
@@ -383,7 +420,7 @@ fn the_idle_ping_and_the_pong_timeout_close_leave_when_their_timers_fire() {
     };
     // The timers are checked every quarter of the shortest timeout.
     let tick = IDLE / 4;
-    let server = Running::start(config, Scripted::factory());
+    let server = Running::start(config, Scripted::factory().0);
     let mut client = raw_upgrade(server.addr, "/alice");
     let opened = Instant::now();
     client.set_read_timeout(Some(IDLE + tick + PROMPT)).unwrap();
@@ -431,5 +468,55 @@ fn a_shutdown_from_a_handler_sends_1001_to_every_peer_at_once() {
         assert_eq!((close.opcode, close.close_code()), (CLOSE, 1001));
         send(client, OpCode::Close, &1001u16.to_be_bytes());
     }
+    server.stop_ok();
+}
+
+#[test]
+fn a_send_to_a_connection_of_another_loop_leaves_at_once() {
+    let (server, mut first, mut other, tried) = two_clients_on_two_loops(4);
+    send(&mut first, OpCode::Text, b"to other across loops");
+    expect_text(&mut other, "across loops");
+    send(&mut other, OpCode::Text, b"to first and back");
+    expect_text(&mut first, "and back");
+    expect_quiet(&mut first);
+    expect_quiet(&mut other);
+    drop(tried);
+    finish(server, [first, other]);
+}
+
+#[test]
+fn a_broadcast_reaches_the_connections_of_another_loop_at_once() {
+    let (server, mut first, mut other, tried) = two_clients_on_two_loops(2);
+    send(&mut first, OpCode::Text, b"all hello other loop");
+    expect_text(&mut other, "hello other loop");
+    expect_quiet(&mut first);
+    drop(tried);
+    finish(server, [first, other]);
+}
+
+#[test]
+fn a_close_of_a_connection_of_another_loop_leaves_at_once() {
+    let (server, mut first, mut other, tried) = two_clients_on_two_loops(2);
+    send(&mut first, OpCode::Text, b"close other");
+    let close = frame_within_prompt(&mut other, "the close from the other loop");
+    assert_eq!((close.opcode, close.close_code()), (CLOSE, 1000));
+    drop(tried);
+    finish(server, [first, other]);
+}
+
+#[test]
+fn a_shutdown_from_a_handler_stops_every_loop_of_the_server() {
+    let (server, mut first, mut other, tried) = two_clients_on_two_loops(2);
+    send(&mut first, OpCode::Text, b"shutdown");
+    for client in [&mut first, &mut other] {
+        let close = frame_within_prompt(client, "the 1001 close");
+        assert_eq!((close.opcode, close.close_code()), (CLOSE, 1001));
+        send(client, OpCode::Close, &1001u16.to_be_bytes());
+    }
+    drop(tried);
+    assert!(
+        wait_until(JOIN_TIMEOUT, || server.is_finished()),
+        "the server's run returned"
+    );
     server.stop_ok();
 }

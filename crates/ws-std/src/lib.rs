@@ -89,5 +89,5 @@ pub use ws_proto::message::Message;
 pub use ws_proto::url::WsUrl;
 pub use ws_proto::{CloseCode, Frame, MessageKind, OpCode, Role, State};
 
-/// The seed's name for a connection.
+/// The Vais `std/websocket` name for a connection.
 pub type WsConnection<S = std::net::TcpStream> = WebSocket<S>;

@@ -136,9 +136,19 @@ impl Running {
         H: Handler,
         F: Fn() -> H + Send + Sync + 'static,
     {
+        Running::with_threads(config, 1, new_handler)
+    }
+
+    /// `Server::bind("127.0.0.1:0")?.threads(threads).config(config)`, run
+    /// in a thread.
+    pub fn with_threads<H, F>(config: Config, threads: usize, new_handler: F) -> Running
+    where
+        H: Handler,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
         let server = Server::bind("127.0.0.1:0")
             .expect("bind 127.0.0.1:0")
-            .threads(1)
+            .threads(threads)
             .config(config);
         let addr = server.local_addr();
         let shutdown = server.shutdown_handle();
