@@ -2,3 +2,4 @@
 //! `tests/tests/`; this library holds helpers they share.
 
 pub mod peer;
+pub mod servers;

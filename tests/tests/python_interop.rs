@@ -8,8 +8,9 @@
 
 use std::time::Duration;
 
-use ws_std::{Message, WsServer};
+use ws_std::Message;
 use ws_tests::peer::{python, require_python, run_within, Peer};
+use ws_tests::servers::EchoServer;
 
 /// The Python echo server (`python_peer.py server`), killed on drop.
 struct PythonServer {
@@ -83,24 +84,16 @@ fn assert_python_client_report(report: &str) {
 #[ignore = "needs python3 with websockets 15 (pip install websockets==15.0.1); CI runs it"]
 fn python_client_and_ws_std_server_agree_with_compression() {
     require_python();
-    let server = WsServer::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/", server.local_addr().unwrap());
-    let stop = server.stop_handle();
-    let serving = std::thread::spawn(move || server.run_echo());
-    assert_python_client_report(&python_client(&url));
-    stop.stop();
-    serving.join().unwrap().unwrap();
+    let server = EchoServer::ws_std(ws_std::Config::default());
+    assert_python_client_report(&python_client(&server.url));
+    server.stop();
 }
 
 #[test]
 #[ignore = "needs python3 with websockets 15 (pip install websockets==15.0.1); CI runs it"]
 fn python_client_and_ws_mio_server_agree_with_compression() {
     require_python();
-    let server = ws_mio::Server::bind("127.0.0.1:0").unwrap().threads(1);
-    let url = format!("ws://{}/", server.local_addr());
-    let shutdown = server.shutdown_handle();
-    let serving = std::thread::spawn(move || server.run(|| ws_mio::Echo));
-    assert_python_client_report(&python_client(&url));
-    shutdown.shutdown();
-    serving.join().unwrap().unwrap();
+    let server = EchoServer::ws_mio(ws_mio::Config::default());
+    assert_python_client_report(&python_client(&server.url));
+    server.stop();
 }

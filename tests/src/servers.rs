@@ -1,0 +1,76 @@
+//! Our two echo servers on 127.0.0.1, port 0, each in a thread of the
+//! test process, for tests that drive them with foreign clients.
+
+use std::io;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long [`EchoServer::stop`] waits for the server to return.
+const STOP_LIMIT: Duration = Duration::from_secs(5);
+
+/// An echo server in a thread: the ws-std `run_echo` server or the ws-mio
+/// `Echo` server with one loop. Dropping it stops it; [`stop`](Self::stop)
+/// also checks that it ended cleanly.
+pub struct EchoServer {
+    /// `ws://127.0.0.1:PORT/`.
+    pub url: String,
+    stop: Option<Box<dyn FnOnce() + Send>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl EchoServer {
+    /// `ws_std::WsServer::run_echo` with `config`.
+    pub fn ws_std(config: ws_std::Config) -> EchoServer {
+        let server =
+            ws_std::WsServer::bind_with_config("127.0.0.1:0", config).expect("bind ws-std");
+        let url = format!("ws://{}/", server.local_addr().expect("local_addr"));
+        let stop = server.stop_handle();
+        EchoServer {
+            url,
+            stop: Some(Box::new(move || stop.stop())),
+            thread: Some(thread::spawn(move || server.run_echo())),
+        }
+    }
+
+    /// `ws_mio::Server` with one loop, `config` and the `Echo` handler.
+    pub fn ws_mio(config: ws_mio::Config) -> EchoServer {
+        let server = ws_mio::Server::bind("127.0.0.1:0")
+            .expect("bind ws-mio")
+            .threads(1)
+            .config(config);
+        let url = format!("ws://{}/", server.local_addr());
+        let shutdown = server.shutdown_handle();
+        EchoServer {
+            url,
+            stop: Some(Box::new(move || shutdown.shutdown())),
+            thread: Some(thread::spawn(move || server.run(|| ws_mio::Echo))),
+        }
+    }
+
+    /// Stop the server; panics unless it returns `Ok` within 5 s.
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop();
+        }
+        let thread = self.thread.take().expect("stopped once");
+        let deadline = Instant::now() + STOP_LIMIT;
+        while !thread.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop within {STOP_LIMIT:?}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+        let result = thread.join().expect("the server thread panicked");
+        result.expect("the server returned an error");
+    }
+}
+
+impl Drop for EchoServer {
+    /// A test that failed half-way still stops its server.
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop();
+        }
+    }
+}
