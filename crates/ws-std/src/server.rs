@@ -168,6 +168,11 @@ impl WsServer {
     /// echoing text and binary messages, until [`stop`](Self::stop) (Vais
     /// `run_echo`). Returns within about a second of `stop`, after the open
     /// connections were sent 1001.
+    ///
+    /// A connection from which nothing arrived for [`Config::idle_ping`] is
+    /// pinged, and closed with 1001 when nothing arrives within
+    /// [`Config::pong_timeout`] after that; one that sent no message for
+    /// [`Config::read_timeout`] (when set) is closed with 1001 too.
     pub fn run_echo(&self) -> io::Result<()> {
         loop {
             let stream = match self.accept_tcp() {
