@@ -52,7 +52,9 @@
 //! - Memory: one receive buffer per loop; per-connection buffers come from
 //!   a pool only while they hold bytes, so idle connections cost little.
 //! - Cores: [`Server::threads`] runs loops that share the address with
-//!   `SO_REUSEPORT`.
+//!   `SO_REUSEPORT`; a handler's sends, closes and broadcasts reach the
+//!   connections of every loop (through bounded mailboxes,
+//!   [`Config::max_mailbox`]).
 //! - Shutdown: [`ShutdownHandle::shutdown`] sends 1001 to every peer, waits
 //!   up to the close timeout, and returns from `run`.
 //!
@@ -62,10 +64,14 @@
 //!   per core (`--threads N` to choose); Ctrl-C closes every connection
 //!   with 1001: `cargo run --release -p ws-mio --example echo_server`
 //! - `chat`: a chat server on 127.0.0.1:9003 that sends every message to
-//!   every other client: `cargo run --release -p ws-mio --example chat`
+//!   every other client, whichever loop serves it:
+//!   `cargo run --release -p ws-mio --example chat`
 //! - `deflate_echo`: echo throughput with permessage-deflate on and off,
 //!   server and client loops in one process:
 //!   `cargo run --release -p ws-mio --example deflate_echo`
+//! - `fanout`: chat fan-out (1 sender to 1,000 receivers, 100 to 100)
+//!   across one or two loops, messages delivered per second:
+//!   `cargo run --release -p ws-mio --example fanout`
 //!
 //! # The Vais `std/websocket` API here
 //! The workspace implements the API of the Vais language's `std/websocket`
