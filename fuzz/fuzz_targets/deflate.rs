@@ -37,9 +37,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use ws_proto::deflate::{
-    compressed_frames, CompressionConfig, PerMessageDeflate, MAX_COMPRESSED_FRAME,
+    compressed_frames, CompressionConfig, DeflateParams, PerMessageDeflate, MAX_COMPRESSED_FRAME,
 };
-use ws_proto::extension::DeflateParams;
 use ws_proto::message::Message;
 use ws_proto::{DataChunk, MessageKind, ProtocolError, Role};
 use ws_proto_fuzz::{inflate_messages, is_utf8_prefix, Chunks, Inflated};

@@ -10,9 +10,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use ws_proto::extension::{
-    accept_response, negotiate, offer_header, parse_extensions, response_header, DeflateConfig,
-};
+use ws_proto::deflate::{accept_response, negotiate, offer_header, response_header, DeflateConfig};
+use ws_proto::extension::parse_extensions;
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {

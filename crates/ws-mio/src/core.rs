@@ -12,8 +12,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 use ws_proto::constants::MAX_HEADER_LEN;
-use ws_proto::deflate::{compressed_frames, PerMessageDeflate};
-use ws_proto::extension;
+use ws_proto::deflate::{self, compressed_frames, PerMessageDeflate};
 use ws_proto::frame::MAX_CONTROL_FRAME_LEN;
 use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::{write_refusal, write_response};
@@ -457,7 +456,7 @@ impl<D> Core<D> {
         let offer = self
             .config
             .compression
-            .map(|c| extension::offer_header(&c.negotiation));
+            .map(|c| deflate::offer_header(&c.negotiation));
         let request = ClientRequest {
             subprotocols: &offered,
             extensions: offer.as_deref(),
@@ -799,8 +798,8 @@ impl<D> Core<D> {
         let chosen = chosen.as_deref();
         let compression = self.config.compression;
         let deflate =
-            compression.and_then(|c| extension::negotiate(request.extensions(), &c.negotiation));
-        let accepted = deflate.map(|params| extension::response_header(&params));
+            compression.and_then(|c| deflate::negotiate(request.extensions(), &c.negotiation));
+        let accepted = deflate.map(|params| deflate::response_header(&params));
         conn.out.resize(384 + chosen.map_or(0, str::len), 0);
         let written = write_response(
             request.key(),
@@ -872,7 +871,7 @@ impl<D> Core<D> {
             .map(String::as_str)
             .collect();
         let compression = self.config.compression;
-        let offer = compression.map(|c| extension::offer_header(&c.negotiation));
+        let offer = compression.map(|c| deflate::offer_header(&c.negotiation));
         let request = ClientRequest {
             subprotocols: &offered,
             extensions: offer.as_deref(),
@@ -897,7 +896,7 @@ impl<D> Core<D> {
             }
         };
         let deflate = match compression {
-            Some(c) => match extension::accept_response(response.extensions(), &c.negotiation) {
+            Some(c) => match deflate::accept_response(response.extensions(), &c.negotiation) {
                 Ok(params) => params.map(|params| (params, c)),
                 Err(err) => {
                     let error = Error::Extension(err);
@@ -943,7 +942,7 @@ impl<D> Core<D> {
         &mut self,
         index: usize,
         role: Role,
-        params: ws_proto::extension::DeflateParams,
+        params: ws_proto::deflate::DeflateParams,
         compression: ws_proto::deflate::CompressionConfig,
     ) {
         let max_message =

@@ -24,7 +24,7 @@ pub enum Error {
     /// A URL that cannot be connected to.
     Url(String),
     /// The server's answer to our permessage-deflate offer cannot be used.
-    Extension(ws_proto::extension::ExtensionError),
+    Extension(ws_proto::deflate::NegotiationError),
     /// A message that another loop's handler sent to this connection (or
     /// broadcast) could not be queued here, for the reason given (its
     /// outgoing queue was full); it was dropped. The sender was told its

@@ -10,8 +10,7 @@
 
 use std::time::Instant;
 
-use ws_proto::deflate::{CompressionConfig, PerMessageDeflate};
-use ws_proto::extension::DeflateParams;
+use ws_proto::deflate::{CompressionConfig, DeflateParams, PerMessageDeflate};
 use ws_proto::{DataChunk, MessageKind, Role};
 
 fn json_like(len: usize) -> Vec<u8> {

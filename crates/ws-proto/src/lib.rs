@@ -55,7 +55,10 @@
 //! - [`utf8`]: streaming UTF-8 validation for text.
 //! - [`close`]: close codes and close payloads.
 //! - [`handshake`]: the HTTP/1.1 upgrade, server and client side.
-//! - [`extension`]: permessage-deflate negotiation (RFC 7692).
+//! - [`extension`]: the `Sec-WebSocket-Extensions` header's grammar
+//!   (RFC 6455 section 9.1), for any extension.
+//! - [`deflate`]: permessage-deflate (RFC 7692): its negotiation, and with
+//!   the feature `deflate` its codec.
 //! - [`connection`]: the state machine that ties them together.
 //! - [`constants`]: the buffer constants of the Vais `std/websocket` API.
 //!
@@ -77,7 +80,7 @@
 //! - `std`: `alloc`, plus run-time CPU detection for the SIMD UTF-8 validator.
 //! - `deflate`: `std`, plus [`deflate::PerMessageDeflate`], the
 //!   permessage-deflate codec (on the pure-Rust `zlib-rs`). Its negotiation,
-//!   [`extension`], needs no feature.
+//!   the rest of [`deflate`], needs no feature.
 //!
 //! # The Vais `std/websocket` API
 //! The workspace implements the API of the Vais language's `std/websocket`
@@ -109,7 +112,6 @@ extern crate std;
 pub mod close;
 pub mod connection;
 pub mod constants;
-#[cfg(feature = "deflate")]
 pub mod deflate;
 pub mod error;
 pub mod extension;

@@ -37,7 +37,7 @@ pub enum Error {
     Url(String),
     /// The server's answer to our extension offer is not one we can use
     /// (RFC 7692 says to fail the connection).
-    Extension(ws_proto::extension::ExtensionError),
+    Extension(ws_proto::deflate::NegotiationError),
 }
 
 impl Error {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::{write_refusal, write_response, RequestParser};
-use ws_proto::{extension, HandshakeError, Role};
+use ws_proto::{deflate, HandshakeError, Role};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -48,9 +48,9 @@ pub fn upgrade_with_config<S: Stream>(
                 let supported: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();
                 let chosen = request.choose_subprotocol(&supported).map(str::to_owned);
                 let deflate = config.compression.and_then(|compression| {
-                    extension::negotiate(request.extensions(), &compression.negotiation)
+                    deflate::negotiate(request.extensions(), &compression.negotiation)
                 });
-                let accepted = deflate.map(|params| extension::response_header(&params));
+                let accepted = deflate.map(|params| deflate::response_header(&params));
                 let mut response = vec![0; 384 + chosen.as_ref().map_or(0, String::len)];
                 let len = write_response(
                     request.key(),
@@ -148,7 +148,7 @@ pub fn client_handshake<S: Stream>(
         .collect();
     let offer = config
         .compression
-        .map(|compression| extension::offer_header(&compression.negotiation));
+        .map(|compression| deflate::offer_header(&compression.negotiation));
     let request = ClientRequest {
         subprotocols: &offered,
         extra_headers: &extra,
@@ -175,7 +175,7 @@ pub fn client_handshake<S: Stream>(
             let subprotocol = response.subprotocol().map(str::to_owned);
             let deflate = match config.compression {
                 Some(compression) => {
-                    extension::accept_response(response.extensions(), &compression.negotiation)
+                    deflate::accept_response(response.extensions(), &compression.negotiation)
                         .map_err(Error::Extension)?
                         .map(|params| (params, compression))
                 }

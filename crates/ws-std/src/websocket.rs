@@ -4,8 +4,7 @@ use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use ws_proto::constants::MAX_HEADER_LEN;
-use ws_proto::deflate::{compressed_frames, CompressionConfig, PerMessageDeflate};
-use ws_proto::extension::DeflateParams;
+use ws_proto::deflate::{compressed_frames, CompressionConfig, DeflateParams, PerMessageDeflate};
 use ws_proto::mask::{os_mask, OsMask};
 use ws_proto::message::{Message, MessageAssembler};
 use ws_proto::{

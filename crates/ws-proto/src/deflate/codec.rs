@@ -15,9 +15,9 @@ use alloc::vec::Vec;
 
 use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush, Status};
 
+use super::negotiation::{DeflateConfig, DeflateParams};
 use crate::connection::{DataChunk, MessageKind, Role};
 use crate::error::ProtocolError;
-use crate::extension::{DeflateConfig, DeflateParams};
 use crate::message::Message;
 use crate::utf8::Utf8Validator;
 
