@@ -730,5 +730,4 @@ impl<M> core::fmt::Debug for Connection<M> {
 }
 
 #[cfg(test)]
-#[path = "connection_tests.rs"]
 mod tests;
