@@ -73,12 +73,31 @@ fn outcome(result: Result<Option<Response<'_>>, HandshakeError>) -> Outcome {
     }
 }
 
-/// The extension names in a `Sec-WebSocket-Extensions` value.
-fn extension_names(value: &str) -> impl Iterator<Item = &str> {
-    value
-        .split(',')
+/// The extension names in a `Sec-WebSocket-Extensions` value: each
+/// element up to its first `;`, elements split at the commas that are not
+/// inside a quoted string (a reference written apart from ws-proto's
+/// parser, which is stricter: it also refuses malformed elements).
+fn extension_names(value: &str) -> Vec<&str> {
+    let mut elements = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (at, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                elements.push(&value[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    elements.push(&value[start..]);
+    elements
+        .into_iter()
         .map(|element| element.split(';').next().unwrap_or("").trim())
         .filter(|name| !name.is_empty())
+        .collect()
 }
 
 /// The request this client sent must be one a server accepts.
@@ -117,7 +136,9 @@ fn check_accepted(request: &ClientRequest<'_>, response: &Response<'_>, end: usi
     for value in response.extensions() {
         for name in extension_names(value) {
             assert!(
-                extension_names(offered).any(|o| o.eq_ignore_ascii_case(name)),
+                extension_names(offered)
+                    .iter()
+                    .any(|o| o.eq_ignore_ascii_case(name)),
                 "accepted extension {name:?}, offered {offered:?}"
             );
         }

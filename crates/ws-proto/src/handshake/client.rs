@@ -23,6 +23,7 @@ use super::{
     MessageWriter,
 };
 use crate::constants::WS_HEADER_BUFFER;
+use crate::extension::parse_extensions;
 
 /// The upgrade request a client sends. Build it with [`new`](Self::new)
 /// and set the optional fields with struct update syntax:
@@ -190,10 +191,15 @@ impl<'a> ResponseParser<'a> {
 
     fn check_extensions(&self, response: &Response<'_>) -> Result<(), HandshakeError> {
         let offered = self.offered_extensions.unwrap_or("");
-        let all_offered = response
-            .extensions()
-            .flat_map(extension_names)
-            .all(|name| extension_names(offered).any(|offered| offered.eq_ignore_ascii_case(name)));
+        let was_offered =
+            |name: &str| parse_extensions(offered).any(|offer| offer.is_ok_and(|o| o.is(name)));
+        // Every element must parse (a malformed answer cannot be checked
+        // against the offer) and name an extension we offered. The header
+        // grammar's parser, not a split on commas: a quoted parameter
+        // value may hold a comma.
+        let all_offered = response.extensions().all(|value| {
+            parse_extensions(value).all(|element| element.is_ok_and(|e| was_offered(e.name())))
+        });
         if all_offered {
             Ok(())
         } else {
@@ -212,17 +218,6 @@ impl<'a> ResponseParser<'a> {
     pub fn bytes_scanned(&self) -> usize {
         self.scanner.bytes_scanned()
     }
-}
-
-/// The extension names in a `Sec-WebSocket-Extensions` value: each
-/// comma-separated element up to its first `;` (its parameters).
-fn extension_names(value: &str) -> impl Iterator<Item = &str> {
-    list_elements(value).map(|element| {
-        element
-            .split_once(';')
-            .map_or(element, |(name, _)| name)
-            .trim()
-    })
 }
 
 /// A server's valid `101 Switching Protocols` answer, borrowing the
@@ -507,6 +502,28 @@ mod tests {
             .parse(response.as_bytes())
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn accepts_an_offered_extension_whose_quoted_parameter_holds_a_comma() {
+        let request = ClientRequest {
+            extensions: Some("x-foo; a=1, permessage-deflate"),
+            ..ClientRequest::new("h", "/", KEY)
+        };
+        let response = response_with("Sec-WebSocket-Extensions: x-foo; b=\"1,permessage-x\"\r\n");
+        assert!(ResponseParser::new(&request)
+            .parse(response.as_bytes())
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn refuses_a_malformed_extension_answer() {
+        let response = response_with("Sec-WebSocket-Extensions: permessage-deflate; =1\r\n");
+        assert_eq!(
+            refusal_of(&chat_request(), &response),
+            HandshakeError::ExtensionNotOffered
+        );
     }
 
     #[test]
