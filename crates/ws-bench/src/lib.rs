@@ -13,7 +13,6 @@
 //!
 //! # Map of the crate
 //! - [`args`]: command-line parsing and help texts.
-//! - [`hist`]: the latency histogram and percentiles.
 //! - [`procfs`]: reading a process's CPU time, RSS and fd limit from `/proc`.
 //! - [`sys`]: the open-file limit and the clock tick rate (libc).
 //! - [`net`]: URL resolution, non-blocking connects, source addresses.
@@ -33,7 +32,6 @@
 
 pub mod args;
 pub mod conns;
-pub mod hist;
 pub mod load;
 pub mod net;
 pub mod pool;
