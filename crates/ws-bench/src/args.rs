@@ -1,52 +1,26 @@
-//! Command-line parsing for `ws-load` and `ws-conns`, by hand: `--name
-//! value`, `--name=value` and boolean `--name` flags.
+//! Command lines of `ws-load` and `ws-conns` (`clap` derive), and the value
+//! parsers for sizes (`k`/`KiB`, `m`/`MiB`) and durations (`ms`/`s`) that
+//! they share.
 
 use std::time::Duration;
 
-/// The outcome of parsing a command line.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Parsed<T> {
-    /// Run with these arguments.
-    Run(T),
-    /// `--help` or `-h` was given: print the help text and exit 0.
-    Help,
-}
+use clap::Parser;
 
-/// Help text of `ws-load`.
-pub const LOAD_HELP: &str = "\
-ws-load: WebSocket echo load generator (loopback only)
+/// Largest payload `ws-load` sends: the default frame limit of `ws-proto`.
+pub const MAX_SIZE: usize = 16 << 20;
+/// Most messages in flight per connection.
+pub const MAX_IN_FLIGHT: usize = 4096;
+/// Most connections `ws-load` opens.
+pub const MAX_LOAD_CONNECTIONS: usize = 60_000;
+/// Most connections `ws-conns` opens.
+pub const MAX_PROBE_CONNECTIONS: usize = 1_000_000;
+/// Most connects and handshakes `ws-conns` keeps under way at once.
+pub const MAX_CONCURRENCY: usize = 10_000;
+/// Longest time any of the durations may be.
+pub const MAX_SECONDS: f64 = 24.0 * 3600.0;
 
-USAGE:
-    ws-load --url ws://127.0.0.1:9001 [OPTIONS]
-
-Opens N connections to an echo server; each keeps K messages of S bytes in
-flight: a message is sent again as soon as its echo has come back. Every
-echo's opcode and length are checked, and every 64th echo of a connection is
-compared byte for byte with what was sent.
-
-OPTIONS:
-    --url URL             ws:// URL of the echo server; must resolve to a
-                          loopback address (required)
-    --connections N       connections (default 1)
-    --size S              payload bytes per message; k/KiB and m/MiB
-                          suffixes are powers of 1024 (default 20)
-    --in-flight K         messages in flight per connection (default 1)
-    --duration D          measured time, seconds, or with an ms/s suffix
-                          (default 5)
-    --warmup W            unmeasured time before it (default 1)
-    --text                send ASCII text messages instead of binary
-    --raw                 raw TCP: no opening handshake; send the same
-                          masked frame bytes and count a message each time
-                          that many bytes have come back (for a plain TCP
-                          echo server such as raw-tcp-echo: the physical
-                          limit of the machine for this load)
-    --server-pid PID      also report the server's CPU time (utime+stime
-                          from /proc/PID/stat) during the measured window
-    --connect-timeout T   time allowed for all connections and handshakes
-                          (default 10)
-    --json                print one JSON line instead of the text report
-    -h, --help            print this help
-
+/// What `ws-load --help` says after the options.
+const LOAD_AFTER_HELP: &str = "\
 NOTES:
     Each connection pre-builds ONE masked frame at start-up, with a masking
     key from the OS entropy source, and re-sends the same bytes: a fixed key
@@ -58,262 +32,134 @@ NOTES:
 
 EXIT STATUS:
     0 clean run, 1 an echo did not match what was sent, 2 bad arguments,
-    3 other failures (connections refused, closed or timed out; none open).
-";
+    3 other failures (connections refused, closed or timed out; none open).";
 
-/// Help text of `ws-conns`.
-pub const CONNS_HELP: &str = "\
-ws-conns: how much server memory a WebSocket connection costs (loopback only)
-
-USAGE:
-    ws-conns --url ws://127.0.0.1:9002 --connections N --server-pid PID [OPTIONS]
-
-Reads the server's VmRSS, opens N WebSocket connections (each completes the
-opening handshake), waits 2 s, reads VmRSS again and prints the growth per
-connection. Then holds the connections for --hold seconds and closes them
-(close frames, then the sockets).
-
-Past what one source address can reach with the ephemeral port range,
-connections are spread over 127.0.0.1, 127.0.0.2, ... (loopback targets on
-IPv4 only). The tool raises its own open-file limit to the hard limit; the
-server needs a limit above N too.
-
-OPTIONS:
-    --url URL             ws:// URL of the server; must resolve to a loopback
-                          address (required)
-    --connections N       connections to open (required)
-    --server-pid PID      the server's process id (required)
-    --hold H              seconds to keep the connections open after the
-                          measurement (default 0)
-    --concurrency C       connects and handshakes under way at once
-                          (default 256)
-    --connect-timeout T   time allowed for all connections (default 60)
-    -h, --help            print this help
-
+/// What `ws-conns --help` says after the options.
+const CONNS_AFTER_HELP: &str = "\
 EXIT STATUS:
     0 all connections opened, 2 bad arguments, 3 some failed or the
-    server's memory could not be read.
-";
+    server's memory could not be read.";
 
-/// Arguments of `ws-load`.
-#[derive(Debug, Clone, PartialEq)]
+/// ws-load: WebSocket echo load generator (loopback only)
+///
+/// Opens N connections to an echo server; each keeps K messages of S bytes
+/// in flight: a message is sent again as soon as its echo has come back.
+/// Every echo's opcode and length are checked, and every 64th echo of a
+/// connection is compared byte for byte with what was sent.
+#[derive(Debug, Clone, PartialEq, Parser)]
+#[command(name = "ws-load", after_help = LOAD_AFTER_HELP)]
 pub struct LoadArgs {
-    /// The echo server's `ws://` URL.
+    /// ws:// URL of the echo server; must resolve to a loopback address
+    #[arg(long, value_name = "URL")]
     pub url: String,
-    /// Number of connections.
+    /// Connections
+    #[arg(long, value_name = "N", default_value = "1",
+          value_parser = bounded::<1, MAX_LOAD_CONNECTIONS>)]
     pub connections: usize,
-    /// Payload bytes per message.
+    /// Payload bytes per message; k/KiB and m/MiB suffixes are powers of 1024
+    #[arg(long, value_name = "S", default_value = "20", value_parser = load_size)]
     pub size: usize,
-    /// Messages in flight per connection.
+    /// Messages in flight per connection
+    #[arg(long, value_name = "K", default_value = "1",
+          value_parser = bounded::<1, MAX_IN_FLIGHT>)]
     pub in_flight: usize,
-    /// Measured time.
+    /// Measured time, seconds, or with an ms/s suffix
+    #[arg(long, value_name = "D", default_value = "5", value_parser = positive_duration)]
     pub duration: Duration,
-    /// Unmeasured time before the measurement.
+    /// Unmeasured time before it
+    #[arg(long, value_name = "W", default_value = "1", value_parser = parse_duration)]
     pub warmup: Duration,
-    /// Send text messages (ASCII) instead of binary.
+    /// Send ASCII text messages instead of binary
+    #[arg(long)]
     pub text: bool,
-    /// Raw TCP mode: no handshake, echoes counted in frame-length bytes.
+    /// Raw TCP: no opening handshake; send the same masked frame bytes and
+    /// count a message each time that many bytes have come back (for a
+    /// plain TCP echo server such as raw-tcp-echo: the physical limit of
+    /// the machine for this load)
+    #[arg(long)]
     pub raw: bool,
-    /// The server's process id, for its CPU time.
+    /// Also report the server's CPU time (utime+stime from /proc/PID/stat)
+    /// during the measured window
+    #[arg(long, value_name = "PID", value_parser = pid)]
     pub server_pid: Option<u32>,
-    /// Print one JSON line.
+    /// Print one JSON line instead of the text report
+    #[arg(long)]
     pub json: bool,
-    /// Time allowed to open all connections.
+    /// Time allowed for all connections and handshakes
+    #[arg(long, value_name = "T", default_value = "10", value_parser = positive_duration)]
     pub connect_timeout: Duration,
 }
 
-/// Arguments of `ws-conns`.
-#[derive(Debug, Clone, PartialEq)]
+/// ws-conns: how much server memory a WebSocket connection costs (loopback only)
+///
+/// Reads the server's VmRSS, opens N WebSocket connections (each completes
+/// the opening handshake), waits 2 s, reads VmRSS again and prints the
+/// growth per connection. Then holds the connections for --hold seconds and
+/// closes them (close frames, then the sockets).
+///
+/// Past what one source address can reach with the ephemeral port range,
+/// connections are spread over 127.0.0.1, 127.0.0.2, ... (loopback targets
+/// on IPv4 only). The tool raises its own open-file limit to the hard
+/// limit; the server needs a limit above N too.
+#[derive(Debug, Clone, PartialEq, Parser)]
+#[command(name = "ws-conns", after_help = CONNS_AFTER_HELP)]
 pub struct ConnsArgs {
-    /// The server's `ws://` URL.
+    /// ws:// URL of the server; must resolve to a loopback address
+    #[arg(long, value_name = "URL")]
     pub url: String,
-    /// Number of connections to open.
+    /// Connections to open
+    #[arg(long, value_name = "N", value_parser = bounded::<1, MAX_PROBE_CONNECTIONS>)]
     pub connections: usize,
-    /// The server's process id, for its memory.
+    /// The server's process id
+    #[arg(long, value_name = "PID", value_parser = pid)]
     pub server_pid: u32,
-    /// Time to keep the connections open after measuring.
+    /// Seconds to keep the connections open after the measurement
+    #[arg(long, value_name = "H", default_value = "0", value_parser = parse_duration)]
     pub hold: Duration,
-    /// Connects and handshakes under way at once.
+    /// Connects and handshakes under way at once
+    #[arg(long, value_name = "C", default_value = "256",
+          value_parser = bounded::<1, MAX_CONCURRENCY>)]
     pub concurrency: usize,
-    /// Time allowed to open all connections.
+    /// Time allowed for all connections
+    #[arg(long, value_name = "T", default_value = "60", value_parser = positive_duration)]
     pub connect_timeout: Duration,
 }
 
-/// Largest payload `ws-load` sends: the default frame limit of `ws-proto`.
-pub const MAX_SIZE: usize = 16 << 20;
-/// Most messages in flight per connection.
-pub const MAX_IN_FLIGHT: usize = 4096;
-/// Most connections `ws-load` opens.
-pub const MAX_LOAD_CONNECTIONS: usize = 60_000;
-/// Most connections `ws-conns` opens.
-pub const MAX_PROBE_CONNECTIONS: usize = 1_000_000;
-/// Longest time any of the durations may be.
-pub const MAX_SECONDS: f64 = 24.0 * 3600.0;
+/// A whole number from `MIN` to `MAX`.
+fn bounded<const MIN: usize, const MAX: usize>(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number"))?;
+    if !(MIN..=MAX).contains(&n) {
+        return Err(format!("{n} is not between {MIN} and {MAX}"));
+    }
+    Ok(n)
+}
 
-impl LoadArgs {
-    /// Parse the arguments that follow the program name.
-    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed<LoadArgs>, String> {
-        const SPEC: &[(&str, bool)] = &[
-            ("url", true),
-            ("connections", true),
-            ("size", true),
-            ("in-flight", true),
-            ("duration", true),
-            ("warmup", true),
-            ("text", false),
-            ("raw", false),
-            ("server-pid", true),
-            ("json", false),
-            ("connect-timeout", true),
-        ];
-        let Some(flags) = Flags::parse(args, SPEC)? else {
-            return Ok(Parsed::Help);
-        };
-        let size = match flags.value("size") {
-            Some(text) => parse_size(text).map_err(|e| format!("--size: {e}"))?,
-            None => 20,
-        };
-        if size > MAX_SIZE {
-            return Err(format!("--size: at most {MAX_SIZE} bytes"));
-        }
-        Ok(Parsed::Run(LoadArgs {
-            url: flags.required("url")?.to_owned(),
-            connections: flags.number("connections", 1, 1, MAX_LOAD_CONNECTIONS)?,
-            size,
-            in_flight: flags.number("in-flight", 1, 1, MAX_IN_FLIGHT)?,
-            duration: flags.duration("duration", 5.0, false)?,
-            warmup: flags.duration("warmup", 1.0, true)?,
-            text: flags.present("text"),
-            raw: flags.present("raw"),
-            server_pid: flags.optional_pid("server-pid")?,
-            json: flags.present("json"),
-            connect_timeout: flags.duration("connect-timeout", 10.0, false)?,
-        }))
+/// A process id (a whole number above 0).
+fn pid(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => Err(format!("{text:?} is not a process id")),
     }
 }
 
-impl ConnsArgs {
-    /// Parse the arguments that follow the program name.
-    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed<ConnsArgs>, String> {
-        const SPEC: &[(&str, bool)] = &[
-            ("url", true),
-            ("connections", true),
-            ("server-pid", true),
-            ("hold", true),
-            ("concurrency", true),
-            ("connect-timeout", true),
-        ];
-        let Some(flags) = Flags::parse(args, SPEC)? else {
-            return Ok(Parsed::Help);
-        };
-        flags.required("connections")?;
-        Ok(Parsed::Run(ConnsArgs {
-            url: flags.required("url")?.to_owned(),
-            connections: flags.number("connections", 0, 1, MAX_PROBE_CONNECTIONS)?,
-            server_pid: flags
-                .optional_pid("server-pid")?
-                .ok_or("--server-pid is required")?,
-            hold: flags.duration("hold", 0.0, true)?,
-            concurrency: flags.number("concurrency", 256, 1, 10_000)?,
-            connect_timeout: flags.duration("connect-timeout", 60.0, false)?,
-        }))
+/// A payload size for `ws-load`: [`parse_size`], at most [`MAX_SIZE`].
+fn load_size(text: &str) -> Result<usize, String> {
+    let size = parse_size(text)?;
+    if size > MAX_SIZE {
+        return Err(format!("at most {MAX_SIZE} bytes"));
     }
+    Ok(size)
 }
 
-/// The flags found on a command line, by name.
-struct Flags {
-    found: Vec<(&'static str, Option<String>)>,
-}
-
-impl Flags {
-    /// `Ok(None)` when help was asked for.
-    fn parse<I: IntoIterator<Item = String>>(
-        args: I,
-        spec: &[(&'static str, bool)],
-    ) -> Result<Option<Flags>, String> {
-        let mut found: Vec<(&'static str, Option<String>)> = Vec::new();
-        let mut args = args.into_iter();
-        // Each pass consumes at least one argument.
-        while let Some(arg) = args.next() {
-            if arg == "-h" || arg == "--help" {
-                return Ok(None);
-            }
-            let Some(body) = arg.strip_prefix("--") else {
-                return Err(format!("unexpected argument {arg:?} (see --help)"));
-            };
-            let (name, inline) = match body.split_once('=') {
-                Some((name, value)) => (name, Some(value.to_owned())),
-                None => (body, None),
-            };
-            let Some(&(name, takes_value)) = spec.iter().find(|(known, _)| *known == name) else {
-                return Err(format!("unknown option --{name} (see --help)"));
-            };
-            if found.iter().any(|(seen, _)| *seen == name) {
-                return Err(format!("--{name} given twice"));
-            }
-            let value = match (takes_value, inline) {
-                (true, Some(value)) => Some(value),
-                (true, None) => Some(
-                    args.next()
-                        .ok_or_else(|| format!("--{name} needs a value"))?,
-                ),
-                (false, Some(_)) => return Err(format!("--{name} takes no value")),
-                (false, None) => None,
-            };
-            found.push((name, value));
-        }
-        Ok(Some(Flags { found }))
+/// A duration above zero: [`parse_duration`], not zero.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be more than zero".to_owned());
     }
-
-    fn value(&self, name: &str) -> Option<&str> {
-        self.found
-            .iter()
-            .find(|(seen, _)| *seen == name)
-            .and_then(|(_, value)| value.as_deref())
-    }
-
-    fn present(&self, name: &str) -> bool {
-        self.found.iter().any(|(seen, _)| *seen == name)
-    }
-
-    fn required(&self, name: &str) -> Result<&str, String> {
-        self.value(name)
-            .ok_or_else(|| format!("--{name} is required"))
-    }
-
-    fn number(&self, name: &str, default: usize, min: usize, max: usize) -> Result<usize, String> {
-        let Some(text) = self.value(name) else {
-            return Ok(default);
-        };
-        let n: usize = text
-            .parse()
-            .map_err(|_| format!("--{name}: {text:?} is not a whole number"))?;
-        if n < min || n > max {
-            return Err(format!("--{name}: {n} is not between {min} and {max}"));
-        }
-        Ok(n)
-    }
-
-    fn duration(&self, name: &str, default_s: f64, zero_ok: bool) -> Result<Duration, String> {
-        let duration = match self.value(name) {
-            Some(text) => parse_duration(text).map_err(|e| format!("--{name}: {e}"))?,
-            None => Duration::from_secs_f64(default_s),
-        };
-        if duration.is_zero() && !zero_ok {
-            return Err(format!("--{name} must be more than zero"));
-        }
-        Ok(duration)
-    }
-
-    fn optional_pid(&self, name: &str) -> Result<Option<u32>, String> {
-        match self.value(name) {
-            None => Ok(None),
-            Some(text) => match text.parse::<u32>() {
-                Ok(pid) if pid > 0 => Ok(Some(pid)),
-                _ => Err(format!("--{name}: {text:?} is not a process id")),
-            },
-        }
-    }
+    Ok(duration)
 }
 
 /// Parse a byte count: digits with an optional `k`/`KiB` (1024) or
@@ -361,26 +207,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
 
-    fn load(args: &[&str]) -> Result<Parsed<LoadArgs>, String> {
-        LoadArgs::parse(args.iter().map(|s| s.to_string()))
+    fn load(args: &[&str]) -> Result<LoadArgs, clap::Error> {
+        LoadArgs::try_parse_from(std::iter::once("ws-load").chain(args.iter().copied()))
     }
 
-    fn conns(args: &[&str]) -> Result<Parsed<ConnsArgs>, String> {
-        ConnsArgs::parse(args.iter().map(|s| s.to_string()))
+    fn conns(args: &[&str]) -> Result<ConnsArgs, clap::Error> {
+        ConnsArgs::try_parse_from(std::iter::once("ws-conns").chain(args.iter().copied()))
     }
 
-    fn run<T>(parsed: Result<Parsed<T>, String>) -> T {
-        match parsed {
-            Ok(Parsed::Run(args)) => args,
-            Ok(Parsed::Help) => panic!("help"),
-            Err(e) => panic!("{e}"),
-        }
+    #[test]
+    fn definitions_are_consistent() {
+        use clap::CommandFactory;
+        LoadArgs::command().debug_assert();
+        ConnsArgs::command().debug_assert();
     }
 
     #[test]
     fn load_defaults() {
-        let args = run(load(&["--url", "ws://127.0.0.1:9001"]));
+        let args = load(&["--url", "ws://127.0.0.1:9001"]).unwrap();
         assert_eq!(
             args,
             LoadArgs {
@@ -401,7 +247,7 @@ mod tests {
 
     #[test]
     fn load_all_options_both_spellings() {
-        let args = run(load(&[
+        let args = load(&[
             "--url=ws://localhost:1/x",
             "--connections",
             "100",
@@ -417,7 +263,8 @@ mod tests {
             "4242",
             "--json",
             "--connect-timeout=3s",
-        ]));
+        ])
+        .unwrap();
         assert_eq!(args.url, "ws://localhost:1/x");
         assert_eq!(args.connections, 100);
         assert_eq!(args.size, 16 * 1024);
@@ -431,8 +278,13 @@ mod tests {
 
     #[test]
     fn help_wins() {
-        assert_eq!(load(&["--connections", "3", "--help"]), Ok(Parsed::Help));
-        assert_eq!(conns(&["-h"]), Ok(Parsed::Help));
+        let kind = load(&["--connections", "3", "--help"]).unwrap_err().kind();
+        assert_eq!(kind, ErrorKind::DisplayHelp);
+        assert_eq!(conns(&["-h"]).unwrap_err().kind(), ErrorKind::DisplayHelp);
+        let text = LoadArgs::try_parse_from(["ws-load", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("--in-flight") && text.contains("EXIT STATUS"));
     }
 
     #[test]
@@ -456,14 +308,15 @@ mod tests {
             assert!(load(bad).is_err(), "{bad:?} should be refused");
         }
         // A zero warmup is fine.
-        assert!(run(load(&["--url", "ws://h", "--warmup", "0"]))
+        assert!(load(&["--url", "ws://h", "--warmup", "0"])
+            .unwrap()
             .warmup
             .is_zero());
     }
 
     #[test]
     fn conns_parsing() {
-        let args = run(conns(&[
+        let args = conns(&[
             "--url",
             "ws://127.0.0.1:9002",
             "--connections",
@@ -472,7 +325,8 @@ mod tests {
             "77",
             "--hold",
             "1.5",
-        ]));
+        ])
+        .unwrap();
         assert_eq!(args.connections, 200);
         assert_eq!(args.server_pid, 77);
         assert_eq!(args.hold, Duration::from_millis(1500));

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use clap::{CommandFactory, FromArgMatches, Parser};
+
 /// Address used when none is given.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9010";
 /// Default lifetime of a comparison server.
@@ -13,69 +15,42 @@ pub const DEFAULT_MAX_SECONDS: u64 = 3600;
 pub const MAX_ACCEPTS: usize = 1_000_000;
 
 /// The command line of a comparison echo server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
+#[command(
+    about = "Echo server for the side-by-side comparison: prints `listening on ws://ADDR` \
+             when ready and exits by itself after --max-seconds",
+    long_about = None
+)]
 pub struct ServerArgs {
-    /// Where to listen; must be a loopback address.
+    /// Where to listen; must be a loopback IP:PORT address.
+    #[arg(value_name = "ADDR", default_value = DEFAULT_ADDR, value_parser = loopback_addr)]
     pub addr: String,
-    /// Lifetime of the process.
+    /// Lifetime of the process, seconds.
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_MAX_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub max_seconds: u64,
 }
 
-/// Usage line for a server called `name`.
-pub fn usage(name: &str) -> String {
-    format!(
-        "usage: {name} [ADDR] [--max-seconds S]\n\
-         Echo server for the side-by-side comparison. ADDR (default {DEFAULT_ADDR}) must be \
-         a loopback address; prints `listening on ws://ADDR` when ready and exits by itself \
-         after S seconds (default {DEFAULT_MAX_SECONDS})."
-    )
+/// An `IP:PORT` address on loopback, kept as written.
+fn loopback_addr(addr: &str) -> Result<String, String> {
+    let parsed: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an IP:PORT address"))?;
+    if !parsed.ip().is_loopback() {
+        return Err(format!(
+            "{addr}: comparison servers listen on loopback only"
+        ));
+    }
+    Ok(addr.to_owned())
 }
 
 impl ServerArgs {
-    /// Parse the arguments after the program name.
-    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<ServerArgs, String> {
-        let mut addr = None;
-        let mut max_seconds = DEFAULT_MAX_SECONDS;
-        let mut args = args.into_iter();
-        // Each pass consumes at least one argument.
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--max-seconds" => {
-                    let value = args.next().ok_or("--max-seconds needs a value")?;
-                    max_seconds = value.parse().ok().filter(|&s| s > 0).ok_or_else(|| {
-                        format!("--max-seconds: {value:?} is not a whole number > 0")
-                    })?;
-                }
-                "-h" | "--help" => return Err(String::new()),
-                other if other.starts_with('-') => return Err(format!("unknown option {other}")),
-                other if addr.is_none() => addr = Some(other.to_owned()),
-                other => return Err(format!("unexpected argument {other:?}")),
-            }
-        }
-        let addr = addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-        let parsed: std::net::SocketAddr = addr
-            .parse()
-            .map_err(|_| format!("{addr:?} is not an IP:PORT address"))?;
-        if !parsed.ip().is_loopback() {
-            return Err(format!(
-                "{addr}: comparison servers listen on loopback only"
-            ));
-        }
-        Ok(ServerArgs { addr, max_seconds })
-    }
-
-    /// Parse `std::env::args()`, or print the usage and exit 2.
-    pub fn from_env(name: &str) -> ServerArgs {
-        match ServerArgs::parse(std::env::args().skip(1)) {
-            Ok(args) => args,
-            Err(err) => {
-                if !err.is_empty() {
-                    eprintln!("{name}: {err}");
-                }
-                eprintln!("{}", usage(name));
-                std::process::exit(2);
-            }
-        }
+    /// Parse `std::env::args()` for the server called `name`; on bad
+    /// arguments print the error and usage and exit 2, on `--help` print
+    /// the help and exit 0.
+    pub fn from_env(name: &'static str) -> ServerArgs {
+        let matches = ServerArgs::command().name(name).get_matches();
+        ServerArgs::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
     }
 
     /// Start the watchdog thread that exits the process after
@@ -110,19 +85,25 @@ impl ServerArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
 
-    fn parse(args: &[&str]) -> Result<ServerArgs, String> {
-        ServerArgs::parse(args.iter().map(|s| s.to_string()))
+    fn parse(args: &[&str]) -> Result<ServerArgs, clap::Error> {
+        ServerArgs::try_parse_from(std::iter::once("server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        ServerArgs::command().debug_assert();
     }
 
     #[test]
     fn defaults_and_options() {
         assert_eq!(
-            parse(&[]),
-            Ok(ServerArgs {
+            parse(&[]).unwrap(),
+            ServerArgs {
                 addr: DEFAULT_ADDR.into(),
                 max_seconds: DEFAULT_MAX_SECONDS
-            })
+            }
         );
         let args = parse(&["127.0.0.1:1234", "--max-seconds", "60"]).unwrap();
         assert_eq!(args.addr, "127.0.0.1:1234");
@@ -143,6 +124,7 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(parse(&["--help"]), Err(String::new()));
+        let help = parse(&["--help"]).unwrap_err();
+        assert_eq!(help.kind(), ErrorKind::DisplayHelp);
     }
 }

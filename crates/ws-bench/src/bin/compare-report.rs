@@ -4,14 +4,22 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use clap::Parser;
 use ws_bench::report::{parse_line, render};
 
+/// compare-report: the markdown tables of compare.sh from its run log
+#[derive(Parser)]
+#[command(name = "compare-report")]
+struct Cli {
+    /// compare.sh's tab-separated run log; - reads stdin
+    #[arg(value_name = "RUNS.tsv")]
+    path: String,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [path] = &args[..] else {
-        eprintln!("usage: compare-report RUNS.tsv   (- for stdin)");
-        return ExitCode::from(2);
-    };
+    // Bad arguments exit with status 2, --help with 0.
+    let Cli { path } = Cli::parse();
+    let path = &path;
     let mut text = String::new();
     let read = if path == "-" {
         std::io::stdin().read_to_string(&mut text).map(|_| ())

@@ -2,22 +2,14 @@
 
 use std::process::ExitCode;
 
-use ws_bench::args::{ConnsArgs, Parsed, CONNS_HELP};
+use clap::Parser;
+use ws_bench::args::ConnsArgs;
 use ws_bench::conns;
-use ws_bench::load::{EXIT_FAILURE, EXIT_USAGE};
+use ws_bench::load::EXIT_FAILURE;
 
 fn main() -> ExitCode {
-    let args = match ConnsArgs::parse(std::env::args().skip(1)) {
-        Ok(Parsed::Run(args)) => args,
-        Ok(Parsed::Help) => {
-            print!("{CONNS_HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => {
-            eprintln!("ws-conns: {err}");
-            return exit(EXIT_USAGE);
-        }
-    };
+    // Bad arguments exit with status 2 (EXIT_USAGE), --help with 0.
+    let args = ConnsArgs::parse();
     match conns::run(&args) {
         Ok(code) => exit(code),
         Err(err) => {

@@ -2,21 +2,13 @@
 
 use std::process::ExitCode;
 
-use ws_bench::args::{LoadArgs, Parsed, LOAD_HELP};
-use ws_bench::load::{self, EXIT_FAILURE, EXIT_USAGE};
+use clap::Parser;
+use ws_bench::args::LoadArgs;
+use ws_bench::load::{self, EXIT_FAILURE};
 
 fn main() -> ExitCode {
-    let args = match LoadArgs::parse(std::env::args().skip(1)) {
-        Ok(Parsed::Run(args)) => args,
-        Ok(Parsed::Help) => {
-            print!("{LOAD_HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => {
-            eprintln!("ws-load: {err}");
-            return exit(EXIT_USAGE);
-        }
-    };
+    // Bad arguments exit with status 2 (EXIT_USAGE), --help with 0.
+    let args = LoadArgs::parse();
     match load::run(&args) {
         Ok(report) => {
             if args.json {
