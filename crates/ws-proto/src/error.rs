@@ -10,9 +10,10 @@ use crate::close::{CloseCode, ClosePayloadError};
 /// | error | close code |
 /// |---|---|
 /// | [`InvalidUtf8`](Self::InvalidUtf8), a close reason that is not UTF-8, [`InvalidCompressedData`](Self::InvalidCompressedData) | 1007 |
-/// | [`FrameTooLarge`](Self::FrameTooLarge), [`MessageTooLarge`](Self::MessageTooLarge) | 1009 |
+/// | [`FrameTooLarge`](Self::FrameTooLarge), [`MessageTooLarge`](Self::MessageTooLarge), [`BudgetExhausted`](Self::BudgetExhausted) | 1009 |
 /// | everything else | 1002 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// An RSV bit is set that no negotiated extension defines.
     ReservedBits,
@@ -42,6 +43,12 @@ pub enum ProtocolError {
     InvalidClosePayload(ClosePayloadError),
     /// A compressed message (permessage-deflate) that does not inflate.
     InvalidCompressedData,
+    /// Holding more of an unfinished message would pass the memory budget
+    /// that the connections of a server share
+    /// (`budget::MemoryBudget`, feature `alloc`): other connections hold
+    /// it. Not a fault of this peer's framing, but it is failed like an
+    /// oversized message, with 1009.
+    BudgetExhausted,
 }
 
 impl ProtocolError {
@@ -53,7 +60,9 @@ impl ProtocolError {
             | ProtocolError::InvalidClosePayload(ClosePayloadError::InvalidReason) => {
                 CloseCode::INVALID_DATA
             }
-            ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => CloseCode::TOO_LARGE,
+            ProtocolError::FrameTooLarge
+            | ProtocolError::MessageTooLarge
+            | ProtocolError::BudgetExhausted => CloseCode::TOO_LARGE,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -86,6 +95,7 @@ impl ProtocolError {
                 "close payload too long"
             }
             ProtocolError::InvalidCompressedData => "compressed data does not inflate",
+            ProtocolError::BudgetExhausted => "server busy: no memory for the message",
         }
     }
 }

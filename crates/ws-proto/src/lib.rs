@@ -73,7 +73,9 @@
 //!
 //! # Features
 //! - `alloc`: [`message::MessageAssembler`], which gathers chunks into
-//!   whole `String`/`Vec<u8>` messages under a size limit.
+//!   whole `String`/`Vec<u8>` messages under a size limit, and
+//!   [`budget::MemoryBudget`], which caps what many connections' unfinished
+//!   messages hold together (needs atomics: `target_has_atomic = "ptr"`).
 //!   [`url::WsUrl`], the parser of `ws://` URLs.
 //! - `getrandom`: [`mask::OsMask`], masking keys from the operating system's
 //!   entropy source, for clients.
@@ -109,6 +111,8 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(feature = "alloc")]
+pub mod budget;
 pub mod close;
 pub mod connection;
 pub mod constants;

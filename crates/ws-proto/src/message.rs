@@ -8,6 +8,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::budget::{MemoryBudget, Reservation};
 use crate::connection::{DataChunk, MessageKind};
 use crate::error::ProtocolError;
 
@@ -99,22 +100,38 @@ impl<'a> MessageRef<'a> {
 /// Gathers [`DataChunk`]s into whole messages, refusing any message larger
 /// than its limit with [`ProtocolError::MessageTooLarge`] (close code 1009)
 /// before growing its buffer past it.
-#[derive(Debug, Clone)]
+///
+/// With [`with_budget`](Self::with_budget), the buffer of an unfinished
+/// message is also paid for from a [`MemoryBudget`] shared with other
+/// connections before it grows ([`ProtocolError::BudgetExhausted`], 1009,
+/// when it cannot be); the share is given back when the message is
+/// complete or dropped.
+#[derive(Debug)]
 pub struct MessageAssembler {
     buffer: Vec<u8>,
     max_size: usize,
     /// Capacity kept between messages; a larger buffer is released.
     retained_capacity: usize,
+    reservation: Reservation,
 }
 
 impl MessageAssembler {
-    /// An assembler for messages of at most `max_size` bytes.
+    /// An assembler for messages of at most `max_size` bytes, with no
+    /// budget but its own limit.
     pub fn new(max_size: usize) -> Self {
         MessageAssembler {
             buffer: Vec::new(),
             max_size,
             retained_capacity: 64 * 1024,
+            reservation: MemoryBudget::unlimited().reservation(),
         }
+    }
+
+    /// Pay for unfinished messages from `budget` (shared by the
+    /// connections of a server).
+    pub fn with_budget(mut self, budget: &MemoryBudget) -> Self {
+        self.reservation = budget.reservation();
+        self
     }
 
     /// The size limit.
@@ -133,8 +150,8 @@ impl MessageAssembler {
         chunk: &DataChunk<'a>,
     ) -> Result<Option<MessageRef<'a>>, ProtocolError> {
         if chunk.message_start {
-            // Keep the capacity: a recycled buffer is meant to be used.
-            self.buffer.clear();
+            // Keep a modest capacity: a recycled buffer is meant to be used.
+            self.reset();
         }
         if chunk.message_start && chunk.message_end {
             return whole_message(chunk.kind, chunk.payload).map(Some);
@@ -143,10 +160,19 @@ impl MessageAssembler {
             self.reset();
             return Err(ProtocolError::MessageTooLarge);
         }
+        let paid = self
+            .reservation
+            .reserve(&mut self.buffer, chunk.payload.len(), self.max_size);
+        if let Err(err) = paid {
+            self.reset();
+            return Err(err);
+        }
         self.buffer.extend_from_slice(chunk.payload);
         if !chunk.message_end {
             return Ok(None);
         }
+        // Complete: handed out now, no longer held for the peer.
+        self.reservation.release();
         whole_message(chunk.kind, &self.buffer).map(Some)
     }
 
@@ -184,6 +210,7 @@ impl MessageAssembler {
     pub fn take_buffer(&mut self) -> Vec<u8> {
         let mut buffer = core::mem::take(&mut self.buffer);
         buffer.clear();
+        self.reservation.release();
         buffer
     }
 
@@ -198,6 +225,7 @@ impl MessageAssembler {
         if self.buffer.capacity() > self.retained_capacity {
             self.buffer = Vec::new();
         }
+        self.reservation.release();
     }
 }
 
@@ -268,6 +296,46 @@ mod tests {
             .unwrap_err();
         assert_eq!(err, ProtocolError::MessageTooLarge);
         assert_eq!(err.close_code(), crate::CloseCode::TOO_LARGE);
+    }
+
+    #[test]
+    fn unfinished_messages_of_many_connections_share_one_budget() {
+        let budget = MemoryBudget::new(1000);
+        let mut first = MessageAssembler::new(800).with_budget(&budget);
+        let mut second = MessageAssembler::new(800).with_budget(&budget);
+        let part = [0u8; 600];
+        assert_eq!(
+            first.push_owned(&chunk(MessageKind::Binary, &part, true, false)),
+            Ok(None)
+        );
+        // Within its own limit, but the budget has 400 bytes left.
+        let err = second
+            .push_owned(&chunk(MessageKind::Binary, &part, true, false))
+            .unwrap_err();
+        assert_eq!(err, ProtocolError::BudgetExhausted);
+        assert_eq!(err.close_code(), crate::CloseCode::TOO_LARGE);
+        // The first message completes: its share comes back.
+        let message = first
+            .push_owned(&chunk(MessageKind::Binary, b"end", false, true))
+            .unwrap();
+        assert_eq!(message.map(|m| m.as_bytes().len()), Some(603));
+        assert_eq!(budget.used(), 0);
+        assert_eq!(
+            second.push_owned(&chunk(MessageKind::Binary, &part, true, false)),
+            Ok(None)
+        );
+        drop(second);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn single_chunk_messages_cost_no_budget() {
+        let budget = MemoryBudget::new(0);
+        let mut assembler = MessageAssembler::new(100).with_budget(&budget);
+        assert_eq!(
+            assembler.push_owned(&chunk(MessageKind::Binary, b"whole", true, true)),
+            Ok(Some(Message::Binary(b"whole".to_vec())))
+        );
     }
 
     #[test]

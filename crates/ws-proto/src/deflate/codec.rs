@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush, Status};
 
 use super::negotiation::{DeflateConfig, DeflateParams};
+use crate::budget::{MemoryBudget, Reservation};
 use crate::connection::{DataChunk, MessageKind, Role};
 use crate::error::ProtocolError;
 use crate::message::Message;
@@ -89,6 +90,8 @@ pub struct PerMessageDeflate {
     compressor: Option<Deflate>,
     decompressor: Option<Inflate>,
     inflated: Vec<u8>,
+    /// What `inflated` costs the budget shared with other connections.
+    reservation: Reservation,
     utf8: Utf8Validator,
     max_message: usize,
     /// A message is being received: its first chunk came, its last not
@@ -113,10 +116,20 @@ impl PerMessageDeflate {
             compressor: None,
             decompressor: None,
             inflated: Vec::new(),
+            reservation: MemoryBudget::unlimited().reservation(),
             utf8: Utf8Validator::new(),
             max_message,
             receiving: false,
         }
+    }
+
+    /// Pay for inflated, unfinished messages from `budget` (shared by the
+    /// connections of a server): inflating fails with
+    /// [`ProtocolError::BudgetExhausted`] (1009) when the budget cannot pay
+    /// for more.
+    pub fn with_budget(mut self, budget: &MemoryBudget) -> Self {
+        self.reservation = budget.reservation();
+        self
     }
 
     /// The negotiated parameters.
@@ -202,8 +215,12 @@ impl PerMessageDeflate {
         self.receiving = !chunk.message_end;
         let result = self.inflate_chunk(chunk);
         if result.is_err() {
-            self.inflated.clear();
+            self.inflated = Vec::new();
             self.receiving = false;
+        }
+        if result.is_err() || chunk.message_end {
+            // Handed out, or dropped: no longer held for the peer.
+            self.reservation.release();
         }
         result
     }
@@ -258,6 +275,8 @@ impl PerMessageDeflate {
                     .clamp(1024, 256 * 1024),
             );
             let at = self.inflated.len();
+            let cap = self.max_message.saturating_add(1);
+            self.reservation.reserve(&mut self.inflated, space, cap)?;
             self.inflated.resize(at + space, 0);
             let (before_in, before_out) = (decompressor.total_in(), decompressor.total_out());
             let status = decompressor.decompress(
@@ -314,6 +333,7 @@ impl PerMessageDeflate {
             self.decompressor = None;
         }
         self.inflated = Vec::new();
+        self.reservation.release();
     }
 }
 
@@ -342,6 +362,20 @@ mod tests {
         (
             PerMessageDeflate::new(Role::Client, params, config, 1 << 20),
             PerMessageDeflate::new(Role::Server, params, config, 1 << 20),
+        )
+    }
+
+    /// A client that compresses everything, and a server that inflates
+    /// messages up to `limit` bytes.
+    fn unlimited_sender_and_receiver(limit: usize) -> (PerMessageDeflate, PerMessageDeflate) {
+        let config = CompressionConfig {
+            threshold: 0,
+            ..CompressionConfig::default()
+        };
+        let params = DeflateParams::default();
+        (
+            PerMessageDeflate::new(Role::Client, params, config, usize::MAX),
+            PerMessageDeflate::new(Role::Server, params, config, limit),
         )
     }
 
@@ -443,15 +477,46 @@ mod tests {
     }
 
     #[test]
-    fn inflating_past_the_limit_fails_with_1009_early() {
-        let config = CompressionConfig {
-            threshold: 0,
-            ..CompressionConfig::default()
+    fn inflating_past_the_shared_budget_fails_with_1009_and_gives_it_back() {
+        let budget = MemoryBudget::new(256 * 1024);
+        let (mut sender, receiver) = unlimited_sender_and_receiver(16 << 20);
+        let mut receiver = receiver.with_budget(&budget);
+        // 4 MiB of zeros: within the message limit, past the budget. The
+        // message's first chunk only (FIN=0), as an attacker would send it.
+        let mut wire = Vec::new();
+        sender.compress(&vec![0u8; 4 << 20], &mut wire).unwrap();
+        let first = chunk(MessageKind::Binary, &wire, true, false);
+        assert_eq!(
+            receiver.receive_chunk(&first),
+            Err(ProtocolError::BudgetExhausted)
+        );
+        assert_eq!(budget.used(), 0);
+        assert_eq!(receiver.inflated.capacity(), 0);
+    }
+
+    #[test]
+    fn an_unfinished_compressed_message_holds_its_share_until_it_ends() {
+        let budget = MemoryBudget::new(1 << 20);
+        let (mut client, server) = pair(DeflateParams::default());
+        let mut server = server.with_budget(&budget);
+        let mut wire = Vec::new();
+        client.compress(&vec![7u8; 100_000], &mut wire).unwrap();
+        let (head, tail) = wire.split_at(wire.len() / 2);
+        let first = chunk(MessageKind::Binary, head, true, false);
+        assert_eq!(server.receive_chunk(&first), Ok(None));
+        assert!(budget.used() > 0);
+        let last = DataChunk {
+            message_start: false,
+            ..chunk(MessageKind::Binary, tail, false, true)
         };
-        let mut sender =
-            PerMessageDeflate::new(Role::Client, DeflateParams::default(), config, usize::MAX);
-        let mut receiver =
-            PerMessageDeflate::new(Role::Server, DeflateParams::default(), config, 1 << 20);
+        let message = server.receive_chunk(&last).unwrap().unwrap();
+        assert_eq!(message.as_bytes().len(), 100_000);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn inflating_past_the_limit_fails_with_1009_early() {
+        let (mut sender, mut receiver) = unlimited_sender_and_receiver(1 << 20);
         // 64 MiB of zeros compresses to about 64 KiB.
         let bomb = vec![0u8; 64 << 20];
         let mut wire = Vec::new();
