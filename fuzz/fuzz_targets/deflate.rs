@@ -73,7 +73,7 @@ struct Input<'a> {
 }
 
 /// Message size limits (`max_message` of `PerMessageDeflate::new`). The
-/// transports pass `max_message_size` (64 MiB by default) as a usize,
+/// transports pass `max_message_size` (16 MiB by default) as a usize,
 /// `usize::MAX` for a limit that does not fit (or `u64::MAX`, no limit).
 const LIMITS: [usize; 8] = [0, 1, 5, 100, 4096, 1 << 20, 64 << 20, usize::MAX];
 const REPEATS: [usize; 8] = [1, 1, 1, 2, 3, 16, 256, 4096];

@@ -310,6 +310,32 @@ fn message_over_the_limit_fails_with_1009_at_the_frame_that_exceeds_it() {
 }
 
 #[test]
+fn compressed_message_is_held_to_the_limit_by_its_inflated_size_not_its_wire_size() {
+    let config = Config {
+        max_message_size: 10,
+        compression: true,
+        ..Config::new()
+    };
+    // 12 bytes on the wire, past the limit: incompressible data grows a
+    // little when deflated, and the codec judges the inflated size.
+    let mut input = client_frame(OpCode::Binary, false, &[1; 6]);
+    input[0] |= 0x40;
+    input.extend(client_frame(OpCode::Continuation, true, &[2; 6]));
+    let mut conn = Connection::server(config);
+    let seen = feed(&mut conn, &input);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        !seen.iter().any(|s| matches!(s, Seen::Error(_))),
+        "{seen:?}"
+    );
+    // Uncompressed, the same frames pass the limit.
+    let mut plain = client_frame(OpCode::Binary, false, &[1; 6]);
+    plain.extend(client_frame(OpCode::Continuation, true, &[2; 6]));
+    let seen = feed(&mut Connection::server(config), &plain);
+    assert_eq!(seen[1], Seen::Error(ProtocolError::MessageTooLarge));
+}
+
+#[test]
 fn invalid_utf8_fails_as_soon_as_the_bad_byte_arrives() {
     // A long text frame whose 3rd payload byte is invalid, fed byte by byte:
     // the error must come long before the frame ends.
