@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use ws_proto::budget::MemoryBudget;
 use ws_proto::constants::WS_HEADER_BUFFER;
 use ws_proto::deflate::CompressionConfig;
 
@@ -10,7 +11,8 @@ use ws_proto::deflate::CompressionConfig;
 /// | setting | default | when it is hit |
 /// |---|---|---|
 /// | `protocol.max_frame_size` | 16 MiB | close 1009 |
-/// | `protocol.max_message_size` | 64 MiB | close 1009 |
+/// | `protocol.max_message_size` | 16 MiB | close 1009 |
+/// | `memory_budget` | 256 MiB, shared by all loops of a server | close 1009 for the connection whose unfinished message would pass it |
 /// | `max_handshake_header` | 8192 bytes | HTTP 431, connection closed |
 /// | `handshake_timeout` | 10 s | connection closed |
 /// | `idle_timeout` | 60 s | a ping is sent |
@@ -81,7 +83,19 @@ pub struct Config {
     /// `server_no_context_takeover` / `client_no_context_takeover`
     /// negotiated: up to about 300 KiB each). Default 10 s.
     pub release_compressor_after: Duration,
+    /// Memory that all connections made with this configuration (and its
+    /// clones: a [`Server`](crate::Server) clones it for each loop) may hold together
+    /// for incoming messages that are not yet complete, or not yet
+    /// inflated, before they are handed out. A connection whose message
+    /// would pass it is closed with 1009, like one over
+    /// `protocol.max_message_size`; memory is paid for before it is
+    /// allocated. Default 256 MiB: sixteen messages of the largest default
+    /// size at once. Give a server its own with [`MemoryBudget::new`].
+    pub memory_budget: MemoryBudget,
 }
+
+/// The default [`Config::memory_budget`]: 256 MiB.
+const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
 
 impl Default for Config {
     fn default() -> Self {
@@ -103,11 +117,17 @@ impl Default for Config {
             nodelay: true,
             compression: Some(CompressionConfig::default()),
             release_compressor_after: Duration::from_secs(10),
+            memory_budget: MemoryBudget::new(DEFAULT_MEMORY_BUDGET),
         }
     }
 }
 
 impl Config {
+    /// The message size limit as a `usize` for the assembler.
+    pub(crate) fn max_message_len(&self) -> usize {
+        usize::try_from(self.protocol.max_message_size).unwrap_or(usize::MAX)
+    }
+
     /// The queue size from which reading pauses.
     pub(crate) fn high_water(&self) -> usize {
         self.max_outgoing / 2

@@ -89,7 +89,7 @@ impl<D> Conn<D> {
         generation: u32,
         phase: Phase,
         proto: Connection<LoopMask>,
-        max_message: usize,
+        assembler: MessageAssembler,
         now: Instant,
     ) -> Self {
         Conn {
@@ -98,7 +98,7 @@ impl<D> Conn<D> {
             phase,
             proto,
             inbuf: Vec::new(),
-            assembler: MessageAssembler::new(max_message),
+            assembler,
             deflate: None,
             out: Vec::new(),
             out_pos: 0,

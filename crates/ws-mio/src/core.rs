@@ -17,6 +17,7 @@ use ws_proto::frame::MAX_CONTROL_FRAME_LEN;
 use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::{write_refusal, write_response};
 use ws_proto::mask::{apply_mask, os_entropy, os_mask};
+use ws_proto::message::MessageAssembler;
 use ws_proto::message::MessageRef;
 use ws_proto::url::WsUrl;
 use ws_proto::{
@@ -128,10 +129,10 @@ impl<D> Core<D> {
             Role::Client => LoopMask::Client(Box::new(os_mask())),
         };
         let proto = Connection::new(role, self.config.protocol, mask);
-        let max_message =
-            usize::try_from(self.config.protocol.max_message_size).unwrap_or(usize::MAX);
+        let assembler = MessageAssembler::new(self.config.max_message_len())
+            .with_budget(&self.config.memory_budget);
         let now = Instant::now();
-        let mut conn = Conn::new(stream, self.next_generation, phase, proto, max_message, now);
+        let mut conn = Conn::new(stream, self.next_generation, phase, proto, assembler, now);
         conn.deadline = Some(now + self.config.handshake_timeout);
         entry.insert(conn);
         Ok(index)
@@ -945,11 +946,11 @@ impl<D> Core<D> {
         params: ws_proto::deflate::DeflateParams,
         compression: ws_proto::deflate::CompressionConfig,
     ) {
-        let max_message =
-            usize::try_from(self.config.protocol.max_message_size).unwrap_or(usize::MAX);
+        let max_message = self.config.max_message_len();
         let conn = &mut self.conns[index];
         conn.proto.config_mut().compression = true;
-        let deflate = PerMessageDeflate::new(role, params, compression, max_message);
+        let deflate = PerMessageDeflate::new(role, params, compression, max_message)
+            .with_budget(&self.config.memory_budget);
         conn.deflate = Some(Box::new(deflate));
     }
 

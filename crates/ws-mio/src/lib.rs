@@ -102,5 +102,6 @@ pub use error::{Error, SendError};
 pub use event_loop::{EventLoop, ShutdownHandle};
 pub use handler::{ConnectionId, Context, Handler, Opening, Refusal};
 pub use server::{run_echo, Echo, Server};
+pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::message::{Message, MessageRef};
 pub use ws_proto::CloseCode;

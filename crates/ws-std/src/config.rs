@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use ws_proto::budget::MemoryBudget;
 use ws_proto::constants::{MIN_RECV_BUFFER, WS_HEADER_BUFFER};
 use ws_proto::deflate::CompressionConfig;
 
@@ -12,7 +13,8 @@ use ws_proto::deflate::CompressionConfig;
 /// | setting | default | when it is hit |
 /// |---|---|---|
 /// | `protocol.max_frame_size` | 16 MiB | close 1009, [`Error::Protocol`](crate::Error::Protocol) |
-/// | `protocol.max_message_size` | 64 MiB | close 1009, [`Error::Protocol`](crate::Error::Protocol) |
+/// | `protocol.max_message_size` | 16 MiB | close 1009, [`Error::Protocol`](crate::Error::Protocol) |
+/// | `memory_budget` | 256 MiB, shared by a server's connections | close 1009 for the connection whose unfinished message would pass it |
 /// | `max_handshake_header` | 8192 bytes | HTTP 431, [`Error::Handshake`](crate::Error::Handshake) |
 /// | `handshake_timeout` | 10 s | [`Error::Io`](crate::Error::Io) (timed out) |
 /// | `read_timeout` | none | [`Error::Io`](crate::Error::Io) (timed out); the connection stays usable |
@@ -71,7 +73,19 @@ pub struct Config {
     /// uncompressed. On by default; `None` turns it off. The message size
     /// limit applies to the inflated size.
     pub compression: Option<CompressionConfig>,
+    /// Memory that all connections made with this configuration (and its
+    /// clones: a server clones it for each connection) may hold together
+    /// for incoming messages that are not yet complete, or not yet
+    /// inflated, before they are handed out. A connection whose message
+    /// would pass it is closed with 1009, like one over
+    /// `protocol.max_message_size`; memory is paid for before it is
+    /// allocated. Default 256 MiB: sixteen messages of the largest default
+    /// size at once. Give a server its own with [`MemoryBudget::new`].
+    pub memory_budget: MemoryBudget,
 }
+
+/// The default [`Config::memory_budget`]: 256 MiB.
+const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
 
 impl Default for Config {
     fn default() -> Self {
@@ -89,6 +103,7 @@ impl Default for Config {
             extra_headers: Vec::new(),
             max_connections: 1024,
             compression: Some(CompressionConfig::default()),
+            memory_budget: MemoryBudget::new(DEFAULT_MEMORY_BUDGET),
         }
     }
 }

@@ -83,6 +83,7 @@ pub use handshake::{accept, client_handshake, upgrade_with_config, ws_upgrade};
 pub use server::{ws_server, StopHandle, WsServer};
 pub use stream::Stream;
 pub use websocket::{OwnedFrame, WebSocket};
+pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};
 pub use ws_proto::message::Message;
 pub use ws_proto::url::WsUrl;

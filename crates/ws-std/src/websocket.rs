@@ -190,7 +190,7 @@ impl<S: Stream> WebSocket<S> {
             conn: Connection::new(role, config.protocol, os_mask()),
             inbox: Inbox::new(config.effective_read_buffer(), already_read),
             scratch: Scratch {
-                assembler: MessageAssembler::new(max_message),
+                assembler: MessageAssembler::new(max_message).with_budget(&config.memory_budget),
                 deflate: None,
                 frame: Vec::new(),
                 frame_opcode: OpCode::Continuation,
@@ -208,7 +208,8 @@ impl<S: Stream> WebSocket<S> {
     pub(crate) fn enable_deflate(&mut self, params: DeflateParams, config: CompressionConfig) {
         self.conn.config_mut().compression = true;
         let max_message = self.config.max_message_len();
-        let deflate = PerMessageDeflate::new(self.role(), params, config, max_message);
+        let deflate = PerMessageDeflate::new(self.role(), params, config, max_message)
+            .with_budget(&self.config.memory_budget);
         self.scratch.deflate = Some(Box::new(deflate));
     }
 
