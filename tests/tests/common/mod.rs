@@ -94,7 +94,12 @@ pub trait TestServer: Sized {
     const NAME: &'static str;
 
     /// Bind 127.0.0.1:0 with short timeouts and serve the echo handler.
-    fn start() -> Self;
+    fn start() -> Self {
+        Self::start_with(Limits::default())
+    }
+
+    /// The same with other memory limits.
+    fn start_with(limits: Limits) -> Self;
 
     /// The address the server listens on.
     fn addr(&self) -> SocketAddr;
@@ -108,6 +113,27 @@ pub trait TestServer: Sized {
     /// panics if the thread panicked, did not return in time, or returned
     /// an error, or if any server thread panicked since `start`.
     fn stop(self);
+}
+
+/// The memory limits of a test server; the default is each transport's
+/// own default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// `memory_budget` in bytes.
+    pub memory_budget: Option<usize>,
+    /// `protocol.max_message_size`.
+    pub max_message_size: Option<u64>,
+}
+
+impl Limits {
+    fn apply(&self, budget: &mut ws_proto::budget::MemoryBudget, protocol: &mut ws_proto::Config) {
+        if let Some(bytes) = self.memory_budget {
+            *budget = ws_proto::budget::MemoryBudget::new(bytes);
+        }
+        if let Some(bytes) = self.max_message_size {
+            protocol.max_message_size = bytes;
+        }
+    }
 }
 
 /// ws-std settings: the 1 s handshake timeout of the slowloris test, a
@@ -162,10 +188,12 @@ pub struct StdServer {
 impl TestServer for StdServer {
     const NAME: &'static str = "ws-std";
 
-    fn start() -> Self {
+    fn start_with(limits: Limits) -> Self {
         let panics_at_start = server_panics();
+        let mut config = std_config();
+        limits.apply(&mut config.memory_budget, &mut config.protocol);
         let server =
-            ws_std::WsServer::bind_with_config("127.0.0.1:0", std_config()).expect("bind ws-std");
+            ws_std::WsServer::bind_with_config("127.0.0.1:0", config).expect("bind ws-std");
         let addr = server.local_addr().expect("local_addr");
         let stop = server.stop_handle();
         let thread = thread::Builder::new()
@@ -211,12 +239,14 @@ pub struct MioServer {
 impl TestServer for MioServer {
     const NAME: &'static str = "ws-mio";
 
-    fn start() -> Self {
+    fn start_with(limits: Limits) -> Self {
         let panics_at_start = server_panics();
+        let mut config = mio_config();
+        limits.apply(&mut config.memory_budget, &mut config.protocol);
         let server = ws_mio::Server::bind("127.0.0.1:0")
             .expect("bind ws-mio")
             .threads(1)
-            .config(mio_config());
+            .config(config);
         let addr = server.local_addr();
         let shutdown = server.shutdown_handle();
         let thread = thread::Builder::new()
