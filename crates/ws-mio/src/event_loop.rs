@@ -172,7 +172,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Open a client connection to a `ws://` URL; the handler's `on_open`
-    /// follows when the handshake completes.
+    /// follows when the handshake completes, or exactly one `on_error` if
+    /// it does not (see [`Handler::on_error`]). An error returned here is
+    /// the only report of that attempt.
     pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
         self.core.connect(url)
     }
@@ -429,7 +431,16 @@ impl<H: Handler> EventLoop<H> {
                             .start_close(index, CloseCode::GOING_AWAY, "server shutting down");
                 }
                 Phase::Open => {}
-                _ => self.core.remove(&mut self.handler, index),
+                _ => {
+                    // A client still in its handshake hears why it ends.
+                    let aborted = io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the event loop shut down during the opening handshake",
+                    );
+                    self.core
+                        .report_failed_connect(&mut self.handler, index, &Error::Io(aborted));
+                    self.core.remove(&mut self.handler, index);
+                }
             }
         }
         self.core.flush_dirty(&mut self.handler);
