@@ -60,6 +60,10 @@ pub(crate) struct Core<D> {
     opened: usize,
     /// Mail being delivered (kept for its capacity).
     mail: VecDeque<Delivery>,
+    /// A connection was removed (its descriptor closed) since the event
+    /// loop last looked: an accept owed for want of descriptors may
+    /// succeed now.
+    pub(crate) descriptor_freed: bool,
 }
 
 impl<D> Core<D> {
@@ -78,6 +82,7 @@ impl<D> Core<D> {
             home: 0,
             opened: 0,
             mail: VecDeque::new(),
+            descriptor_freed: false,
         }
     }
 
@@ -771,6 +776,7 @@ impl<D> Core<D> {
         );
         self.report_failed_connect(handler, index, &Error::Io(dropped));
         let mut conn = self.conns.remove(index);
+        self.descriptor_freed = true;
         if conn.opened {
             self.count_opened(false);
         }

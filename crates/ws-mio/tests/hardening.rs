@@ -1,16 +1,18 @@
-//! Hardening: a client connection the handler asked for always ends with
-//! word of how it ended (a bare-LF 101 opens it; a timeout, a refused connect, a
+//! Hardening: accepting resumes after the process ran out of descriptors,
+//! and a client connection the handler asked for always ends with word of
+//! how it ended (a bare-LF 101 opens it; a timeout, a refused connect, a
 //! bad answer, a reset or a shutdown reach `on_error` exactly once).
 
 mod common;
 
-use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{lock, read_frame, read_http_head, Log, Recorder, SharedLog, IO_TIMEOUT};
-use ws_mio::{CloseCode, Config, EventLoop};
+use ws_mio::{CloseCode, Config, Echo, EventLoop};
 
 /// Turn `event_loop` (10 ms at most per turn) until `done` holds or
 /// `limit` passes; returns whether it held.
@@ -274,5 +276,265 @@ fn a_shutdown_during_a_client_handshake_is_reported_once_through_on_error() {
         log.opens.is_empty() && log.closes.is_empty(),
         "{}",
         heard(&log)
+    );
+}
+
+// ----- Finding 5: accepting resumes after descriptor exhaustion ----------
+
+/// The environment variable that makes [`child_echo_server`] serve.
+const CHILD_ENV: &str = "WS_MIO_HARDENING_CHILD";
+/// The descriptor limit of the child server.
+const CHILD_NOFILE: usize = 40;
+/// The line the child prints its port on.
+const PORT_LINE: &str = "ws-mio-child-port ";
+/// If set, the child holds this many descriptors of its own (not
+/// connections) for [`HOLD_FOR`] after it starts, then closes them.
+const HOLD_ENV: &str = "WS_MIO_HARDENING_CHILD_HOLD";
+const HOLD_FOR: Duration = Duration::from_millis(1500);
+
+/// Not a test of its own: the echo server that
+/// `accepting_resumes_when_descriptors_free_up_without_a_new_client` runs
+/// in a child process (this test binary again, under a low
+/// RLIMIT_NOFILE). Does nothing unless the environment says so.
+#[test]
+#[ignore = "run as a child process by the descriptor exhaustion test"]
+fn child_echo_server() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let mut event_loop = EventLoop::new(common::config(), Echo).expect("event loop");
+    let addr = event_loop
+        .listen("127.0.0.1:0".parse().unwrap())
+        .expect("listen");
+    if let Some(count) = std::env::var(HOLD_ENV).ok().and_then(|n| n.parse().ok()) {
+        let held: Vec<std::fs::File> = (0..count)
+            .map(|_| std::fs::File::open("/dev/null").expect("a descriptor to hold"))
+            .collect();
+        thread::spawn(move || {
+            thread::sleep(HOLD_FOR);
+            drop(held);
+        });
+    }
+    let shutdown = event_loop.shutdown_handle();
+    // Bounded, even if the parent forgets the child.
+    thread::spawn(move || {
+        thread::sleep(Duration::from_secs(20));
+        shutdown.shutdown();
+    });
+    println!("{PORT_LINE}{}", addr.port());
+    io::stdout().flush().unwrap();
+    event_loop.run().expect("the child's loop");
+}
+
+/// A child process, killed and reaped when dropped.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start [`child_echo_server`] under `ulimit -n CHILD_NOFILE`, holding
+/// `hold` descriptors for [`HOLD_FOR`]; returns it and its address.
+fn spawn_child_server(hold: usize) -> (ChildGuard, SocketAddr) {
+    let exe = std::env::current_exe().expect("the test binary");
+    let script = format!("ulimit -n {CHILD_NOFILE} && exec \"$0\" \"$@\"");
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(exe)
+        .args([
+            "child_echo_server",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, "1")
+        .env(HOLD_ENV, hold.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the child server");
+    let mut child = ChildGuard(child);
+    let stdout = child.0.stdout.take().expect("the child's stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // The child prints its port at once, or exits (and its stdout ends).
+    let port = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                // libtest may have started the line ("test ... ").
+                if let Some((_, port)) = line.split_once(PORT_LINE) {
+                    break port.trim().parse::<u16>().expect("a port number");
+                }
+            }
+            other => panic!("the child server printed no port: {other:?}"),
+        }
+    };
+    // Keep reading (and dropping) the child's output so it never blocks.
+    thread::spawn(move || for _ in lines.by_ref() {});
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// A raw client that sent its upgrade request and reads the answer
+/// without blocking.
+struct Waiting {
+    stream: TcpStream,
+    head: Vec<u8>,
+    upgraded: bool,
+}
+
+impl Waiting {
+    fn connect(addr: SocketAddr) -> Waiting {
+        let mut stream = common::tcp(addr);
+        stream
+            .write_all(common::upgrade_request(addr, "/", "").as_bytes())
+            .expect("send the upgrade request");
+        stream.set_nonblocking(true).unwrap();
+        Waiting {
+            stream,
+            head: Vec::new(),
+            upgraded: false,
+        }
+    }
+
+    /// Read what arrived; true once the 101 is complete.
+    fn poll(&mut self) -> bool {
+        let mut buf = [0u8; 1024];
+        while !self.upgraded {
+            match self.stream.read(&mut buf) {
+                Ok(0) => panic!(
+                    "the server closed a waiting client: {:?}",
+                    String::from_utf8_lossy(&self.head)
+                ),
+                Ok(read) => {
+                    self.head.extend_from_slice(&buf[..read]);
+                    if self.head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        assert!(self.head.starts_with(b"HTTP/1.1 101"), "{:?}", self.head);
+                        self.upgraded = true;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => panic!("a waiting client's read failed: {err}"),
+            }
+        }
+        self.upgraded
+    }
+}
+
+/// Poll every client until the number upgraded has not changed for
+/// `settle`, or `limit` passes; returns the number upgraded.
+fn upgraded_after(clients: &mut [Waiting], settle: Duration, limit: Duration) -> usize {
+    let deadline = Instant::now() + limit;
+    let mut count = 0;
+    let mut changed = Instant::now();
+    while Instant::now() < deadline && changed.elapsed() < settle {
+        let now = clients
+            .iter_mut()
+            .map(Waiting::poll)
+            .filter(|&up| up)
+            .count();
+        if now != count {
+            count = now;
+            changed = Instant::now();
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    clients
+        .iter_mut()
+        .map(Waiting::poll)
+        .filter(|&up| up)
+        .count()
+}
+
+#[test]
+fn accepting_resumes_when_descriptors_free_up_without_a_new_client() {
+    const CLIENTS: usize = 60;
+    const CLOSED: usize = 20;
+    let (_child, addr) = spawn_child_server(0);
+    let mut clients: Vec<Waiting> = (0..CLIENTS).map(|_| Waiting::connect(addr)).collect();
+    let first = upgraded_after(
+        &mut clients,
+        Duration::from_millis(300),
+        Duration::from_secs(3),
+    );
+    let waiting = CLIENTS - first;
+    assert!(
+        first >= CLOSED && waiting >= CLOSED,
+        "with {CHILD_NOFILE} descriptors the server should upgrade some of \
+         {CLIENTS} clients and run out before the rest: {first} upgraded"
+    );
+    // Close some upgraded clients: their descriptors free up in the
+    // server. No new client arrives.
+    let (mut upgraded, mut rest): (Vec<Waiting>, Vec<Waiting>) =
+        clients.into_iter().partition(|c| c.upgraded);
+    let _still_open = upgraded.split_off(CLOSED);
+    let closed_at = Instant::now();
+    drop(upgraded);
+    let limit = Duration::from_secs(3);
+    let mut served = 0;
+    while closed_at.elapsed() < limit && served < CLOSED {
+        served = rest.iter_mut().map(Waiting::poll).filter(|&up| up).count();
+        thread::sleep(Duration::from_millis(5));
+    }
+    let took = closed_at.elapsed();
+    println!(
+        "ulimit -n {CHILD_NOFILE}: {first} of {CLIENTS} upgraded at first; \
+         {CLOSED} closed; {served} of the {waiting} waiting upgraded within {took:?}"
+    );
+    assert!(
+        served >= CLOSED,
+        "only {served} of {waiting} waiting clients were accepted within \
+         {limit:?} after {CLOSED} descriptors freed up"
+    );
+}
+
+#[test]
+fn accepting_resumes_when_descriptors_free_up_elsewhere_in_the_process() {
+    const CLIENTS: usize = 40;
+    const HELD: usize = 20;
+    let started = Instant::now();
+    let (_child, addr) = spawn_child_server(HELD);
+    let mut clients: Vec<Waiting> = (0..CLIENTS).map(|_| Waiting::connect(addr)).collect();
+    let first = upgraded_after(
+        &mut clients,
+        Duration::from_millis(300),
+        Duration::from_secs(1),
+    );
+    let checked = started.elapsed();
+    assert!(
+        checked < HOLD_FOR,
+        "too slow to check before the child let go: {checked:?}"
+    );
+    assert!(
+        first > 0 && CLIENTS - first >= HELD,
+        "with {CHILD_NOFILE} descriptors, {HELD} held, the server should \
+         upgrade some of {CLIENTS} clients and run out: {first} upgraded"
+    );
+    // No connection closes and no client arrives: the child closes the
+    // descriptors it held, and the loop's retry timer finds them.
+    let limit = HOLD_FOR + Duration::from_secs(3);
+    let mut served = 0;
+    while started.elapsed() < limit && served < HELD {
+        served = clients
+            .iter_mut()
+            .map(Waiting::poll)
+            .filter(|&up| up)
+            .count()
+            - first;
+        thread::sleep(Duration::from_millis(5));
+    }
+    let took = started.elapsed();
+    println!(
+        "ulimit -n {CHILD_NOFILE}, {HELD} held for {HOLD_FOR:?}: {first} of {CLIENTS} \
+         upgraded at first; {served} more by {took:?} after the child started"
+    );
+    assert!(
+        served >= HELD,
+        "only {served} more clients were accepted within {limit:?} of the \
+         child's start, {HELD} descriptors freed at {HOLD_FOR:?}"
     );
 }
