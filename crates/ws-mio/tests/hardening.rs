@@ -121,6 +121,87 @@ fn client_opens_on_a_bare_lf_101_and_a_message_and_close_round_trip() {
     assert_eq!((close.opcode, close.close_code()), (0x8, 1000));
 }
 
+/// A hand-made server that answers the upgrade with a valid 101 (CRLF
+/// lines, plus `padding` bytes of an extra header) one byte per write.
+fn trickling_server(padding: usize) -> (thread::JoinHandle<io::Result<()>>, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || -> io::Result<()> {
+        let (mut stream, _) = listener.accept()?;
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        let request = read_http_head(&mut stream)?;
+        let key = request
+            .lines()
+            .find_map(|line| line.strip_prefix("Sec-WebSocket-Key: "))
+            .ok_or_else(|| io::Error::other("no key"))?;
+        let accept = ws_proto::handshake::accept_key(key.trim().as_bytes());
+        let accept = std::str::from_utf8(&accept).map_err(io::Error::other)?;
+        let answer = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nX-Padding: {}\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+            "p".repeat(padding)
+        );
+        for byte in answer.as_bytes() {
+            if stream.write_all(&[*byte]).is_err() {
+                // The client gave up on an oversized head: expected.
+                return Ok(());
+            }
+        }
+        // Hold the connection until the client is done with it.
+        let _ = read_http_head(&mut stream);
+        Ok(())
+    });
+    (server, addr)
+}
+
+#[test]
+fn a_101_trickled_byte_by_byte_opens_and_an_oversized_one_is_refused_once() {
+    // Fits: opens.
+    let (server, addr) = trickling_server(100);
+    let (mut event_loop, log) = client_loop(common::config());
+    let id = event_loop
+        .connect(&format!("ws://{addr}/"))
+        .expect("connect");
+    let opened = drive(&mut event_loop, Duration::from_secs(3), |_| {
+        !lock(&log).opens.is_empty()
+    });
+    {
+        let log = lock(&log);
+        assert!(opened, "not opened: {}", heard(&log));
+        assert_eq!(log.opens[0].id, id);
+        assert!(log.errors.is_empty(), "{}", heard(&log));
+    }
+    drop(event_loop);
+    common::join_within(server, Duration::from_secs(3)).expect("trickling server");
+
+    // Over max_handshake_header without an end: one error, nothing else.
+    let config = Config {
+        max_handshake_header: 512,
+        ..common::config()
+    };
+    let (server, addr) = trickling_server(1024);
+    let (mut event_loop, log) = client_loop(config);
+    let id = event_loop
+        .connect(&format!("ws://{addr}/"))
+        .expect("connect");
+    let gone = drive(&mut event_loop, Duration::from_secs(3), |event_loop| {
+        event_loop.connection_count() == 0
+    });
+    drop(event_loop);
+    common::join_within(server, Duration::from_secs(3)).expect("trickling server");
+    let log = lock(&log);
+    assert!(gone, "still connected: {}", heard(&log));
+    assert_eq!(log.errors.len(), 1, "{}", heard(&log));
+    assert_eq!(log.errors[0].0, id);
+    assert!(log.errors[0].1.contains("too large"), "{}", heard(&log));
+    assert!(
+        log.opens.is_empty() && log.closes.is_empty(),
+        "{}",
+        heard(&log)
+    );
+}
+
 // ----- Finding 8 (b): every failed client connection is reported once ----
 
 #[test]
