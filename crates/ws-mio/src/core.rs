@@ -769,12 +769,19 @@ impl<D> Core<D> {
         }
         // Every path that drops a client in its handshake reports its own
         // reason first; this catches any that does not, so the handler is
-        // never left waiting for an `on_open` that will not come.
-        let dropped = io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            "dropped before the opening handshake completed",
+        // never left waiting for an `on_open` that will not come. (The
+        // error is made only then: closing a connection allocates nothing.)
+        let unreported = matches!(
+            &self.conns[index].phase,
+            Phase::ClientHandshake(state) if !state.reported
         );
-        self.report_failed_connect(handler, index, &Error::Io(dropped));
+        if unreported {
+            let dropped = io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "dropped before the opening handshake completed",
+            );
+            self.report_failed_connect(handler, index, &Error::Io(dropped));
+        }
         let mut conn = self.conns.remove(index);
         self.descriptor_freed = true;
         if conn.opened {
@@ -926,8 +933,8 @@ impl<D> Core<D> {
                 let error = match failed {
                     Err(HandshakeError::BadStatus(status)) => Error::HttpStatus(status),
                     Err(err) => Error::Handshake(err),
-                    // Cannot happen: the same parser found the head's end
-                    // in these bytes above.
+                    // Cannot happen: a parser with the same cap found the
+                    // head's end in these bytes above.
                     Ok(_) => Error::Handshake(HandshakeError::MalformedHttp),
                 };
                 self.report_failed_connect(handler, index, &error);
