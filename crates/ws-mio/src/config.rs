@@ -23,6 +23,23 @@ use ws_proto::deflate::CompressionConfig;
 /// | `max_connections` | 100,000 per loop | new connections closed at once |
 /// | `max_mailbox` | 16 MiB per loop | sends from other loops refused with `SendError::QueueFull` |
 /// | `compression` | permessage-deflate on, level 6, threshold 256 B | inflated size counts against `max_message_size` |
+///
+/// # Accepting, and running out of descriptors
+/// A loop accepts every connection waiting on its listener each time the
+/// listener is ready. `max_connections` is the loop's own cap: past it a
+/// new connection is accepted and closed at once. The process's
+/// descriptor limit (`RLIMIT_NOFILE`, `ulimit -n`) is another matter:
+/// when an accept fails for want of descriptors (`EMFILE`, `ENFILE`) or
+/// of kernel memory (`ENOBUFS`, `ENOMEM`), the connections not accepted
+/// stay in the listen backlog (1024 for a [`Server`](crate::Server)) and
+/// the loop tries again as soon as one of its connections closes, and
+/// every 100 ms in any case (for descriptors freed elsewhere in the
+/// process). They are served late, not dropped; clients beyond the
+/// backlog wait for the kernel to retry their connect. Other accept
+/// failures (a connection reset before it was accepted, a signal) skip
+/// to the next connection. Keep `max_connections` times the number of
+/// loops below the descriptor limit to have connections over the cap
+/// closed at once rather than waiting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Frame and message limits and the other settings of the protocol core.
@@ -50,7 +67,9 @@ pub struct Config {
     /// A connection whose outgoing queue makes no progress for this long is
     /// dropped.
     pub stall_timeout: Duration,
-    /// Most connections one loop holds; more are closed on accept.
+    /// Most connections one loop holds; more are closed on accept. See
+    /// [Accepting, and running out of descriptors](Self#accepting-and-running-out-of-descriptors)
+    /// for what happens when the process's descriptor limit comes first.
     pub max_connections: usize,
     /// Bound on the bytes that the other loops of a [`Server`](crate::Server)
     /// may have waiting for this loop (their sends to its connections and

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 use ws_proto::deflate::PerMessageDeflate;
+use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::RequestParser;
 use ws_proto::mask::{MaskSource, OsMask};
 use ws_proto::message::MessageAssembler;
@@ -30,8 +31,26 @@ impl MaskSource for LoopMask {
 /// What a client connection needs to check the server's response.
 pub(crate) struct ClientHandshake {
     pub(crate) key: [u8; 16],
-    /// How far the search for the end of the response head has looked.
-    pub(crate) scanned: usize,
+    /// ws-proto's parser for the answer, kept only to find where the
+    /// response head ends (it accepts CRLF and bare-LF line ends, and
+    /// remembers how far it looked, so a response that trickles in costs
+    /// linear time). It offers nothing, so once the head is complete the
+    /// full check runs with what we offered.
+    pub(crate) head: ResponseParser<'static>,
+    /// The handler was told why the connection failed (`on_error`): it
+    /// hears of a connection it asked for once, however it ends.
+    pub(crate) reported: bool,
+}
+
+impl ClientHandshake {
+    pub(crate) fn new(key: [u8; 16], max_header: usize) -> Self {
+        let request = ClientRequest::new("", "/", key);
+        ClientHandshake {
+            key,
+            head: ResponseParser::with_max_header_len(&request, max_header),
+            reported: false,
+        }
+    }
 }
 
 /// Where a connection is in its life.

@@ -61,6 +61,10 @@ pub(crate) struct Core<D> {
     opened: usize,
     /// Mail being delivered (kept for its capacity).
     mail: VecDeque<Delivery>,
+    /// A connection was removed (its descriptor closed) since the event
+    /// loop last looked: an accept owed for want of descriptors may
+    /// succeed now.
+    pub(crate) descriptor_freed: bool,
 }
 
 impl<D> Core<D> {
@@ -79,6 +83,7 @@ impl<D> Core<D> {
             home: 0,
             opened: 0,
             mail: VecDeque::new(),
+            descriptor_freed: false,
         }
     }
 
@@ -471,7 +476,8 @@ impl<D> Core<D> {
         ];
         let len = request.write(&mut bytes).map_err(Error::Handshake)?;
         bytes.truncate(len);
-        let phase = Phase::ClientHandshake(Box::new(ClientHandshake { key, scanned: 0 }));
+        let handshake = ClientHandshake::new(key, self.config.max_handshake_header);
+        let phase = Phase::ClientHandshake(Box::new(handshake));
         let index = self.insert(stream, phase, Role::Client)?;
         self.conns[index].out = bytes;
         self.mark_dirty(index);
@@ -714,15 +720,41 @@ impl<D> Core<D> {
     ) {
         let conn = &self.conns[index];
         // A vanished peer is reported through on_close (1006); other
-        // failures, and failed outgoing connections, through on_error too.
+        // failures through on_error too; a failed outgoing connection
+        // (refused, reset, ended during the handshake) through on_error.
         let open_and_broken =
             conn.opened && !conn.close_reported && err.kind() != io::ErrorKind::UnexpectedEof;
-        let connect_failed = !conn.opened && matches!(conn.phase, Phase::ClientHandshake(_));
-        if open_and_broken || connect_failed {
+        if open_and_broken {
             let id = self.id_of(index);
             handler.on_error(&mut Context { core: self }, id, &Error::Io(err));
+        } else {
+            self.report_failed_connect(handler, index, &Error::Io(err));
         }
         self.remove(handler, index);
+    }
+
+    /// A client connection that is still in its opening handshake ends:
+    /// tell the handler why with `on_error`, once. Its `on_open` never
+    /// ran, so no `on_close` follows: this is the only word it gets of a
+    /// connection it asked for. Does nothing for other connections.
+    pub(crate) fn report_failed_connect<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        index: usize,
+        error: &Error,
+    ) {
+        let Some(conn) = self.conns.get_mut(index) else {
+            return;
+        };
+        let Phase::ClientHandshake(state) = &mut conn.phase else {
+            return;
+        };
+        if state.reported {
+            return;
+        }
+        state.reported = true;
+        let id = self.id_of(index);
+        handler.on_error(&mut Context { core: self }, id, error);
     }
 
     /// Drop a connection: owed `on_close` (1006 when nothing was said),
@@ -736,7 +768,23 @@ impl<D> Core<D> {
             let id = self.id_of(index);
             handler.on_close(&mut Context { core: self }, id, CloseCode::ABNORMAL, "");
         }
+        // Every path that drops a client in its handshake reports its own
+        // reason first; this catches any that does not, so the handler is
+        // never left waiting for an `on_open` that will not come. (The
+        // error is made only then: closing a connection allocates nothing.)
+        let unreported = matches!(
+            &self.conns[index].phase,
+            Phase::ClientHandshake(state) if !state.reported
+        );
+        if unreported {
+            let dropped = io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "dropped before the opening handshake completed",
+            );
+            self.report_failed_connect(handler, index, &Error::Io(dropped));
+        }
         let mut conn = self.conns.remove(index);
+        self.descriptor_freed = true;
         if conn.opened {
             self.count_opened(false);
         }
@@ -841,10 +889,10 @@ impl<D> Core<D> {
         }
     }
 
-    /// Client side: look for the end of the server's response in `inbuf`;
-    /// once it is there, check it and open the connection. Returns the
-    /// number of bytes after the response, copied to `buf` after the
-    /// headroom.
+    /// Client side: once ws-proto's parser finds the end of the server's
+    /// response in `inbuf`, check the response and open the connection.
+    /// Returns the number of bytes after the response, copied to `buf`
+    /// after the headroom.
     pub(crate) fn finish_client_handshake<H: Handler<Data = D>>(
         &mut self,
         handler: &mut H,
@@ -855,15 +903,14 @@ impl<D> Core<D> {
         let Phase::ClientHandshake(state) = &mut conn.phase else {
             return None;
         };
-        // Scan only the new bytes for the blank line, so a server that
-        // trickles its response costs linear time.
-        let from = state.scanned.saturating_sub(3);
-        let complete = conn.inbuf[from..].windows(4).any(|w| w == b"\r\n\r\n");
-        state.scanned = conn.inbuf.len();
-        let key = state.key;
-        if !complete && conn.inbuf.len() <= self.config.max_handshake_header {
+        // The parser decides where the head ends (CRLF or bare-LF lines,
+        // as ws-proto and the ws-std client accept them), and says when
+        // more than `max_handshake_header` bytes came without an end.
+        // Anything but "incomplete" goes to the full check below.
+        if let Ok(None) = state.head.parse(&conn.inbuf) {
             return None;
         }
+        let key = state.key;
         let bytes = std::mem::take(&mut conn.inbuf);
         let offered: Vec<&str> = self
             .config
@@ -887,10 +934,11 @@ impl<D> Core<D> {
                 let error = match failed {
                     Err(HandshakeError::BadStatus(status)) => Error::HttpStatus(status),
                     Err(err) => Error::Handshake(err),
-                    // Over the cap without an end: the parser says so too.
-                    Ok(_) => Error::Handshake(HandshakeError::HeaderTooLarge),
+                    // Cannot happen: a parser with the same cap found the
+                    // head's end in these bytes above.
+                    Ok(_) => Error::Handshake(HandshakeError::MalformedHttp),
                 };
-                handler.on_error(&mut Context { core: self }, id, &error);
+                self.report_failed_connect(handler, index, &error);
                 self.pool.give(bytes);
                 self.remove(handler, index);
                 return None;
@@ -901,7 +949,7 @@ impl<D> Core<D> {
                 Ok(params) => params.map(|params| (params, c)),
                 Err(err) => {
                     let error = Error::Extension(err);
-                    handler.on_error(&mut Context { core: self }, id, &error);
+                    self.report_failed_connect(handler, index, &error);
                     self.pool.give(bytes);
                     self.remove(handler, index);
                     return None;
@@ -1008,6 +1056,10 @@ impl<D> Core<D> {
                     let id = self.id_of(index);
                     if self.conns[index].opened {
                         handler.on_error(&mut Context { core: self }, id, &Error::Timeout(what));
+                    } else {
+                        // A client whose server never answered (or whose
+                        // connect never completed) in `handshake_timeout`.
+                        self.report_failed_connect(handler, index, &Error::Timeout(what));
                     }
                     self.remove(handler, index);
                 }

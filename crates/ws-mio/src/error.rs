@@ -9,7 +9,10 @@ use ws_proto::{HandshakeError, ProtocolError};
 /// [`Handler::on_error`](crate::Handler::on_error).
 #[derive(Debug)]
 pub enum Error {
-    /// The socket failed, or the peer vanished.
+    /// The socket failed, or the peer vanished; for a client connection
+    /// in its handshake also a refused connect, and (kind
+    /// `ConnectionAborted`) a loop that shut down before the handshake
+    /// completed.
     Io(io::Error),
     /// The peer broke RFC 6455 (or a limit); the close frame with
     /// [`ProtocolError::close_code`] was sent.
@@ -18,8 +21,10 @@ pub enum Error {
     Handshake(HandshakeError),
     /// The server answered a client's upgrade with this HTTP status.
     HttpStatus(u16),
-    /// A timer ran out: the handshake, the pong after an idle ping, the
-    /// close handshake, or writing to a peer that does not read.
+    /// A timer ran out: the handshake (`"opening handshake"`, also a
+    /// client whose server never answered within `handshake_timeout`),
+    /// the pong after an idle ping, the close handshake, or writing to a
+    /// peer that does not read.
     Timeout(&'static str),
     /// A URL that cannot be connected to.
     Url(String),

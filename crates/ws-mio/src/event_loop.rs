@@ -25,6 +25,23 @@ const LISTENER_BASE: usize = usize::MAX - 1;
 /// Reads from one connection per readiness event before the others get
 /// their turn (the connection is queued to continue).
 const READS_PER_TURN: usize = 16;
+/// How soon an accept that failed for want of descriptors or memory is
+/// tried again if no connection of this loop closes first (see
+/// [`EventLoop::accept_all`]).
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// Accepts that may fail (other than for want of resources) in one round
+/// of a listener before it waits for [`ACCEPT_RETRY`]: an error that is
+/// not transient after all must not spin the loop.
+const ACCEPT_ERRORS_PER_TURN: usize = 64;
+
+/// A listening socket of the loop.
+struct Listener {
+    socket: TcpListener,
+    /// Connections may be waiting that the last accept could not take
+    /// (see [`EventLoop::accept_all`]): accept again when a connection of
+    /// this loop closes, or at `EventLoop::accept_retry_at`.
+    owed: bool,
+}
 
 /// Stops one or more event loops from any thread.
 #[derive(Debug, Clone, Default)]
@@ -91,7 +108,10 @@ pub struct EventLoop<H: Handler> {
     rbuf: Box<[u8]>,
     handler: H,
     core: Core<H::Data>,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
+    /// When to retry the accepts owed by listeners (see
+    /// [`accept_all`](Self::accept_all)); `None` if none is owed.
+    accept_retry_at: Option<Instant>,
     shutdown: ShutdownHandle,
     waker: Arc<Waker>,
     expired: Vec<(usize, Timer)>,
@@ -119,6 +139,7 @@ impl<H: Handler> EventLoop<H> {
             handler,
             core: Core::new(config, registry),
             listeners: Vec::new(),
+            accept_retry_at: None,
             shutdown,
             waker,
             expired: Vec::new(),
@@ -167,12 +188,17 @@ impl<H: Handler> EventLoop<H> {
             .registry()
             .register(&mut listener, token, Interest::READABLE)?;
         let addr = listener.local_addr()?;
-        self.listeners.push(listener);
+        self.listeners.push(Listener {
+            socket: listener,
+            owed: false,
+        });
         Ok(addr)
     }
 
     /// Open a client connection to a `ws://` URL; the handler's `on_open`
-    /// follows when the handshake completes.
+    /// follows when the handshake completes, or exactly one `on_error` if
+    /// it does not (see [`Handler::on_error`]). An error returned here is
+    /// the only report of that attempt.
     pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
         self.core.connect(url)
     }
@@ -221,6 +247,9 @@ impl<H: Handler> EventLoop<H> {
         }
         let until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
         let mut timeout = timeout.map_or(until_sweep, |t| t.min(until_sweep));
+        if let Some(retry_at) = self.accept_retry_at {
+            timeout = timeout.min(retry_at.saturating_duration_since(Instant::now()));
+        }
         if !self.core.again.is_empty() || self.core.has_mail() {
             timeout = Duration::ZERO;
         }
@@ -274,17 +303,46 @@ impl<H: Handler> EventLoop<H> {
             self.core.flush_dirty(&mut self.handler);
             self.next_sweep = now + self.core.config.timer_tick();
         }
+        self.retry_owed_accepts();
         Ok(())
     }
 
+    /// Accept every connection waiting on `listener`, until it would
+    /// block.
+    ///
+    /// The listener is edge-triggered: its readiness is reported once for
+    /// the connections waiting, and again only when another connects. So
+    /// an accept that fails must not end the round with connections still
+    /// waiting and nothing to come back for them:
+    /// - Out of descriptors (`EMFILE`, `ENFILE`) or kernel memory
+    ///   (`ENOBUFS`, `ENOMEM`): the waiting connections stay in the
+    ///   kernel's backlog, and the listener is owed an accept. It is tried
+    ///   again at the end of any turn in which a connection of this loop
+    ///   closed (its descriptor is free now), and after [`ACCEPT_RETRY`]
+    ///   in any case (a descriptor freed elsewhere in the process, by
+    ///   another loop for one). They are not accepted only to be closed,
+    ///   as a reserve descriptor would allow: they are served as soon as a
+    ///   descriptor frees up, and the backlog bounds how many wait.
+    /// - A connection that failed before it was accepted (`ECONNABORTED`,
+    ///   `EPROTO`, `EPERM` and the network errors Linux passes on from
+    ///   accept), or a signal (`EINTR`): only that attempt failed; accept
+    ///   the next one at once.
+    /// - More such failures in one round than [`ACCEPT_ERRORS_PER_TURN`]:
+    ///   maybe an error that does not go away; the listener is owed an
+    ///   accept, retried as above, rather than spinning the loop.
     fn accept_all(&mut self, listener: usize) {
+        self.listeners[listener].owed = false;
+        let mut failures = 0;
         loop {
-            let (stream, _) = match self.listeners[listener].accept() {
-                Ok(accepted) => accepted,
+            let stream = match self.listeners[listener].socket.accept() {
+                Ok((stream, _)) => stream,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                // Reset before accepted, or out of descriptors: the next
-                // readiness event tries again.
-                Err(_) => return,
+                Err(err) if out_of_resources(&err) => return self.owe_accept(listener),
+                Err(_) if failures < ACCEPT_ERRORS_PER_TURN => {
+                    failures += 1;
+                    continue;
+                }
+                Err(_) => return self.owe_accept(listener),
             };
             if self.core.conns.len() >= self.core.config.max_connections || self.core.stop_requested
             {
@@ -411,12 +469,39 @@ impl<H: Handler> EventLoop<H> {
         Ok(read > 0)
     }
 
+    /// Remember that `listener` has connections waiting that it could not
+    /// accept, and when to try again at the latest.
+    fn owe_accept(&mut self, listener: usize) {
+        self.listeners[listener].owed = true;
+        let retry_at = Instant::now() + ACCEPT_RETRY;
+        self.accept_retry_at = Some(self.accept_retry_at.map_or(retry_at, |at| at.min(retry_at)));
+    }
+
+    /// Accept again on the listeners that are owed an accept, if a
+    /// connection of this loop closed this turn or the retry time came.
+    fn retry_owed_accepts(&mut self) {
+        let freed = std::mem::take(&mut self.core.descriptor_freed);
+        let Some(retry_at) = self.accept_retry_at else {
+            return;
+        };
+        if !freed && Instant::now() < retry_at {
+            return;
+        }
+        self.accept_retry_at = None;
+        for listener in 0..self.listeners.len() {
+            if self.listeners[listener].owed {
+                self.accept_all(listener);
+            }
+        }
+    }
+
     /// Stop accepting and say goodbye (1001) to every open connection.
     /// Returns the time by which the loop exits regardless.
     fn begin_shutdown(&mut self) -> Instant {
         self.core.stop_requested = true;
+        self.accept_retry_at = None;
         for mut listener in self.listeners.drain(..) {
-            let _ = self.poll.registry().deregister(&mut listener);
+            let _ = self.poll.registry().deregister(&mut listener.socket);
         }
         let indices: Vec<usize> = self.core.conns.iter().map(|(index, _)| index).collect();
         for index in indices {
@@ -429,7 +514,16 @@ impl<H: Handler> EventLoop<H> {
                             .start_close(index, CloseCode::GOING_AWAY, "server shutting down");
                 }
                 Phase::Open => {}
-                _ => self.core.remove(&mut self.handler, index),
+                _ => {
+                    // A client still in its handshake hears why it ends.
+                    let aborted = io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the event loop shut down during the opening handshake",
+                    );
+                    self.core
+                        .report_failed_connect(&mut self.handler, index, &Error::Io(aborted));
+                    self.core.remove(&mut self.handler, index);
+                }
             }
         }
         self.core.flush_dirty(&mut self.handler);
@@ -444,7 +538,23 @@ impl<H: Handler> EventLoop<H> {
     }
 }
 
-/// Something arrived: the idle timer restarts and an idle ping is answered.
+/// Whether an accept failed for want of descriptors or kernel memory:
+/// waiting helps, retrying at once does not.
+#[cfg(unix)]
+fn out_of_resources(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// Whether an accept failed for want of descriptors or kernel memory
+/// (elsewhere, other such errors take the [`ACCEPT_ERRORS_PER_TURN`] path).
+#[cfg(not(unix))]
+fn out_of_resources(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::OutOfMemory
+}
+
 /// Whether a socket that gave `read` bytes to a read of `asked` bytes may
 /// hold more data. On Linux a short read from a stream socket means its
 /// receive queue was emptied, and data arriving later raises a new
@@ -458,6 +568,7 @@ fn may_have_more(read: usize, asked: usize) -> bool {
     !cfg!(target_os = "linux") || read == asked
 }
 
+/// Something arrived: the idle timer restarts and an idle ping is answered.
 fn conn_heard_from<D>(core: &mut Core<D>, index: usize) {
     let conn = &mut core.conns[index];
     conn.last_read = core.turn_started;

@@ -87,7 +87,9 @@ pub struct Refusal {
 ///
 /// Only [`on_message`](Self::on_message) must be written; the rest have
 /// defaults. Each connection that was opened sees exactly one
-/// [`on_close`](Self::on_close).
+/// [`on_close`](Self::on_close); each client connection asked for with
+/// `connect` that never opens sees exactly one
+/// [`on_error`](Self::on_error) instead.
 pub trait Handler {
     /// Data kept per connection, returned by [`on_open`](Self::on_open)
     /// and reachable through [`Context::data`].
@@ -138,6 +140,17 @@ pub trait Handler {
 
     /// Something went wrong on a connection: a protocol error (before its
     /// `on_close`), a timeout, a failed outgoing connection or handshake.
+    ///
+    /// A client connection ([`Context::connect`],
+    /// [`EventLoop::connect`](crate::EventLoop::connect)) that ends before
+    /// its `on_open` is reported here exactly once, and nothing follows
+    /// for it: the connect failed or was refused, or the connection was
+    /// reset or ended ([`Error::Io`]); the server did not answer within
+    /// `handshake_timeout` ([`Error::Timeout`]); its answer was not a
+    /// valid 101 ([`Error::HttpStatus`], [`Error::Handshake`],
+    /// [`Error::Extension`]); or the loop shut down first ([`Error::Io`]
+    /// of kind `ConnectionAborted`). A client connection whose `on_open`
+    /// refused it hears nothing more.
     fn on_error(&mut self, ctx: &mut Context<'_, Self::Data>, id: ConnectionId, error: &Error) {
         let _ = (ctx, id, error);
     }
@@ -238,7 +251,10 @@ impl<D> Context<'_, D> {
     }
 
     /// Open a client connection to a `ws://` URL from this loop; its
-    /// `on_open` follows when the handshake succeeds, `on_error` if not.
+    /// `on_open` follows when the handshake succeeds, or exactly one
+    /// `on_error` if it does not (see [`Handler::on_error`]). An error
+    /// returned here (bad URL, no address, a connect that fails at once)
+    /// is the only report of that attempt.
     pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
         self.core.connect(url)
     }

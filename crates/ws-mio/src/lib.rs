@@ -57,6 +57,12 @@
 //!   [`Config::max_mailbox`]).
 //! - Shutdown: [`ShutdownHandle::shutdown`] sends 1001 to every peer, waits
 //!   up to the close timeout, and returns from `run`.
+//! - Out of descriptors: connections that cannot be accepted wait in the
+//!   listen backlog and are accepted when a connection closes or within
+//!   100 ms of descriptors freeing up (see
+//!   [`Config`](Config#accepting-and-running-out-of-descriptors)).
+//! - Client connections: each one asked for with `connect` ends in
+//!   exactly one `on_open` or one `on_error` (see [`Handler::on_error`]).
 //!
 //! # Examples
 //! Run them from the workspace root:
