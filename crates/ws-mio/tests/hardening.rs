@@ -362,7 +362,8 @@ fn a_shutdown_during_a_client_handshake_is_reported_once_through_on_error() {
 
 // ----- Finding 5: accepting resumes after descriptor exhaustion ----------
 
-/// The environment variable that makes [`child_echo_server`] serve.
+/// The environment variable that makes a descriptor test serve as the
+/// child ([`serve_if_child`]).
 const CHILD_ENV: &str = "WS_MIO_HARDENING_CHILD";
 /// The descriptor limit of the child server.
 const CHILD_NOFILE: usize = 40;
@@ -373,16 +374,20 @@ const PORT_LINE: &str = "ws-mio-child-port ";
 const HOLD_ENV: &str = "WS_MIO_HARDENING_CHILD_HOLD";
 const HOLD_FOR: Duration = Duration::from_millis(1500);
 
-/// Not a test of its own: the echo server that
-/// `accepting_resumes_when_descriptors_free_up_without_a_new_client` runs
-/// in a child process (this test binary again, under a low
-/// RLIMIT_NOFILE). Does nothing unless the environment says so.
-#[test]
-#[ignore = "run as a child process by the descriptor exhaustion test"]
-fn child_echo_server() {
+/// In the child process that a descriptor test starts (this test binary
+/// again, running that same test under a low RLIMIT_NOFILE, with
+/// [`CHILD_ENV`] set): serve as the echo server and exit, never returning
+/// to the test. In the parent, do nothing.
+fn serve_if_child() {
     if std::env::var_os(CHILD_ENV).is_none() {
         return;
     }
+    child_echo_server();
+    std::process::exit(0);
+}
+
+/// The echo server of the child process.
+fn child_echo_server() {
     let mut event_loop = EventLoop::new(common::config(), Echo).expect("event loop");
     let addr = event_loop
         .listen("127.0.0.1:0".parse().unwrap())
@@ -417,22 +422,18 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Start [`child_echo_server`] under `ulimit -n CHILD_NOFILE`, holding
-/// `hold` descriptors for [`HOLD_FOR`]; returns it and its address.
-fn spawn_child_server(hold: usize) -> (ChildGuard, SocketAddr) {
+/// Run the test `test` of this binary again as a child process under
+/// `ulimit -n CHILD_NOFILE`, where it serves as [`child_echo_server`]
+/// (see [`serve_if_child`]), holding `hold` descriptors for [`HOLD_FOR`];
+/// returns it and its address.
+fn spawn_child_server(test: &str, hold: usize) -> (ChildGuard, SocketAddr) {
     let exe = std::env::current_exe().expect("the test binary");
     let script = format!("ulimit -n {CHILD_NOFILE} && exec \"$0\" \"$@\"");
     let child = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg(exe)
-        .args([
-            "child_echo_server",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .env(HOLD_ENV, hold.to_string())
         .stdin(Stdio::null())
@@ -533,9 +534,13 @@ fn upgraded_after(clients: &mut [Waiting], settle: Duration, limit: Duration) ->
 
 #[test]
 fn accepting_resumes_when_descriptors_free_up_without_a_new_client() {
+    serve_if_child();
     const CLIENTS: usize = 60;
     const CLOSED: usize = 20;
-    let (_child, addr) = spawn_child_server(0);
+    let (_child, addr) = spawn_child_server(
+        "accepting_resumes_when_descriptors_free_up_without_a_new_client",
+        0,
+    );
     let mut clients: Vec<Waiting> = (0..CLIENTS).map(|_| Waiting::connect(addr)).collect();
     let first = upgraded_after(
         &mut clients,
@@ -575,10 +580,14 @@ fn accepting_resumes_when_descriptors_free_up_without_a_new_client() {
 
 #[test]
 fn accepting_resumes_when_descriptors_free_up_elsewhere_in_the_process() {
+    serve_if_child();
     const CLIENTS: usize = 40;
     const HELD: usize = 20;
     let started = Instant::now();
-    let (_child, addr) = spawn_child_server(HELD);
+    let (_child, addr) = spawn_child_server(
+        "accepting_resumes_when_descriptors_free_up_elsewhere_in_the_process",
+        HELD,
+    );
     let mut clients: Vec<Waiting> = (0..CLIENTS).map(|_| Waiting::connect(addr)).collect();
     let first = upgraded_after(
         &mut clients,
