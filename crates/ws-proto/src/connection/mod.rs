@@ -16,6 +16,23 @@
 //! are queued in fixed storage and written by [`Connection::poll_transmit`]
 //! whenever the caller can send: nothing is lost when a write would block.
 //!
+//! # Pings and pongs
+//!
+//! Every ping gets its own pong, in order. RFC 6455 section 5.5.3 lets an
+//! endpoint answer only the latest of several pings that arrived before it
+//! could reply; we do not use that allowance, because peers that count
+//! their pongs (the Autobahn suite's case 2.10, keepalive code that pairs
+//! each ping with its pong by payload) would see the others as lost. The
+//! storage stays one pong: while a pong is queued and not yet taken by
+//! [`poll_transmit`](Connection::poll_transmit),
+//! [`receive`](Connection::receive) stops in front of the next ping and
+//! returns `None` without consuming it. So a transport's loop is: call
+//! `receive` until it returns `None`; if
+//! [`wants_transmit`](Connection::wants_transmit), transmit and call
+//! `receive` again before waiting for more bytes. A peer that floods pings
+//! and never reads its pongs is thereby slowed to the pace at which the
+//! transport can write, instead of growing a queue.
+//!
 //! [`MIN_RECV_BUFFER`]: crate::constants::MIN_RECV_BUFFER
 
 use crate::close::{CloseCode, CloseFrame, ClosePayload};
@@ -156,7 +173,8 @@ pub struct DataChunk<'a> {
 pub enum Event<'a> {
     /// Part or all of a text or binary message.
     Data(DataChunk<'a>),
-    /// A ping; unless auto-pong is off, a pong is now queued.
+    /// A ping; unless auto-pong is off, its pong is now queued (see "Pings
+    /// and pongs" in the [module docs](self)).
     Ping(&'a [u8]),
     /// A pong.
     Pong(&'a [u8]),
@@ -323,7 +341,11 @@ impl<M: MaskSource> Connection<M> {
     /// and calls again, with more bytes appended when `None` comes back:
     /// `None` means nothing more can be done with these bytes (a header or
     /// a control frame is incomplete, or the frame's payload has not
-    /// arrived yet). Any split of the input gives the same messages.
+    /// arrived yet), or that a ping waits for the previous ping's pong to
+    /// be transmitted: when [`wants_transmit`](Self::wants_transmit) is
+    /// true after `None`, call [`poll_transmit`](Self::poll_transmit), then
+    /// `receive` again with the same bytes. Any split of the input gives
+    /// the same messages.
     ///
     /// A protocol violation returns the error, queues a close frame with
     /// its close code and leaves the connection failed: later calls return
@@ -408,6 +430,11 @@ impl<M: MaskSource> Connection<M> {
         header_len: usize,
         buf: &'b mut [u8],
     ) -> Result<(usize, Option<Event<'b>>), ProtocolError> {
+        if header.opcode == OpCode::Ping && self.pending_pong.is_some() {
+            // Every ping gets its own pong: this one waits until the last
+            // one's pong is transmitted (see "Pings and pongs").
+            return Ok((0, None));
+        }
         // The decoder capped control payloads at 125 bytes.
         let total = header_len + header.payload_len as usize;
         let Some(frame) = buf.get_mut(..total) else {
@@ -421,7 +448,6 @@ impl<M: MaskSource> Connection<M> {
         let event = match header.opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_queued {
-                    // Only the latest ping needs an answer (RFC 6455 5.5.3).
                     self.pending_pong = Some(ControlPayload::copy_of(payload));
                 }
                 Event::Ping(payload)

@@ -409,12 +409,51 @@ fn ping_queues_a_pong_with_the_same_payload() {
 }
 
 #[test]
-fn only_the_latest_ping_is_answered() {
+fn every_ping_of_a_burst_gets_its_own_pong_in_order() {
     let mut conn = Connection::server(Config::new());
     let mut input = client_frame(OpCode::Ping, true, b"1");
     input.extend(client_frame(OpCode::Ping, true, b"2"));
-    feed(&mut conn, &input);
+    input.extend(client_frame(OpCode::Text, true, b"after"));
+    // The second ping waits in front of the reader until the first pong
+    // is transmitted.
+    let second = client_frame(OpCode::Ping, true, b"1").len();
+    assert_eq!(feed(&mut conn, &input), [Seen::Ping(b"1".to_vec())]);
+    let mut rest = input[second..].to_vec();
+    assert_eq!(conn.receive(&mut rest), Ok((0, None)));
+    assert!(conn.wants_transmit());
+    assert_eq!(transmitted(&mut conn), b"\x8a\x011");
+    assert_eq!(
+        feed(&mut conn, &rest),
+        [
+            Seen::Ping(b"2".to_vec()),
+            chunk(MessageKind::Text, b"after", true, true)
+        ]
+    );
     assert_eq!(transmitted(&mut conn), b"\x8a\x012");
+}
+
+#[test]
+fn without_auto_pong_pings_never_wait() {
+    let mut conn = Connection::server(Config {
+        auto_pong: false,
+        ..Config::new()
+    });
+    let mut input = client_frame(OpCode::Ping, true, b"1");
+    input.extend(client_frame(OpCode::Ping, true, b"2"));
+    assert_eq!(
+        feed(&mut conn, &input),
+        [Seen::Ping(b"1".to_vec()), Seen::Ping(b"2".to_vec())]
+    );
+}
+
+#[test]
+fn a_ping_after_our_close_does_not_wait_for_a_pong() {
+    let mut conn = Connection::server(Config::new());
+    feed(&mut conn, &client_frame(OpCode::Ping, true, b"1"));
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    // The close dropped the unsent pong; nothing holds the next ping.
+    let seen = feed(&mut conn, &client_frame(OpCode::Ping, true, b"2"));
+    assert_eq!(seen, [Seen::Ping(b"2".to_vec())]);
 }
 
 #[test]
