@@ -257,8 +257,9 @@ impl<'b> HeaderList<'b> {
     }
 
     /// Fails with [`HandshakeError::DuplicateHeader`] if any of `names`
-    /// has more than one line. Which names a side passes, and why, is
-    /// written beside each call.
+    /// has more than one line. Which names each side passes, and why, is
+    /// written beside its list (`REQUEST_SINGLETONS` in the server module,
+    /// `RESPONSE_SINGLETONS` in the client module).
     fn require_single(&self, names: &[&'static str]) -> Result<(), HandshakeError> {
         match names.iter().find(|&&name| self.all(name).nth(1).is_some()) {
             Some(&name) => Err(HandshakeError::DuplicateHeader(name)),
