@@ -141,6 +141,10 @@ RFC_RESPONSE = [
 ]
 
 
+# The masked text frame "SMUGGLED" (mask 01 02 03 04), sent as a body.
+SMUGGLED = frame(TEXT, b"SMUGGLED", key=bytes([1, 2, 3, 4]))
+
+
 def requests():
     ext = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
     return {
@@ -182,6 +186,19 @@ def requests():
         ),
         "http10": http(["GET /chat HTTP/1.0"] + RFC_REQUEST[1:]),
         "over-cap": http(RFC_REQUEST[:2] + ["X-Filler: " + "v" * 600] + RFC_REQUEST[2:]),
+        # A body on the upgrade request is refused (400): the bytes after
+        # the head are frames, which a proxy would take for the body.
+        "body-content-length": http(RFC_REQUEST + ["Content-Length: 14"]) + SMUGGLED,
+        "body-chunked": http(RFC_REQUEST + ["Transfer-Encoding: chunked"])
+        + b"e\r\n" + SMUGGLED + b"\r\n0\r\n\r\n",
+        "content-length-0": http(RFC_REQUEST + ["Content-Length: 0"]),
+        # Singleton headers repeated, and request targets (400 but for the
+        # absolute-form, whose authority is the host).
+        "duplicate-host": http(RFC_REQUEST + ["Host: evil.example"]),
+        "duplicate-version": http(RFC_REQUEST + ["Sec-WebSocket-Version: 8"]),
+        "absolute-form": http(["GET ws://example.com/chat HTTP/1.1"] + RFC_REQUEST[1:]),
+        "absolute-form-http": http(["GET http://example.com:8080/chat?room=1 HTTP/1.1"] + RFC_REQUEST[1:]),
+        "asterisk": http(["GET * HTTP/1.1"] + RFC_REQUEST[1:]),
     }
 
 
@@ -213,6 +230,11 @@ def responses():
             ["HTTP/1.1 426 Upgrade Required", "Sec-WebSocket-Version: 13", "Connection: close"]
         ),
         "over-cap": http(RFC_RESPONSE + ["X-Filler: " + "v" * 600]),
+        # Singleton headers repeated: refused even when the first is right.
+        "two-accepts": http(RFC_RESPONSE + ["Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA="]),
+        "two-protocol-lines": http(
+            RFC_RESPONSE + ["Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: chat"]
+        ),
     }
 
 

@@ -6,8 +6,9 @@
 //! block ends exactly at the first empty line, and one longer than the cap
 //! is refused with `HeaderTooLarge`, never accepted; the split does not
 //! change the outcome; an accepted response really carries the expected
-//! `Sec-WebSocket-Accept`, a subprotocol that was offered (at most one) and
-//! only extensions that were offered. The request itself, written with
+//! `Sec-WebSocket-Accept` on exactly one line, a subprotocol that was
+//! offered (at most one, on at most one line) and only extensions that
+//! were offered. The request itself, written with
 //! `ClientRequest::write`, must pass the server's `RequestParser`.
 
 #![no_main]
@@ -120,6 +121,14 @@ fn check_request(request: &ClientRequest<'_>) {
 fn check_accepted(request: &ClientRequest<'_>, response: &Response<'_>, end: usize) {
     assert_eq!(response.consumed(), end);
     assert_eq!(response.status(), 101);
+    let lines = |name: &str| {
+        response
+            .headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    };
+    assert_eq!(lines("Sec-WebSocket-Accept"), 1);
+    assert!(lines("Sec-WebSocket-Protocol") <= 1);
     let accept = response
         .header("Sec-WebSocket-Accept")
         .expect("accepted without Sec-WebSocket-Accept");

@@ -6,7 +6,9 @@
 //! header block ends exactly where the first empty line is, and a block
 //! longer than the cap is refused with `HeaderTooLarge`, never accepted;
 //! the split does not change the outcome; a refusal can be written; an
-//! accepted request can be answered with `write_response`, and that answer
+//! accepted request declares no body, carries each singleton header at
+//! most once and has a path starting with `/` (also for an absolute-form
+//! target); it can be answered with `write_response`, and that answer
 //! passes the client's `ResponseParser` (which refuses it with
 //! `ExtensionNotOffered` when the echoed extension offer breaks the header
 //! grammar).
@@ -63,8 +65,38 @@ fn outcome(result: Result<Option<Request<'_>>, HandshakeError>) -> Outcome {
     }
 }
 
+/// What an accepted request may not carry, counted apart from the parser:
+/// a body (frames would follow it), a second copy of a singleton header,
+/// or a path that is not one.
+fn check_request_rules(request: &Request<'_>) {
+    let lines = |name: &'static str| {
+        request
+            .headers()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    };
+    assert_eq!(lines("Transfer-Encoding").count(), 0);
+    assert!(lines("Content-Length").all(|v| v.trim_ascii() == b"0"));
+    for name in [
+        "Content-Length",
+        "Host",
+        "Sec-WebSocket-Key",
+        "Sec-WebSocket-Version",
+        "Origin",
+    ] {
+        assert!(lines(name).count() <= 1, "accepted a repeated {name}");
+    }
+    assert_eq!(lines("Host").count(), 1);
+    assert!(
+        request.path().starts_with('/'),
+        "accepted the path {:?}",
+        request.path()
+    );
+}
+
 /// Answer an accepted request and check the answer as a client would.
 fn check_answer(request: &Request<'_>, end: usize) {
+    check_request_rules(request);
     assert_eq!(request.consumed(), end);
     assert_eq!(request.version(), 13);
     // The parser accepted the key: 24 characters of base64 for 16 bytes.

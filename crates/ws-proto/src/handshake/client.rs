@@ -253,6 +253,7 @@ impl<'b> Response<'b> {
             return Err(HandshakeError::NotHttp11);
         }
         headers.check_upgrade()?;
+        headers.require_single(RESPONSE_SINGLETONS)?;
         if headers.get("Sec-WebSocket-Accept").is_none() {
             return Err(HandshakeError::MissingAccept);
         }
@@ -300,6 +301,22 @@ impl<'b> Response<'b> {
         self.header("Sec-WebSocket-Accept").map(<[u8]>::trim_ascii)
     }
 }
+
+/// The response headers that must appear at most once, so that the value
+/// checked is the only one there is:
+///
+/// - `Sec-WebSocket-Accept`: RFC 6455 section 11.3.3. A right first copy
+///   must not vouch for a second one that a proxy or another reader might
+///   take.
+/// - `Sec-WebSocket-Protocol`: section 11.3.4, at most once in a response;
+///   a second line, even an empty one, is refused before
+///   [`single_subprotocol`] counts the names.
+///
+/// `Sec-WebSocket-Extensions` may repeat in a response (erratum 3433 to
+/// section 11.3.2, after section 4.2.2 which splits extensions across
+/// lines), and `Upgrade` and `Connection` are lists (RFC 9110 sections 7.8
+/// and 7.6.1) only searched for a token.
+const RESPONSE_SINGLETONS: &[&str] = &["Sec-WebSocket-Accept", "Sec-WebSocket-Protocol"];
 
 /// The subprotocol named across all `Sec-WebSocket-Protocol` lines, if
 /// any; a server may choose only one.
@@ -466,6 +483,50 @@ mod tests {
             refusal_of(&chat_request(), &response),
             HandshakeError::MultipleProtocols
         );
+    }
+
+    #[test]
+    fn client_refuses_two_accept_headers() {
+        for second in [
+            "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n",
+            "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n",
+        ] {
+            let response = response_with(second);
+            let error = refusal_of(&chat_request(), &response);
+            assert_eq!(
+                error,
+                HandshakeError::DuplicateHeader("Sec-WebSocket-Accept")
+            );
+        }
+    }
+
+    #[test]
+    fn client_refuses_two_protocol_lines() {
+        for lines in [
+            "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: chat\r\n",
+            "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol:\r\n",
+        ] {
+            let response = response_with(lines);
+            assert_eq!(
+                refusal_of(&chat_request(), &response),
+                HandshakeError::DuplicateHeader("Sec-WebSocket-Protocol")
+            );
+        }
+    }
+
+    #[test]
+    fn client_accepts_extensions_split_across_lines() {
+        let request = ClientRequest {
+            extensions: Some("permessage-deflate, x-other"),
+            ..ClientRequest::new("h", "/", KEY)
+        };
+        let response = response_with(
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n\
+             Sec-WebSocket-Extensions: x-other\r\n",
+        );
+        let mut parser = ResponseParser::new(&request);
+        let parsed = parser.parse(response.as_bytes()).unwrap().unwrap();
+        assert_eq!(parsed.extensions().count(), 2);
     }
 
     #[test]

@@ -78,6 +78,18 @@ pub enum HandshakeError {
     NotHttp11,
     /// The request has no `Host` header.
     MissingHost,
+    /// The request declares a body (any `Transfer-Encoding`, or a
+    /// `Content-Length` other than a single `0`): a proxy and the server
+    /// could disagree on where the frames start.
+    RequestHasBody,
+    /// A header that may appear only once (the name given) is repeated.
+    /// Reading the first copy while a proxy reads another would let the two
+    /// disagree on, say, the host.
+    DuplicateHeader(&'static str),
+    /// The request target is neither origin-form (`/chat`) nor
+    /// absolute-form with a `ws`, `wss`, `http` or `https` scheme and a
+    /// host (`ws://example.com/chat`).
+    InvalidTarget,
     /// There is no `Upgrade` header.
     MissingUpgrade,
     /// The `Upgrade` header does not list `websocket`.
@@ -141,6 +153,9 @@ impl HandshakeError {
             Self::NotGet => "method is not GET",
             Self::NotHttp11 => "not HTTP/1.1",
             Self::MissingHost => "missing Host header",
+            Self::RequestHasBody => "upgrade request declares a body",
+            Self::DuplicateHeader(_) => "header must appear once",
+            Self::InvalidTarget => "request target is neither a path nor a ws or http URI",
             Self::MissingUpgrade => "missing Upgrade header",
             Self::UpgradeNotWebsocket => "Upgrade header does not list websocket",
             Self::MissingConnectionUpgrade => "Connection header does not list upgrade",
@@ -164,10 +179,14 @@ impl HandshakeError {
 impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.description())?;
-        if let Self::BadStatus(code) = self {
-            write!(f, " (got {code})")?;
+        match self {
+            Self::BadStatus(code) => write!(f, " (got {code})"),
+            Self::DuplicateHeader(name) => {
+                f.write_str(": ")?;
+                f.write_str(name)
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -235,6 +254,17 @@ impl<'b> HeaderList<'b> {
         self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
+    }
+
+    /// Fails with [`HandshakeError::DuplicateHeader`] if any of `names`
+    /// has more than one line. Which names each side passes, and why, is
+    /// written beside its list (`REQUEST_SINGLETONS` in the server module,
+    /// `RESPONSE_SINGLETONS` in the client module).
+    fn require_single(&self, names: &[&'static str]) -> Result<(), HandshakeError> {
+        match names.iter().find(|&&name| self.all(name).nth(1).is_some()) {
+            Some(&name) => Err(HandshakeError::DuplicateHeader(name)),
+            None => Ok(()),
+        }
     }
 
     /// The first line named `name` as text, trimmed.
@@ -510,6 +540,19 @@ mod tests {
         assert_eq!(HandshakeError::TooManyHeaders.status_code(), 431);
         assert_eq!(HandshakeError::MissingKey.status_code(), 400);
         assert_eq!(HandshakeError::BadStatus(200).status_code(), 400);
+        assert_eq!(HandshakeError::RequestHasBody.status_code(), 400);
+        assert_eq!(HandshakeError::DuplicateHeader("Host").status_code(), 400);
+        assert_eq!(HandshakeError::InvalidTarget.status_code(), 400);
+    }
+
+    #[test]
+    fn duplicate_header_error_names_the_header() {
+        extern crate std;
+        use std::string::ToString;
+        assert_eq!(
+            HandshakeError::DuplicateHeader("Host").to_string(),
+            "header must appear once: Host"
+        );
     }
 
     #[test]

@@ -117,6 +117,9 @@ impl<'b> Request<'b> {
         if version != Some(1) {
             return Err(HandshakeError::NotHttp11);
         }
+        check_no_body(&headers)?;
+        headers.require_single(REQUEST_SINGLETONS)?;
+        let target = Target::parse(path.unwrap_or(""))?;
         let host = headers.text("Host")?.ok_or(HandshakeError::MissingHost)?;
         headers.check_upgrade()?;
         check_version(&headers)?;
@@ -125,8 +128,10 @@ impl<'b> Request<'b> {
         headers.require_utf8("Sec-WebSocket-Protocol")?;
         headers.require_utf8("Sec-WebSocket-Extensions")?;
         Ok(Self {
-            path: path.unwrap_or("/"),
-            host,
+            path: target.path,
+            // RFC 9112 section 3.2.2: the authority of an absolute-form
+            // target wins over the Host header (which must still be there).
+            host: target.authority.unwrap_or(host),
             origin,
             key,
             headers,
@@ -134,12 +139,16 @@ impl<'b> Request<'b> {
         })
     }
 
-    /// The request target: path and query, as sent (`/chat?room=1`).
+    /// The request target's path and query, as sent (`/chat?room=1`).
+    /// For an absolute-form target (`ws://example.com/chat?room=1`) this is
+    /// the part after the authority, `/` if that is empty.
     pub fn path(&self) -> &'b str {
         self.path
     }
 
-    /// The `Host` header, including a port if the client sent one.
+    /// The `Host` header, including a port if the client sent one; for an
+    /// absolute-form target, the target's authority instead (RFC 9112
+    /// section 3.2.2).
     pub fn host(&self) -> &'b str {
         self.host
     }
@@ -197,6 +206,104 @@ impl<'b> Request<'b> {
     /// client sent right after the request start here.
     pub fn consumed(&self) -> usize {
         self.consumed
+    }
+}
+
+/// The request headers that must appear at most once, so that no two
+/// readers (a proxy taking the last copy, this parser the first) can
+/// disagree on their value:
+///
+/// - `Host`: RFC 9112 section 3.2 requires a 400 for more than one.
+/// - `Sec-WebSocket-Version`: RFC 6455 section 11.3.5, at most once in a
+///   request.
+/// - `Origin`: RFC 6454 section 7.3, at most once; servers make access
+///   decisions on it.
+///
+/// `Sec-WebSocket-Key` is a singleton too (RFC 6455 section 11.3.1), but
+/// [`check_key`] refuses a repeated one as
+/// [`InvalidKey`](HandshakeError::InvalidKey), as it always has.
+/// `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions` may repeat in a
+/// request (sections 11.3.2 and 11.3.4: the lines form one list), and so
+/// may `Upgrade` and `Connection`, which are lists in RFC 9110 (sections
+/// 7.8 and 7.6.1) and are only searched for a token. `Content-Length` is
+/// left to [`check_no_body`].
+const REQUEST_SINGLETONS: &[&str] = &["Host", "Sec-WebSocket-Version", "Origin"];
+
+/// Refuses a request that declares a body: any `Transfer-Encoding`, or a
+/// `Content-Length` other than a single `0`.
+///
+/// An upgrade request has no use for a body, and the bytes after the
+/// header block are parsed as frames. A proxy that honours the declared
+/// body would forward those bytes as part of the request while this server
+/// reads them as frames (request smuggling), so the two must never
+/// disagree: no body is the only framing both read the same way.
+fn check_no_body(headers: &HeaderList<'_>) -> Result<(), HandshakeError> {
+    if headers.get("Transfer-Encoding").is_some() {
+        return Err(HandshakeError::RequestHasBody);
+    }
+    let mut lengths = headers.all("Content-Length");
+    match (lengths.next(), lengths.next()) {
+        (None, _) => Ok(()),
+        (Some(length), None) if length.trim_ascii() == b"0" => Ok(()),
+        _ => Err(HandshakeError::RequestHasBody),
+    }
+}
+
+/// The request target, split: the path (and query) and, for the
+/// absolute-form, the authority.
+struct Target<'b> {
+    path: &'b str,
+    authority: Option<&'b str>,
+}
+
+impl<'b> Target<'b> {
+    /// Accepts the origin-form (`/chat?room=1`) and the absolute-form with a
+    /// WebSocket or HTTP scheme (`ws://example.com/chat`, RFC 6455 section
+    /// 3 and RFC 9112 section 3.2.2). The asterisk-form (`*`, for
+    /// `OPTIONS`) and the authority-form (for `CONNECT`) name no resource
+    /// to upgrade and are refused, as is anything else.
+    fn parse(target: &'b str) -> Result<Self, HandshakeError> {
+        if target.starts_with('/') {
+            return Ok(Self {
+                path: target,
+                authority: None,
+            });
+        }
+        let rest = strip_scheme(target).ok_or(HandshakeError::InvalidTarget)?;
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(end);
+        // RFC 9110 section 4.2: an http(s) URI with an empty host is
+        // invalid, and userinfo is deprecated and to be treated as an
+        // error (it also hides the real host from a reader in a hurry).
+        if authority.is_empty() || authority.contains('@') {
+            return Err(HandshakeError::InvalidTarget);
+        }
+        Ok(Self {
+            path: absolute_path(path)?,
+            authority: Some(authority),
+        })
+    }
+}
+
+/// `target` after `scheme://`, if its scheme (ASCII case-insensitive, RFC
+/// 3986 section 3.1) is `ws`, `wss`, `http` or `https`.
+fn strip_scheme(target: &str) -> Option<&str> {
+    let (scheme, rest) = target.split_once("://")?;
+    ["ws", "wss", "http", "https"]
+        .iter()
+        .any(|s| scheme.eq_ignore_ascii_case(s))
+        .then_some(rest)
+}
+
+/// The path of an absolute-form target, after its authority: `/` for an
+/// empty one. An empty path followed by a query (`ws://h?x`) would need a
+/// `/` put in front of it, which cannot be handed out without copying: it
+/// is refused rather than returned as a path that does not start with `/`.
+fn absolute_path(path: &str) -> Result<&str, HandshakeError> {
+    match path.as_bytes().first() {
+        None => Ok("/"),
+        Some(b'/') => Ok(path),
+        Some(_) => Err(HandshakeError::InvalidTarget),
     }
 }
 
@@ -457,6 +564,156 @@ mod tests {
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin:",
         );
         assert_eq!(refusal_of(&request), HandshakeError::InvalidKey);
+    }
+
+    /// The masked text frame "SMUGGLED" (14 bytes), sent as a body.
+    const SMUGGLED_FRAME: [u8; 14] = [
+        0x81, 0x88, 0x01, 0x02, 0x03, 0x04, 0x52, 0x4f, 0x56, 0x43, 0x46, 0x4e, 0x46, 0x40,
+    ];
+
+    fn with_extra_line(line: &str) -> String {
+        with_replaced("Origin:", &format!("{line}\r\nOrigin:"))
+    }
+
+    fn target_of(target: &str) -> Result<(String, String), HandshakeError> {
+        let request = with_replaced("/chat", target);
+        let request = RequestParser::new().parse(request.as_bytes())?.unwrap();
+        Ok((request.host().into(), request.path().into()))
+    }
+
+    #[test]
+    fn request_with_a_body_is_refused_with_400() {
+        let mut request = with_extra_line("Content-Length: 14").into_bytes();
+        request.extend_from_slice(&SMUGGLED_FRAME);
+        let error = RequestParser::new().parse(&request).unwrap_err();
+        assert_eq!(error, HandshakeError::RequestHasBody);
+        assert_eq!(error.status_code(), 400);
+        assert!(refusal_text(&error).starts_with("HTTP/1.1 400 Bad Request\r\n"));
+    }
+
+    #[test]
+    fn chunked_request_is_refused_with_400() {
+        for encoding in ["chunked", "gzip, chunked", "identity", ""] {
+            let request = with_extra_line(&format!("Transfer-Encoding: {encoding}"));
+            assert_eq!(refusal_of(&request), HandshakeError::RequestHasBody);
+        }
+    }
+
+    #[test]
+    fn content_length_other_than_a_single_zero_is_refused() {
+        for lines in [
+            "Content-Length: 1",
+            "Content-Length: 0, 0",
+            "Content-Length: 00",
+            "Content-Length: -0",
+            "Content-Length: 0\r\nContent-Length: 0",
+            "Content-Length: 0\r\nContent-Length: 14",
+            "Content-Length: 0\r\nTransfer-Encoding: chunked",
+        ] {
+            let request = with_extra_line(lines);
+            assert_eq!(
+                refusal_of(&request),
+                HandshakeError::RequestHasBody,
+                "{lines}"
+            );
+        }
+    }
+
+    #[test]
+    fn content_length_0_is_accepted() {
+        let request = with_extra_line("content-length:  0 ");
+        assert!(RequestParser::new()
+            .parse(request.as_bytes())
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn second_host_header_is_refused() {
+        for second in ["Host: evil.example", "host: server.example.com"] {
+            let error = refusal_of(&with_extra_line(second));
+            assert_eq!(error, HandshakeError::DuplicateHeader("Host"));
+            assert_eq!(error.status_code(), 400);
+            let refusal = refusal_text(&error);
+            assert!(refusal.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+            assert!(refusal.ends_with("\r\n\r\nheader must appear once: Host\n"));
+        }
+    }
+
+    #[test]
+    fn second_version_header_is_refused_with_400() {
+        for second in ["Sec-WebSocket-Version: 8", "Sec-WebSocket-Version: 13"] {
+            let error = refusal_of(&with_extra_line(second));
+            assert_eq!(
+                error,
+                HandshakeError::DuplicateHeader("Sec-WebSocket-Version")
+            );
+            assert_eq!(error.status_code(), 400);
+        }
+    }
+
+    #[test]
+    fn second_origin_header_is_refused() {
+        let request = with_extra_line("Origin: http://evil.example");
+        assert_eq!(
+            refusal_of(&request),
+            HandshakeError::DuplicateHeader("Origin")
+        );
+    }
+
+    #[test]
+    fn absolute_form_target_gives_host_and_path_from_the_target() {
+        let cases = [
+            ("ws://example.com/chat", "example.com", "/chat"),
+            (
+                "http://example.com:8080/chat?room=1",
+                "example.com:8080",
+                "/chat?room=1",
+            ),
+            ("WSS://[::1]:443/", "[::1]:443", "/"),
+            ("https://example.com", "example.com", "/"),
+        ];
+        for (target, host, path) in cases {
+            let expected = (String::from(host), String::from(path));
+            assert_eq!(target_of(target), Ok(expected), "{target}");
+        }
+    }
+
+    #[test]
+    fn absolute_form_target_that_names_no_host_or_another_scheme_is_refused() {
+        for target in [
+            "ws:///chat",
+            "ws://?x",
+            "ws://user@example.com/chat",
+            "ws://example.com?room=1",
+            "ftp://example.com/chat",
+            "ws:/example.com/chat",
+            "wss:example.com/chat",
+        ] {
+            assert_eq!(
+                target_of(target),
+                Err(HandshakeError::InvalidTarget),
+                "{target}"
+            );
+        }
+    }
+
+    #[test]
+    fn asterisk_target_is_refused() {
+        assert_eq!(target_of("*"), Err(HandshakeError::InvalidTarget));
+        let error = refusal_of(&with_replaced("GET /chat", "GET *"));
+        assert_eq!(error.status_code(), 400);
+    }
+
+    #[test]
+    fn authority_form_and_relative_targets_are_refused() {
+        for target in ["example.com:80", "chat", "?room=1"] {
+            assert_eq!(
+                target_of(target),
+                Err(HandshakeError::InvalidTarget),
+                "{target}"
+            );
+        }
     }
 
     #[test]
