@@ -128,11 +128,11 @@ impl From<SendError> for Error {
 /// A duration as people write it in a message: "10 s", "500 ms", "1.5 s".
 pub(crate) fn human_duration(duration: std::time::Duration) -> String {
     let millis = duration.as_millis();
-    if millis >= 1000 && millis % 1000 == 0 {
+    if millis >= 1000 && millis.is_multiple_of(1000) {
         format!("{} s", millis / 1000)
     } else if millis >= 1000 {
         format!("{} s", duration.as_secs_f64())
-    } else if millis > 0 && duration.subsec_nanos() % 1_000_000 == 0 {
+    } else if millis > 0 && duration.subsec_nanos().is_multiple_of(1_000_000) {
         format!("{millis} ms")
     } else {
         format!("{duration:?}")
