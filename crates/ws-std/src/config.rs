@@ -16,7 +16,7 @@ use ws_proto::deflate::CompressionConfig;
 /// | `max_handshake_header` | 8192 bytes | HTTP 431, [`Error::Handshake`](crate::Error::Handshake) |
 /// | `handshake_timeout` | 10 s | [`Error::Io`](crate::Error::Io) (timed out) |
 /// | `read_timeout` | none | [`Error::Io`](crate::Error::Io) (timed out); the connection stays usable |
-/// | `write_timeout` | 30 s | [`Error::Io`](crate::Error::Io) (timed out) |
+/// | `write_timeout` | 30 s, for each whole write | [`Error::Io`](crate::Error::Io) (timed out); the connection can no longer send |
 /// | `close_timeout` | 5 s | the socket is closed without the peer's close |
 /// | `idle_ping` | 60 s (`run_echo` only) | `run_echo` pings a connection that sent nothing for that long |
 /// | `pong_timeout` | 10 s (after that ping) | `run_echo` closes with 1001 (the peer vanished or stopped reading) |
@@ -35,7 +35,15 @@ pub struct Config {
     /// for ever). A read that times out returns an error but loses nothing:
     /// the next `recv` goes on where it stopped.
     pub read_timeout: Option<Duration>,
-    /// Timeout of each write.
+    /// Time allowed for each whole write: a frame or message sent with
+    /// `send_*`, a [`flush`](crate::WebSocket::flush), the pongs and close
+    /// replies `recv` sends (`None`: wait for ever). It bounds the write
+    /// however the peer reads: before each write call the stream's write
+    /// timeout is set to what is left. When it runs out the call fails
+    /// with [`Error::Io`](crate::Error::Io) of kind `TimedOut` and the
+    /// connection can no longer send (part of a frame may be on the wire);
+    /// `run_echo` drops it. A [`Stream`](crate::Stream) whose
+    /// `set_write_timeout` does nothing is not bounded.
     pub write_timeout: Option<Duration>,
     /// How long a graceful [`close`](crate::WebSocket::close) waits for the
     /// peer's close frame.
