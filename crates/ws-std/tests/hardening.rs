@@ -3,7 +3,7 @@
 //! that does not read, idle connections that must not wake, and the
 //! client's error messages.
 
-// Each test binary uses only some of the shared helpers.
+// This binary uses only some of the shared helpers.
 #[allow(dead_code)]
 mod common;
 
@@ -312,5 +312,158 @@ fn server_gives_up_an_echo_to_a_peer_that_reads_a_trickle() {
         "the echo to a trickle reader went on for {freed:?}"
     );
     join_within(reader, JOIN_TIMEOUT);
+    server.stop_and_join().unwrap();
+}
+
+// ---------------------------------------------------------------------
+// Finding 3: silent peers must not pin every connection slot.
+// ---------------------------------------------------------------------
+
+#[test]
+fn silent_peers_are_closed_with_1001_and_free_their_slots() {
+    const SLOTS: usize = 16;
+    let slots = Config {
+        idle_ping: Some(Duration::from_millis(300)),
+        pong_timeout: Duration::from_millis(300),
+        read_timeout: None,
+        max_connections: SLOTS,
+        ..config()
+    };
+    let server =
+        EchoServer::start(ws_std::WsServer::bind_with_config("127.0.0.1:0", slots).unwrap());
+    // Sixteen peers complete the handshake, then neither read nor write.
+    let started = Instant::now();
+    let silent: Vec<TcpStream> = (0..SLOTS).map(|_| raw_upgrade(server.addr)).collect();
+
+    // Every slot is taken: the next client is refused.
+    match connect_with_config(&server.url, &config()) {
+        Err(Error::HttpStatus(503)) => {}
+        other => panic!("expected HTTP 503 with every slot taken, got {other:?}"),
+    }
+
+    // Idle 300 ms, then the ping, 300 ms for the pong, then 1001 and up
+    // to the close timeout (500 ms) for a close that never comes.
+    let freed = slot_free_after(&server.url, started, Duration::from_secs(5));
+    println!("{SLOTS} silent peers: a slot was free {freed:?} after they connected");
+    assert!(
+        freed >= Duration::from_millis(600),
+        "a slot was free after {freed:?}, before the idle ping and the pong timeout"
+    );
+
+    // Each silent peer was sent the ping, then a close with 1001, then the
+    // end of the stream, all of it waiting in its socket.
+    for mut stream in silent {
+        let (first, _) = read_server_frame(&mut stream);
+        assert_eq!(first, 0x89, "expected the idle ping");
+        let (first, payload) = read_server_frame(&mut stream);
+        assert_eq!(first, 0x88, "expected a close");
+        assert_eq!(&payload[..2], &1001u16.to_be_bytes());
+        assert!(read_until_closed(&mut stream).is_empty());
+    }
+    server.stop_and_join().unwrap();
+}
+
+// ---------------------------------------------------------------------
+// Finding 9 (a): an idle echo connection sleeps until its next deadline,
+// and `stop` still closes it at once with 1001.
+// ---------------------------------------------------------------------
+
+/// Echo connections with no deadline at all: neither idle ping nor read
+/// timeout. Only data or `stop` can wake their threads.
+fn sleepy_server() -> EchoServer {
+    let config = Config {
+        idle_ping: None,
+        read_timeout: None,
+        ..config()
+    };
+    EchoServer::start(ws_std::WsServer::bind_with_config("127.0.0.1:0", config).unwrap())
+}
+
+#[test]
+fn stop_closes_connections_that_sleep_without_a_deadline_with_1001_at_once() {
+    let server = sleepy_server();
+    let mut clients: Vec<_> = (0..8)
+        .map(|i| {
+            let mut ws = client(&server.url);
+            ws.send_text(&format!("hello {i}")).unwrap();
+            assert_eq!(
+                ws.recv().unwrap(),
+                ws_std::Message::Text(format!("hello {i}"))
+            );
+            ws
+        })
+        .collect();
+    // Surely asleep in `recv`.
+    thread::sleep(Duration::from_millis(200));
+
+    let stopped = Instant::now();
+    server.stop_handle().stop();
+    for ws in &mut clients {
+        match ws.recv() {
+            Err(Error::Closed { code, .. }) => assert_eq!(code, ws_std::CloseCode::GOING_AWAY),
+            other => panic!("expected close 1001, got {other:?}"),
+        }
+    }
+    let all_closed = stopped.elapsed();
+    assert!(
+        all_closed < Duration::from_secs(1),
+        "the last 1001 came {all_closed:?} after stop"
+    );
+    server.stop_and_join().unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn idle_echo_connections_do_not_wake() {
+    const CONNECTIONS: usize = 8;
+    // Default idle ping (60 s), no read timeout: nothing is due for a
+    // minute.
+    let config = Config {
+        read_timeout: None,
+        ..config()
+    };
+    let before = threads_named("ws-echo");
+    let server =
+        EchoServer::start(ws_std::WsServer::bind_with_config("127.0.0.1:0", config).unwrap());
+    let mut clients: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let mut ws = client(&server.url);
+            ws.send_text("hi").unwrap();
+            assert_eq!(ws.recv().unwrap(), ws_std::Message::Text("hi".into()));
+            ws
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(100));
+    // This server's echo threads (and perhaps some of other tests running
+    // at the same time, which can only add threads that do not count).
+    let ours: Vec<u32> = threads_named("ws-echo")
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    assert!(ours.len() >= CONNECTIONS, "{} echo threads", ours.len());
+    let at_start: Vec<Option<u64>> = ours.iter().map(|&id| context_switches(id)).collect();
+    thread::sleep(Duration::from_secs(1));
+    let woken: Vec<u64> = ours
+        .iter()
+        .zip(&at_start)
+        .filter_map(|(&id, start)| Some(context_switches(id)? - (*start)?))
+        .collect();
+    // Polling every 100 ms woke each thread about 10 times a second; a
+    // thread asleep until its deadline is not switched at all. Allow one
+    // stray switch.
+    let quiet = woken.iter().filter(|&&n| n <= 1).count();
+    println!("context switches of idle echo threads in 1 s: {woken:?}");
+    assert!(
+        quiet >= CONNECTIONS,
+        "only {quiet} of {CONNECTIONS} idle echo threads slept through 1 s: {woken:?}"
+    );
+    for ws in &mut clients {
+        ws.send_text("still there").unwrap();
+        assert_eq!(
+            ws.recv().unwrap(),
+            ws_std::Message::Text("still there".into())
+        );
+        ws.close().unwrap();
+    }
     server.stop_and_join().unwrap();
 }
