@@ -8,7 +8,12 @@ use ws_proto::deflate::CompressionConfig;
 
 /// Everything a connection or a server can be tuned with.
 ///
-/// Every limit has a default that is safe against a hostile peer:
+/// The defaults bound what a hostile peer can cost: memory by the size
+/// limits, time by the timeouts. What they do not bound: a
+/// [`WebSocket`](crate::WebSocket) driven by your own code has no read
+/// timeout and no idle ping, so a silent peer holds it (and the thread in
+/// `recv`) for ever unless you set `read_timeout` or send pings; and in
+/// `run_echo` a peer that keeps sending, however little, keeps its slot.
 ///
 /// | setting | default | when it is hit |
 /// |---|---|---|
@@ -17,12 +22,12 @@ use ws_proto::deflate::CompressionConfig;
 /// | `memory_budget` | 256 MiB, shared by a server's connections | close 1009 for the connection whose unfinished message would pass it |
 /// | `max_handshake_header` | 8192 bytes | HTTP 431, [`Error::Handshake`](crate::Error::Handshake) |
 /// | `handshake_timeout` | 10 s | [`Error::Io`](crate::Error::Io) (timed out) |
-/// | `read_timeout` | none | [`Error::Io`](crate::Error::Io) (timed out); the connection stays usable |
-/// | `write_timeout` | 30 s | [`Error::Io`](crate::Error::Io) (timed out) |
+/// | `read_timeout` | none (a silent peer is waited for for ever, except by `run_echo`'s idle ping) | [`Error::Io`](crate::Error::Io) (timed out); the connection stays usable |
+/// | `write_timeout` | 30 s, for each whole write | [`Error::Io`](crate::Error::Io) (timed out); the connection can no longer send |
 /// | `close_timeout` | 5 s | the socket is closed without the peer's close |
 /// | `idle_ping` | 60 s (`run_echo` only) | `run_echo` pings a connection that sent nothing for that long |
-/// | `pong_timeout` | 10 s (after that ping) | `run_echo` closes with 1001 (the peer vanished or stopped reading) |
-/// | `max_connections` | 1024 | `run_echo` refuses further connections with HTTP 503 |
+/// | `pong_timeout` | 10 s (after that ping) | `run_echo` closes with 1001 (the peer vanished or stopped answering) and frees the slot within `close_timeout`: 75 s after a silent peer's last byte |
+/// | `max_connections` | 1024 | `run_echo` refuses further connections with HTTP 503. A slot is held by a silent peer for at most `handshake_timeout` before the upgrade and `idle_ping` + `pong_timeout` + `close_timeout` after it, by one that does not read until a write times out |
 /// | `compression` | permessage-deflate on, level 6, threshold 256 B | (inflated size counts against `max_message_size`) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -37,7 +42,15 @@ pub struct Config {
     /// for ever). A read that times out returns an error but loses nothing:
     /// the next `recv` goes on where it stopped.
     pub read_timeout: Option<Duration>,
-    /// Timeout of each write.
+    /// Time allowed for each whole write: a frame or message sent with
+    /// `send_*`, a [`flush`](crate::WebSocket::flush), the pongs and close
+    /// replies `recv` sends (`None`: wait for ever). It bounds the write
+    /// however the peer reads: before each write call the stream's write
+    /// timeout is set to what is left. When it runs out the call fails
+    /// with [`Error::Io`](crate::Error::Io) of kind `TimedOut` and the
+    /// connection can no longer send (part of a frame may be on the wire);
+    /// `run_echo` drops it. A [`Stream`](crate::Stream) whose
+    /// `set_write_timeout` does nothing is not bounded.
     pub write_timeout: Option<Duration>,
     /// How long a graceful [`close`](crate::WebSocket::close) waits for the
     /// peer's close frame.
@@ -46,8 +59,9 @@ pub struct Config {
     /// connection from which nothing (no message, ping or pong) arrived
     /// for this long (`None`: never). With [`pong_timeout`](Self::pong_timeout)
     /// this drops peers that vanished without closing, and keeps the
-    /// connection alive through proxies that cut idle ones. Checked every
-    /// 100 ms. A [`WebSocket`](crate::WebSocket) driven by your own code
+    /// connection alive through proxies that cut idle ones. The
+    /// connection's thread sleeps until then: an idle connection costs no
+    /// wake-ups. A [`WebSocket`](crate::WebSocket) driven by your own code
     /// has no timer; see its section on pings and pongs.
     pub idle_ping: Option<Duration>,
     /// After `run_echo`'s idle ping, how long the peer has for its pong (or

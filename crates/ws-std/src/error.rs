@@ -15,7 +15,10 @@ pub enum Error {
     /// [`ProtocolError::close_code`] was sent and the connection is failed.
     Protocol(ProtocolError),
     /// The opening handshake was refused or invalid. On the server side
-    /// the HTTP refusal ([`HandshakeError::status_code`]) was sent.
+    /// the HTTP refusal ([`HandshakeError::status_code`]) was sent; on the
+    /// client side the server's answer was not a valid upgrade (a server's
+    /// refusal with another status is [`Error::HttpStatus`]). The message
+    /// names no HTTP status.
     Handshake(HandshakeError),
     /// A server answered the upgrade request with a status other than 101
     /// (also reported as `Handshake(BadStatus)` by the core; kept separate
@@ -41,8 +44,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// True for a read or write timeout: nothing is lost, the call can be
-    /// repeated.
+    /// True for a timeout. After a read timeout nothing is lost and the
+    /// call can be repeated; a write that timed out (see
+    /// [`Config::write_timeout`](crate::Config::write_timeout)) may have
+    /// left part of a frame on the wire, so the connection can no longer
+    /// send; the handshake timeout ends the handshake.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Io(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
     }
@@ -62,9 +68,11 @@ impl fmt::Display for Error {
         match self {
             Error::Io(err) => write!(f, "I/O error: {err}"),
             Error::Protocol(err) => write!(f, "protocol error: {err}"),
-            Error::Handshake(err) => {
-                write!(f, "handshake failed: {err} (HTTP {})", err.status_code())
-            }
+            // No status here: on the client side (and for the server's own
+            // failures to write its answer) none was sent or received. A
+            // server's refusal is `HttpStatus`; the status a server sent
+            // for this error is `HandshakeError::status_code`.
+            Error::Handshake(err) => write!(f, "handshake failed: {err}"),
             Error::HttpStatus(status) => {
                 write!(f, "server answered the upgrade with HTTP {status}")
             }
@@ -117,5 +125,57 @@ impl From<SendError> for Error {
     }
 }
 
+/// A duration as people write it in a message: "10 s", "500 ms", "1.5 s".
+pub(crate) fn human_duration(duration: std::time::Duration) -> String {
+    let millis = duration.as_millis();
+    if millis >= 1000 && millis.is_multiple_of(1000) {
+        format!("{} s", millis / 1000)
+    } else if millis >= 1000 {
+        format!("{} s", duration.as_secs_f64())
+    } else if millis > 0 && duration.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{millis} ms")
+    } else {
+        format!("{duration:?}")
+    }
+}
+
+/// An `io::ErrorKind::TimedOut` error saying what timed out and after how
+/// long: "handshake timed out after 10 s".
+pub(crate) fn timed_out(what: &str, after: std::time::Duration) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("{what} timed out after {}", human_duration(after)),
+    )
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(human_duration(Duration::from_secs(10)), "10 s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(human_duration(Duration::from_millis(500)), "500 ms");
+        assert_eq!(human_duration(Duration::from_micros(1500)), "1.5ms");
+    }
+
+    #[test]
+    fn only_a_status_received_from_a_server_is_named_in_the_message() {
+        let local = Error::Handshake(HandshakeError::AcceptMismatch).to_string();
+        assert!(!local.contains("HTTP"), "{local}");
+        let refused = Error::HttpStatus(503).to_string();
+        assert!(refused.contains("HTTP 503"), "{refused}");
+    }
+
+    #[test]
+    fn a_timeout_says_what_timed_out_and_after_how_long() {
+        let err = Error::Io(timed_out("handshake", Duration::from_secs(10)));
+        assert!(err.is_timeout());
+        assert_eq!(err.to_string(), "I/O error: handshake timed out after 10 s");
+    }
+}

@@ -2,14 +2,14 @@
 //! parsers and writers of `ws_proto::handshake`.
 
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::{write_refusal, write_response, RequestParser};
 use ws_proto::{deflate, HandshakeError, Role};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{timed_out, Error, Result};
 use crate::stream::Stream;
 use crate::websocket::WebSocket;
 use ws_proto::mask::os_entropy;
@@ -39,7 +39,7 @@ pub fn upgrade_with_config<S: Stream>(
 ) -> Result<WebSocket<S>> {
     let deadline = config
         .handshake_timeout
-        .map(|timeout| Instant::now() + timeout);
+        .map(|timeout| (Instant::now() + timeout, timeout));
     let mut received = already_read.to_vec();
     let mut parser = RequestParser::with_max_header_len(config.max_handshake_header);
     loop {
@@ -90,19 +90,17 @@ fn refuse<S: Stream>(stream: &mut S, refusal: &HandshakeError) {
     let _ = stream.shutdown();
 }
 
-/// Read what has arrived, within the handshake deadline.
+/// Read what has arrived, within the handshake deadline (the instant and
+/// the configured timeout it came from, for the message).
 fn read_more<S: Stream>(
     stream: &mut S,
     received: &mut Vec<u8>,
-    deadline: Option<Instant>,
+    deadline: Option<(Instant, Duration)>,
 ) -> Result<()> {
-    if let Some(deadline) = deadline {
+    if let Some((deadline, timeout)) = deadline {
         let left = deadline.checked_duration_since(Instant::now());
         let Some(left) = left.filter(|left| !left.is_zero()) else {
-            return Err(Error::Io(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "handshake timed out",
-            )));
+            return Err(Error::Io(timed_out("handshake", timeout)));
         };
         stream.set_read_timeout(Some(left))?;
     }
@@ -121,9 +119,23 @@ fn read_more<S: Stream>(
                 return Ok(());
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(Error::Io(err)),
+            // The socket's read timeout is what is left of the handshake's:
+            // say so rather than "Resource temporarily unavailable".
+            Err(err) => {
+                return Err(Error::Io(match deadline {
+                    Some((_, timeout)) if is_timeout(&err) => timed_out("handshake", timeout),
+                    _ => err,
+                }))
+            }
         }
     }
+}
+
+fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Perform the client side of the handshake on a connected stream:
@@ -137,7 +149,7 @@ pub fn client_handshake<S: Stream>(
 ) -> Result<WebSocket<S>> {
     let deadline = config
         .handshake_timeout
-        .map(|timeout| Instant::now() + timeout);
+        .map(|timeout| (Instant::now() + timeout, timeout));
     let mut key = [0u8; 16];
     os_entropy(&mut key);
     let offered: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();

@@ -1,9 +1,12 @@
 //! The server: bind, accept with the upgrade handshake, echo, stop.
 
-use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::collections::HashMap;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
+};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,12 +17,14 @@ use ws_proto::{CloseCode, Frame};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handshake::accept;
+use crate::stream::{at_least_a_microsecond, Stream};
 use crate::websocket::WebSocket;
 
-/// How often an echo connection waiting for data checks for `stop`.
-const STOP_POLL: Duration = Duration::from_millis(100);
 /// How long `run_echo` waits for its connections to close after `stop`.
 const STOP_GRACE: Duration = Duration::from_millis(900);
+/// The shortest wait of an echo connection for its next deadline, so that
+/// one just missed does not make it spin.
+const MIN_WAIT: Duration = Duration::from_millis(1);
 
 /// State shared between a server and its stop handles.
 #[derive(Debug)]
@@ -28,6 +33,99 @@ struct Shared {
     active: AtomicUsize,
     /// Where to connect to wake a blocked `accept`.
     wake_addr: SocketAddr,
+    /// The sockets of `run_echo`'s connections, so that `stop` can wake
+    /// the threads blocked reading them. An echo thread sleeps until its
+    /// next deadline (idle ping, pong timeout, read timeout) or for ever,
+    /// without polling for `stop`.
+    sockets: Mutex<Sockets>,
+}
+
+/// The open echo connections' sockets, by an id of their own.
+#[derive(Debug, Default)]
+struct Sockets {
+    next_id: u64,
+    open: HashMap<u64, Arc<TcpStream>>,
+}
+
+impl Shared {
+    /// Mark the server stopped and wake its echo connections; true for
+    /// the call that stopped it.
+    fn stop(&self) -> bool {
+        let first = !self.stopped.swap(true, Ordering::SeqCst);
+        self.wake_connections();
+        first
+    }
+
+    /// Shut the read side of every echo connection: a thread blocked
+    /// reading sees the end of the stream, finds the server stopped, and
+    /// sends its 1001.
+    fn wake_connections(&self) {
+        let sockets = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        for socket in sockets.open.values() {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+    }
+
+    /// Keep `socket` where `stop` finds it; its id, to forget it by.
+    fn register(&self, socket: &Arc<TcpStream>) -> u64 {
+        let id = {
+            let mut sockets = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
+            let id = sockets.next_id;
+            sockets.next_id += 1;
+            sockets.open.insert(id, Arc::clone(socket));
+            id
+        };
+        // A `stop` that went through the sockets before this one was added
+        // had set `stopped` first: wake this connection ourselves.
+        if self.stopped.load(Ordering::SeqCst) {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+        id
+    }
+
+    fn forget(&self, id: u64) {
+        let mut sockets = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        sockets.open.remove(&id);
+    }
+}
+
+/// An echo connection's socket, shared with [`Shared::sockets`].
+#[derive(Debug)]
+struct EchoSocket(Arc<TcpStream>);
+
+impl Read for EchoSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl Write for EchoSocket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self.0).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self.0).flush()
+    }
+}
+
+impl Stream for EchoSocket {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.0.set_read_timeout(timeout.map(at_least_a_microsecond))
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.0
+            .set_write_timeout(timeout.map(at_least_a_microsecond))
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        self.0.shutdown(Shutdown::Both)
+    }
 }
 
 /// Stops a [`WsServer`] from any thread (Vais `WsServer::stop`).
@@ -40,7 +138,7 @@ impl StopHandle {
     /// Stop the server: `run_echo` and `incoming` return, open echo
     /// connections are closed with 1001 (going away).
     pub fn stop(&self) {
-        if !self.shared.stopped.swap(true, Ordering::SeqCst) {
+        if self.shared.stop() {
             // Wake the accept call blocked in another thread.
             let _ = TcpStream::connect_timeout(&self.shared.wake_addr, Duration::from_secs(1));
         }
@@ -97,6 +195,7 @@ impl WsServer {
                 stopped: AtomicBool::new(false),
                 active: AtomicUsize::new(0),
                 wake_addr,
+                sockets: Mutex::default(),
             }),
         })
     }
@@ -172,7 +271,11 @@ impl WsServer {
     /// A connection from which nothing arrived for [`Config::idle_ping`] is
     /// pinged, and closed with 1001 when nothing arrives within
     /// [`Config::pong_timeout`] after that; one that sent no message for
-    /// [`Config::read_timeout`] (when set) is closed with 1001 too.
+    /// [`Config::read_timeout`] (when set) is closed with 1001 too. A
+    /// write (an echo, a pong) that takes longer than
+    /// [`Config::write_timeout`] drops the connection. Between messages a
+    /// connection's thread sleeps until the next of these deadlines;
+    /// `stop` wakes it by shutting down the read side of its socket.
     pub fn run_echo(&self) -> io::Result<()> {
         loop {
             let stream = match self.accept_tcp() {
@@ -194,18 +297,25 @@ impl WsServer {
 
     fn spawn_echo(&self, mut stream: TcpStream) {
         let active = self.shared.active.fetch_add(1, Ordering::SeqCst);
-        let guard = ActiveGuard(Arc::clone(&self.shared));
+        let mut guard = ActiveGuard {
+            shared: Arc::clone(&self.shared),
+            socket: None,
+        };
         if active >= self.config.max_connections {
             let _ = stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
             return;
         }
+        // Registered before the handshake, so that `stop` also ends one
+        // that is under way.
+        let socket = Arc::new(stream);
+        guard.socket = Some(self.shared.register(&socket));
         let config = self.config.clone();
         let shared = Arc::clone(&self.shared);
         let spawned = thread::Builder::new()
             .name("ws-echo".into())
             .spawn(move || {
                 let _guard = guard;
-                if let Ok(mut ws) = accept(stream, &config) {
+                if let Ok(mut ws) = accept(EchoSocket(socket), &config) {
                     echo(&mut ws, &shared);
                 }
             });
@@ -228,30 +338,42 @@ impl WsServer {
 
 impl Drop for WsServer {
     fn drop(&mut self) {
+        // The listener closes with the server: no accept to wake, but the
+        // echo connections still running are closed with 1001.
         self.shared.stopped.store(true, Ordering::SeqCst);
+        self.shared.wake_connections();
     }
 }
 
-/// Counts a connection as active for as long as it lives.
-struct ActiveGuard(Arc<Shared>);
+/// Counts a connection as active, and keeps its socket where `stop` finds
+/// it, for as long as it lives.
+struct ActiveGuard {
+    shared: Arc<Shared>,
+    /// The id of the socket in [`Shared::sockets`].
+    socket: Option<u64>,
+}
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
+        if let Some(id) = self.socket {
+            self.shared.forget(id);
+        }
+        self.shared.active.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 /// Echo messages until the peer closes, an error, `stop`, the peer's
 /// silence (`read_timeout`), or an idle ping left unanswered.
-fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
-    let user_timeout = ws.config().read_timeout;
-    let mut idle_since = Instant::now();
-    // A message came since the last poll timeout. Cheaper than reading the
-    // clock per message; idleness is then measured from the first quiet
-    // poll period, at most STOP_POLL late.
-    let mut heard = false;
-    let mut keepalive = Keepalive::new(ws.config(), Instant::now());
-    if ws.set_read_timeout(Some(STOP_POLL)).is_err() {
+///
+/// Between messages the thread sleeps in `recv` until the next of its
+/// deadlines ([`Timers::read_timeout`]), or for ever when there is none:
+/// an idle connection costs no wake-ups. `stop` wakes it by shutting the
+/// socket's read side.
+fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
+    let start = Instant::now();
+    let mut timers = Timers::new(ws.config(), start);
+    let mut timeout = timers.read_timeout(start);
+    if ws.set_read_timeout(timeout).is_err() {
         return;
     }
     loop {
@@ -260,22 +382,24 @@ fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
                 if echo_message(ws, &message).is_err() {
                     return;
                 }
-                heard = true;
-            }
-            Err(err) if err.is_timeout() => {
-                if std::mem::take(&mut heard) {
-                    idle_since = Instant::now();
-                }
-                let idle_too_long = user_timeout.is_some_and(|limit| idle_since.elapsed() >= limit);
                 if shared.stopped.load(Ordering::SeqCst) {
                     let _ = ws.close_with(CloseCode::GOING_AWAY, "server shutting down");
                     return;
                 }
-                if idle_too_long {
-                    let _ = ws.close_with(CloseCode::GOING_AWAY, "idle timeout");
+                timers.message(Instant::now());
+            }
+            // A read timed out: a deadline is due. (A write that timed out
+            // closed the connection for sending: not open any more.)
+            Err(err) if err.is_timeout() && ws.is_open() => {
+                let now = Instant::now();
+                if shared.stopped.load(Ordering::SeqCst) {
+                    let _ = ws.close_with(CloseCode::GOING_AWAY, "server shutting down");
                     return;
                 }
-                match keepalive.check(ws.bytes_received(), Instant::now()) {
+                // Nothing arrived during the read that timed out, which
+                // began `timeout` ago: whatever arrived came before.
+                let heard_by = timeout.and_then(|t| now.checked_sub(t)).unwrap_or(now);
+                match timers.check(ws.bytes_received(), heard_by, now) {
                     Due::Nothing => {}
                     Due::Ping => {
                         if ws.send_ping(b"").is_err() {
@@ -286,14 +410,49 @@ fn echo(ws: &mut WebSocket<TcpStream>, shared: &Shared) {
                         let _ = ws.close_with(CloseCode::GOING_AWAY, "pong timeout");
                         return;
                     }
+                    Due::Idle => {
+                        let _ = ws.close_with(CloseCode::GOING_AWAY, "idle timeout");
+                        return;
+                    }
                 }
+                let next = timers.read_timeout(now);
+                if next != timeout {
+                    if ws.set_read_timeout(next).is_err() {
+                        return;
+                    }
+                    timeout = next;
+                }
+            }
+            Err(Error::Io(err))
+                if err.kind() == io::ErrorKind::UnexpectedEof
+                    && shared.stopped.load(Ordering::SeqCst) =>
+            {
+                going_away_after_wake(ws);
+                return;
             }
             Err(_) => return,
         }
     }
 }
 
-/// What [`Keepalive::check`] says is due.
+/// `stop` shut the socket's read side to wake this connection, and `recv`
+/// saw the end of the stream, after which the connection counts itself
+/// closed: write the 1001 close frame directly, then close the socket.
+/// The write side is whole (a read is only made once everything queued
+/// was written); the peer's close reply can no longer be read.
+fn going_away_after_wake(ws: &mut WebSocket<EchoSocket>) {
+    if let Ok(frame) = Frame::close_with_reason(CloseCode::GOING_AWAY, "server shutting down") {
+        let mut out = [0u8; 2 + 125];
+        if let Some(len) = frame.encode(&mut out, None) {
+            let socket = ws.get_mut();
+            let _ = socket.set_write_timeout(Some(STOP_GRACE));
+            let _ = socket.write_all(&out[..len]);
+        }
+    }
+    let _ = ws.get_mut().shutdown();
+}
+
+/// What [`Timers::check`] says is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Due {
     Nothing,
@@ -302,6 +461,59 @@ enum Due {
     /// Close the connection: nothing arrived within `pong_timeout` of the
     /// ping.
     Drop,
+    /// Close the connection: no message arrived for `read_timeout`.
+    Idle,
+}
+
+/// The echo server's deadlines: the idle ping and its pong timeout
+/// ([`Keepalive`]), and [`Config::read_timeout`], which `run_echo` counts
+/// from the last message.
+#[derive(Debug)]
+struct Timers {
+    keepalive: Keepalive,
+    message_idle: Option<Duration>,
+    last_message: Instant,
+}
+
+impl Timers {
+    fn new(config: &Config, now: Instant) -> Timers {
+        Timers {
+            keepalive: Keepalive::new(config, now),
+            message_idle: config.read_timeout,
+            last_message: now,
+        }
+    }
+
+    /// A message arrived at `now`.
+    fn message(&mut self, now: Instant) {
+        self.last_message = now;
+    }
+
+    /// What is due at `now`; see [`Keepalive::check`].
+    fn check(&mut self, received: u64, heard_by: Instant, now: Instant) -> Due {
+        let idle = self
+            .message_idle
+            .is_some_and(|limit| now.saturating_duration_since(self.last_message) >= limit);
+        if idle {
+            return Due::Idle;
+        }
+        self.keepalive.check(received, heard_by, now)
+    }
+
+    /// How long the next read may wait: until the earliest deadline (at
+    /// least [`MIN_WAIT`]), or for ever (`None`) when there is none. A
+    /// read that gets something starts its own wait of that length, which
+    /// is what every deadline wants: each counts from the last sign of
+    /// life (the last message, for the read timeout; a later check finds
+    /// it not due yet and waits again for the rest).
+    fn read_timeout(&self, now: Instant) -> Option<Duration> {
+        let message_due = self.message_idle.map(|limit| self.last_message + limit);
+        let next = [self.keepalive.next_due(), message_due]
+            .into_iter()
+            .flatten()
+            .min()?;
+        Some(next.saturating_duration_since(now).max(MIN_WAIT))
+    }
 }
 
 /// The echo server's idle ping ([`Config::idle_ping`],
@@ -331,11 +543,12 @@ impl Keepalive {
     }
 
     /// What is due at `now`, `received` being the count of bytes received
-    /// so far. `Ping` is said once per quiet period.
-    fn check(&mut self, received: u64, now: Instant) -> Due {
+    /// so far; when it changed since the last check, the last of them
+    /// arrived by `heard_by`. `Ping` is said once per quiet period.
+    fn check(&mut self, received: u64, heard_by: Instant, now: Instant) -> Due {
         if received != self.received {
             self.received = received;
-            self.quiet_since = now;
+            self.quiet_since = self.quiet_since.max(heard_by);
             self.pinged_at = None;
         }
         let Some(idle_ping) = self.idle_ping else {
@@ -350,6 +563,17 @@ impl Keepalive {
             }
             None => Due::Nothing,
         }
+    }
+
+    /// When something can next be due: the end of the pong timeout while
+    /// a ping is unanswered, else the end of the idle time (`None`: idle
+    /// ping off).
+    fn next_due(&self) -> Option<Instant> {
+        let idle_ping = self.idle_ping?;
+        Some(match self.pinged_at {
+            Some(pinged) => pinged + self.pong_timeout,
+            None => self.quiet_since + idle_ping,
+        })
     }
 }
 
@@ -373,7 +597,7 @@ fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
 /// Echo one message. Small ones are batched: every echo of the messages
 /// that one read brought in leaves in a single write, made before the next
 /// read (see [`WebSocket::feed`]).
-fn echo_message(ws: &mut WebSocket<TcpStream>, message: &Message) -> crate::Result<()> {
+fn echo_message(ws: &mut WebSocket<EchoSocket>, message: &Message) -> crate::Result<()> {
     const BATCHED: usize = 1024;
     let len = message.as_bytes().len();
     let compressed =
@@ -434,10 +658,10 @@ mod tests {
         let start = Instant::now();
         let at = |secs: u64| start + Duration::from_secs(secs);
         let mut keepalive = keepalive(Some(10), 3, start);
-        assert_eq!(keepalive.check(0, at(9)), Due::Nothing);
-        assert_eq!(keepalive.check(0, at(10)), Due::Ping);
-        assert_eq!(keepalive.check(0, at(12)), Due::Nothing);
-        assert_eq!(keepalive.check(0, at(13)), Due::Drop);
+        assert_eq!(keepalive.check(0, at(9), at(9)), Due::Nothing);
+        assert_eq!(keepalive.check(0, at(10), at(10)), Due::Ping);
+        assert_eq!(keepalive.check(0, at(12), at(12)), Due::Nothing);
+        assert_eq!(keepalive.check(0, at(13), at(13)), Due::Drop);
     }
 
     #[test]
@@ -445,12 +669,12 @@ mod tests {
         let start = Instant::now();
         let at = |secs: u64| start + Duration::from_secs(secs);
         let mut keepalive = keepalive(Some(10), 3, start);
-        assert_eq!(keepalive.check(0, at(10)), Due::Ping);
+        assert_eq!(keepalive.check(0, at(10), at(10)), Due::Ping);
         // The pong (6 bytes) arrived: no drop, and the next ping is due
         // 10 s after it.
-        assert_eq!(keepalive.check(6, at(11)), Due::Nothing);
-        assert_eq!(keepalive.check(6, at(20)), Due::Nothing);
-        assert_eq!(keepalive.check(6, at(21)), Due::Ping);
+        assert_eq!(keepalive.check(6, at(11), at(11)), Due::Nothing);
+        assert_eq!(keepalive.check(6, at(20), at(20)), Due::Nothing);
+        assert_eq!(keepalive.check(6, at(21), at(21)), Due::Ping);
     }
 
     #[test]
@@ -459,9 +683,71 @@ mod tests {
         let mut keepalive = keepalive(None, 1, start);
         for secs in [0, 60, 3600, 86_400] {
             assert_eq!(
-                keepalive.check(0, start + Duration::from_secs(secs)),
+                keepalive.check(0, start, start + Duration::from_secs(secs)),
                 Due::Nothing
             );
         }
+    }
+
+    fn timers(idle_ping: Option<u64>, pong_timeout: u64, read_timeout: Option<u64>) -> Config {
+        Config {
+            idle_ping: idle_ping.map(Duration::from_secs),
+            pong_timeout: Duration::from_secs(pong_timeout),
+            read_timeout: read_timeout.map(Duration::from_secs),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn an_idle_connection_sleeps_until_its_ping_then_until_the_pong_deadline() {
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let secs = |n: u64| Some(Duration::from_secs(n));
+        let mut timers = Timers::new(&timers(Some(60), 10, None), start);
+        // One wait of 60 s, not a poll.
+        assert_eq!(timers.read_timeout(start), secs(60));
+        assert_eq!(timers.check(0, at(0), at(60)), Due::Ping);
+        assert_eq!(timers.read_timeout(at(60)), secs(10));
+        assert_eq!(timers.check(0, at(60), at(70)), Due::Drop);
+    }
+
+    #[test]
+    fn a_connection_without_deadlines_sleeps_until_something_arrives() {
+        let start = Instant::now();
+        let timers = Timers::new(&timers(None, 10, None), start);
+        assert_eq!(timers.read_timeout(start), None);
+    }
+
+    #[test]
+    fn the_pong_moves_the_next_ping_to_the_idle_time_after_it() {
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let mut timers = Timers::new(&timers(Some(60), 10, None), start);
+        assert_eq!(timers.check(0, at(0), at(60)), Due::Ping);
+        // The pong came at 61; the read that waited 10 s from then timed
+        // out at 71.
+        assert_eq!(timers.check(6, at(61), at(71)), Due::Nothing);
+        assert_eq!(timers.read_timeout(at(71)), Some(Duration::from_secs(50)));
+        assert_eq!(timers.check(6, at(61), at(121)), Due::Ping);
+    }
+
+    #[test]
+    fn the_read_timeout_counts_from_the_last_message_and_wins_when_earlier() {
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let mut timers = Timers::new(&timers(Some(60), 10, Some(30)), start);
+        assert_eq!(timers.read_timeout(start), Some(Duration::from_secs(30)));
+        timers.message(at(20));
+        // A read that began at 20 times out at 50.
+        assert_eq!(timers.read_timeout(at(20)), Some(Duration::from_secs(30)));
+        assert_eq!(timers.check(100, at(20), at(50)), Due::Idle);
+    }
+
+    #[test]
+    fn a_deadline_just_missed_still_waits_a_little() {
+        let start = Instant::now();
+        let timers = Timers::new(&timers(Some(1), 10, None), start);
+        let late = start + Duration::from_secs(2);
+        assert_eq!(timers.read_timeout(late), Some(MIN_WAIT));
     }
 }

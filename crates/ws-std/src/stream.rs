@@ -72,6 +72,6 @@ impl<S: Stream + ?Sized> Stream for Box<S> {
 
 /// std refuses a zero timeout; a deadline that has just passed becomes the
 /// shortest one it accepts.
-fn at_least_a_microsecond(timeout: Duration) -> Duration {
+pub(crate) fn at_least_a_microsecond(timeout: Duration) -> Duration {
     timeout.max(Duration::from_micros(1))
 }

@@ -13,7 +13,7 @@ use ws_proto::{
 };
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{timed_out, Error, Result};
 use crate::stream::Stream;
 
 /// A frame as received by [`WebSocket::recv_frame`], owning its payload
@@ -101,6 +101,31 @@ enum Step<T> {
     Continue,
 }
 
+/// When a whole write (a frame, a batch, the pending control frames) must
+/// be done: [`Config::write_timeout`] after it began.
+#[derive(Debug, Clone, Copy)]
+struct WriteDeadline {
+    at: Instant,
+    allowed: Duration,
+}
+
+impl WriteDeadline {
+    fn after(allowed: Option<Duration>) -> Option<WriteDeadline> {
+        allowed.map(|allowed| WriteDeadline {
+            at: Instant::now() + allowed,
+            allowed,
+        })
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::Io(timed_out("write", self.allowed))
+    }
+}
+
+/// How late a write may end past its deadline rather than pay a system
+/// call to shorten the socket's write timeout.
+const WRITE_DEADLINE_SLACK: Duration = Duration::from_millis(1);
+
 /// A WebSocket connection over a blocking stream (the Vais
 /// `WsConnection`).
 ///
@@ -155,6 +180,9 @@ pub struct WebSocket<S: Stream> {
     /// The socket is shut down, or a write failed part-way through a frame
     /// so that nothing more can be sent.
     socket_closed: bool,
+    /// The stream's write timeout was cut to what was left of a write's
+    /// deadline; the next write sets it again.
+    write_timeout_cut: bool,
 }
 
 impl<S: Stream> WebSocket<S> {
@@ -201,6 +229,7 @@ impl<S: Stream> WebSocket<S> {
             subprotocol,
             received: 0,
             socket_closed: false,
+            write_timeout_cut: false,
         }
     }
 
@@ -441,13 +470,17 @@ impl<S: Stream> WebSocket<S> {
     /// Write the control frames the core has queued (after any batched
     /// frames, which were encoded first).
     fn flush_control(&mut self) -> Result<()> {
+        self.flush_control_by(WriteDeadline::after(self.config.write_timeout))
+    }
+
+    fn flush_control_by(&mut self, deadline: Option<WriteDeadline>) -> Result<()> {
         if self.conn.wants_transmit() {
-            self.flush()?;
+            self.flush_by(deadline)?;
         }
         while self.conn.wants_transmit() {
             let mut frames = [0u8; 2 * ws_proto::frame::MAX_CONTROL_FRAME_LEN];
             let len = self.conn.poll_transmit(&mut frames);
-            self.write_all(&mut [IoSlice::new(&frames[..len])])?;
+            self.write_all(&mut [IoSlice::new(&frames[..len])], deadline)?;
         }
         Ok(())
     }
@@ -474,13 +507,29 @@ impl<S: Stream> WebSocket<S> {
         self.socket_closed = true;
     }
 
-    /// Write every byte of `bufs`. A failure part-way leaves a partial
-    /// frame on the wire, so the connection is closed for sending.
-    fn write_all(&mut self, mut bufs: &mut [IoSlice<'_>]) -> Result<()> {
+    /// Write every byte of `bufs` by `deadline`. A failure part-way leaves
+    /// a partial frame on the wire, so the connection is closed for
+    /// sending.
+    ///
+    /// The stream's write timeout bounds each write call, and a peer that
+    /// reads a little now and then lets every call write a little: so
+    /// before each call the timeout is set to what is left until the
+    /// deadline, and the write fails with `TimedOut` once it has passed.
+    fn write_all(
+        &mut self,
+        mut bufs: &mut [IoSlice<'_>],
+        deadline: Option<WriteDeadline>,
+    ) -> Result<()> {
         if self.socket_closed {
             return Err(self.closed_error());
         }
         while !bufs.is_empty() {
+            if let Some(deadline) = deadline {
+                if let Err(err) = self.arm_write_timeout(deadline) {
+                    self.socket_closed = true;
+                    return Err(err);
+                }
+            }
             match self.stream.write_vectored(bufs) {
                 Ok(0) => {
                     self.socket_closed = true;
@@ -490,10 +539,39 @@ impl<S: Stream> WebSocket<S> {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => {
                     self.socket_closed = true;
-                    return Err(Error::Io(err));
+                    return Err(match deadline {
+                        Some(deadline)
+                            if matches!(
+                                err.kind(),
+                                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                            ) =>
+                        {
+                            deadline.timed_out()
+                        }
+                        _ => Error::Io(err),
+                    });
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Set the stream's write timeout to what is left until `deadline`,
+    /// or fail if nothing is. While the stream still has the whole
+    /// [`Config::write_timeout`] and less than [`WRITE_DEADLINE_SLACK`] of
+    /// it was used, the system call is skipped: a write that starts right
+    /// away cannot end more than that past the deadline.
+    fn arm_write_timeout(&mut self, deadline: WriteDeadline) -> Result<()> {
+        let left = deadline.at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(deadline.timed_out());
+        }
+        let used = deadline.allowed.saturating_sub(left);
+        if !self.write_timeout_cut && used < WRITE_DEADLINE_SLACK {
+            return Ok(());
+        }
+        self.stream.set_write_timeout(Some(left))?;
+        self.write_timeout_cut = used >= WRITE_DEADLINE_SLACK;
         Ok(())
     }
 
@@ -503,17 +581,19 @@ impl<S: Stream> WebSocket<S> {
     /// payload with one vectored write, without copying the payload; a
     /// client masks a copy.
     pub fn send_frame(&mut self, frame: &Frame<'_>) -> Result<usize> {
-        self.flush()?;
-        self.flush_control()?;
+        // One deadline for the batch, the control frames and the frame.
+        let deadline = WriteDeadline::after(self.config.write_timeout);
+        self.flush_by(deadline)?;
+        self.flush_control_by(deadline)?;
         if self.role() == Role::Client && self.should_compress(frame) {
-            return self.send_compressed(frame);
+            return self.send_compressed(frame, deadline);
         }
         if self.role() == Role::Client || frame.is_close() {
             self.outbox
                 .resize(frame.encoded_len(self.role() == Role::Client), 0);
             let len = self.conn.encode_frame(frame, &mut self.outbox)?;
             let outbox = std::mem::take(&mut self.outbox);
-            let result = self.write_all(&mut [IoSlice::new(&outbox[..len])]);
+            let result = self.write_all(&mut [IoSlice::new(&outbox[..len])], deadline);
             self.outbox = outbox;
             result?;
             if self.conn.state() == State::Closed {
@@ -522,7 +602,7 @@ impl<S: Stream> WebSocket<S> {
             return Ok(len);
         }
         if self.should_compress(frame) {
-            return self.send_compressed(frame);
+            return self.send_compressed(frame, deadline);
         }
         let mut header = [0u8; MAX_HEADER_LEN];
         let payload = frame.payload();
@@ -532,7 +612,10 @@ impl<S: Stream> WebSocket<S> {
             payload.len() as u64,
             &mut header,
         )?;
-        self.write_all(&mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(payload)])?;
+        self.write_all(
+            &mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(payload)],
+            deadline,
+        )?;
         Ok(encoded.len + payload.len())
     }
 
@@ -545,15 +628,24 @@ impl<S: Stream> WebSocket<S> {
     }
 
     /// Compress a whole message and send it as one frame with RSV1.
-    fn send_compressed(&mut self, frame: &Frame<'_>) -> Result<usize> {
+    fn send_compressed(
+        &mut self,
+        frame: &Frame<'_>,
+        deadline: Option<WriteDeadline>,
+    ) -> Result<usize> {
         let mut body = std::mem::take(&mut self.outbox);
         body.clear();
-        let result = self.compress_and_send(frame, &mut body);
+        let result = self.compress_and_send(frame, &mut body, deadline);
         self.outbox = body;
         result
     }
 
-    fn compress_and_send(&mut self, frame: &Frame<'_>, body: &mut Vec<u8>) -> Result<usize> {
+    fn compress_and_send(
+        &mut self,
+        frame: &Frame<'_>,
+        body: &mut Vec<u8>,
+        deadline: Option<WriteDeadline>,
+    ) -> Result<usize> {
         let Some(deflate) = &mut self.scratch.deflate else {
             return Err(Error::Send(ws_proto::SendError::CompressionNotNegotiated));
         };
@@ -575,7 +667,10 @@ impl<S: Stream> WebSocket<S> {
             if let Some(key) = encoded.mask {
                 ws_proto::apply_mask(part, key, 0);
             }
-            self.write_all(&mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(part)])?;
+            self.write_all(
+                &mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(part)],
+                deadline,
+            )?;
             sent += encoded.len + part.len();
         }
         Ok(sent)
@@ -608,11 +703,15 @@ impl<S: Stream> WebSocket<S> {
     /// Write the frames given to [`feed`](Self::feed), in one write call
     /// where the stream takes them at once.
     pub fn flush(&mut self) -> Result<()> {
+        self.flush_by(WriteDeadline::after(self.config.write_timeout))
+    }
+
+    fn flush_by(&mut self, deadline: Option<WriteDeadline>) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
-        let result = self.write_all(&mut [IoSlice::new(&batch)]);
+        let result = self.write_all(&mut [IoSlice::new(&batch)], deadline);
         self.batch = batch;
         self.batch.clear();
         result?;

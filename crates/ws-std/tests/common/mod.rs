@@ -254,3 +254,35 @@ pub fn pattern(len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Linux: the ids of this process's threads whose name is `name` (as
+/// `thread::Builder::name` sets it, cut to 15 bytes).
+#[cfg(target_os = "linux")]
+#[allow(dead_code)] // hardening.rs only
+pub fn threads_named(name: &str) -> Vec<u32> {
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let Ok(entry) = entry else { continue };
+        let Some(id) = entry.file_name().to_str().and_then(|id| id.parse().ok()) else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Linux: how many times thread `id` of this process was switched out,
+/// woken or preempted (`None` once it has ended).
+#[cfg(target_os = "linux")]
+#[allow(dead_code)] // hardening.rs only
+pub fn context_switches(id: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/self/task/{id}/status")).ok()?;
+    let count = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|line| line.starts_with(key))?;
+        line[key.len()..].trim().parse().ok()
+    };
+    Some(count("voluntary_ctxt_switches:")? + count("nonvoluntary_ctxt_switches:")?)
+}
