@@ -1,13 +1,15 @@
 //! A whole connection, server or client (the first input byte decides),
 //! driven by the input: each step may send something (`encode_*`, `close`,
 //! `encode_header`), then hands the next read of the peer's bytes to
-//! `receive`, then drains `poll_transmit` into a 256-byte buffer.
+//! `receive` (transmitting whenever it stops with something to transmit,
+//! as a ping waits for the previous ping's pong), then drains
+//! `poll_transmit` into a 256-byte buffer.
 //!
 //! A small model of the rules of RFC 6455 runs alongside and is compared
 //! with the connection after every step. Checks: no panic; text handed out
 //! is always a valid UTF-8 prefix and valid UTF-8 once the message ends;
 //! everything transmitted decodes as whole frames (unmasked from a server,
-//! masked from a client) that are a pong echoing the latest ping or a
+//! masked from a client) that are a pong echoing each ping, in order, or a
 //! single close frame with a valid payload (our code and reason, the
 //! peer's code echoed, or the code and reason of the error that failed the
 //! connection), and nothing follows the close; the state only moves
@@ -183,6 +185,10 @@ impl Model {
             }
             Event::Ping(payload) => {
                 assert!(!self.in_frame, "ping inside a data frame");
+                assert_eq!(
+                    self.pending_pong, None,
+                    "a ping handed out before the last ping's pong was transmitted"
+                );
                 if self.auto_pong && !self.close_queued {
                     self.pending_pong = Some(payload.to_vec());
                 }
@@ -333,6 +339,12 @@ fn pump<M: MaskSource>(conn: &mut Connection<M>, buf: &mut Vec<u8>, model: &mut 
                 assert!(consumed <= available, "consumed {consumed} of {available}");
                 let Some(event) = event else {
                     start += consumed;
+                    if conn.wants_transmit() {
+                        // Perhaps a ping waits for its predecessor's pong:
+                        // transmit, as a transport does, and try again.
+                        transmit(conn, model);
+                        continue;
+                    }
                     break true;
                 };
                 assert!(consumed > 0, "an event that consumed nothing: {event:?}");
@@ -364,6 +376,15 @@ fn pump<M: MaskSource>(conn: &mut Connection<M>, buf: &mut Vec<u8>, model: &mut 
         );
     }
     alive
+}
+
+/// Drain `poll_transmit` into a buffer of [`TRANSMIT_BUFFER`] bytes and
+/// check what it wrote.
+fn transmit<M: MaskSource>(conn: &mut Connection<M>, model: &mut Model) {
+    let mut out = [0u8; TRANSMIT_BUFFER];
+    let len = conn.poll_transmit(&mut out);
+    model.transmitted(&out[..len]);
+    model.check_state(conn, "after poll_transmit");
 }
 
 /// The step's send, chosen by the high nibble of `what`.
@@ -520,10 +541,7 @@ fn run<M: MaskSource>(
             alive = pump(&mut conn, &mut buf, &mut model);
         }
 
-        let mut out = [0u8; TRANSMIT_BUFFER];
-        let len = conn.poll_transmit(&mut out);
-        model.transmitted(&out[..len]);
-        model.check_state(&conn, "after poll_transmit");
+        transmit(&mut conn, &mut model);
         if step >= 16 && (at == wire.len() || !alive) {
             break;
         }
