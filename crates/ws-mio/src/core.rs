@@ -585,7 +585,19 @@ impl<D> Core<D> {
                 }
             };
             pos += consumed;
-            let Some(event) = event else { break };
+            // A pong or a close reply the core queued goes out ahead of
+            // whatever the handler sends in answer to the event, in this
+            // turn; with it gone, a ping waiting for it can be read.
+            let replied = conn.proto.wants_transmit();
+            if replied {
+                self.take_control_frames(index);
+            }
+            let Some(event) = event else {
+                if replied {
+                    continue;
+                }
+                break;
+            };
             let mut ctx = Context { core: self };
             match event {
                 Event::Data(chunk) if chunk.compressed => {
@@ -609,14 +621,7 @@ impl<D> Core<D> {
                         return self.conns.contains(index);
                     }
                 }
-                Event::Ping(payload) => {
-                    // Answer every ping, not only the last of a burst: move
-                    // the pong to the queue before the next ping replaces it
-                    // (and mark the connection, or the pong waits for the
-                    // peer's next bytes).
-                    ctx.core.take_control_frames(index);
-                    handler.on_ping(&mut ctx, id, payload)
-                }
+                Event::Ping(payload) => handler.on_ping(&mut ctx, id, payload),
                 Event::Pong(payload) => handler.on_pong(&mut ctx, id, payload),
                 Event::Close(close) => {
                     if let Some(conn) = ctx.core.conns.get_mut(index) {

@@ -408,6 +408,9 @@ impl<S: Stream> WebSocket<S> {
                     self.conn.fail(*err);
                 }
             }
+            // A ping may wait in the buffer for the previous one's pong:
+            // once that is written, the core can go on without new bytes.
+            let transmitted = self.conn.wants_transmit();
             self.flush_control()?;
             if self.conn.state() == State::Closed {
                 self.finish_close();
@@ -415,6 +418,7 @@ impl<S: Stream> WebSocket<S> {
             match step? {
                 Some(Step::Done(value)) => return Ok(value),
                 Some(Step::Continue) => {}
+                None if transmitted => {}
                 None => self.fill()?,
             }
         }
