@@ -15,8 +15,8 @@
 mod common;
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::thread::{self, JoinHandle};
+use std::net::TcpStream;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -166,45 +166,12 @@ fn absolute_form_target_is_upgraded<S: TestServer>() {
 /// 101 carrying the right `Sec-WebSocket-Accept` and then a wrong one,
 /// waits (bounded) for the client to hang up, and returns the request head.
 fn server_with_two_accept_headers() -> (String, JoinHandle<io::Result<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake server");
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let handle = thread::spawn(move || {
-        listener.set_nonblocking(true)?;
-        let deadline = Instant::now() + IO_TIMEOUT;
-        let mut stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(err) if is_timeout(&err) && Instant::now() < deadline => {
-                    thread::sleep(Duration::from_millis(5));
-                }
-                Err(err) => return Err(err),
-            }
-        };
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        stream.set_write_timeout(Some(IO_TIMEOUT))?;
-        let head = read_http_head(&mut stream);
-        let key = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("sec-websocket-key")
-                    .then(|| value.trim().to_owned())
-            })
-            .ok_or_else(|| io::Error::other(format!("no key in {head:?}")))?;
-        let accept = ws_proto::handshake::accept_key(key.as_bytes());
-        let accept = String::from_utf8_lossy(&accept).into_owned();
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\
-             Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"
-        );
-        stream.write_all(response.as_bytes())?;
+    let wrong = "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n";
+    one_client_server(wrong, |stream, head| {
         // The client hangs up; what it sends on the way does not matter.
-        let _ = read_until_closed(&mut stream, IO_TIMEOUT);
+        let _ = read_until_closed(stream, IO_TIMEOUT);
         Ok(head)
-    });
-    (format!("ws://{addr}/"), handle)
+    })
 }
 
 #[test]

@@ -15,7 +15,7 @@
 mod common;
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -307,49 +307,16 @@ fn unmasked_client_frame_is_refused_with_1002<S: TestServer>() {
 /// `frames`, and returns the first close frame the client sends (or what
 /// went wrong).
 fn fake_server(frames: Vec<u8>) -> (String, JoinHandle<io::Result<RawFrame>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake server");
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let handle = thread::spawn(move || {
-        listener.set_nonblocking(true)?;
-        let deadline = Instant::now() + IO_TIMEOUT;
-        let mut stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(err) if is_timeout(&err) && Instant::now() < deadline => {
-                    thread::sleep(Duration::from_millis(5));
-                }
-                Err(err) => return Err(err),
-            }
-        };
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        stream.set_write_timeout(Some(IO_TIMEOUT))?;
-        let head = read_http_head(&mut stream);
-        let key = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("sec-websocket-key")
-                    .then(|| value.trim().to_owned())
-            })
-            .ok_or_else(|| io::Error::other(format!("no key in {head:?}")))?;
-        let accept = ws_proto::handshake::accept_key(key.as_bytes());
-        let accept = String::from_utf8_lossy(&accept).into_owned();
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-        );
-        stream.write_all(response.as_bytes())?;
+    one_client_server("", move |stream, _head| {
         stream.write_all(&frames)?;
         for _ in 0..16 {
-            let frame = read_frame(&mut stream)?;
+            let frame = read_frame(stream)?;
             if frame.opcode == 0x8 {
                 return Ok(frame);
             }
         }
         Err(io::Error::other("no close frame from the client"))
-    });
-    (format!("ws://{addr}/"), handle)
+    })
 }
 
 /// A masked text frame, as no server may send.

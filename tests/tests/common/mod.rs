@@ -366,6 +366,53 @@ pub fn raw_upgrade(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// A hand-made server for one client, on 127.0.0.1: accepts it (within
+/// [`IO_TIMEOUT`]), reads its upgrade request, answers with a 101 that
+/// carries the right `Sec-WebSocket-Accept` followed by the header lines
+/// `extra` (each ending in CRLF), then hands the stream and the request
+/// head to `then`. Returns the URL to connect to and the server's thread.
+pub fn one_client_server<T: Send + 'static>(
+    extra: &'static str,
+    then: impl FnOnce(&mut TcpStream, String) -> io::Result<T> + Send + 'static,
+) -> (String, JoinHandle<io::Result<T>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fake server");
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let handle = thread::spawn(move || {
+        listener.set_nonblocking(true)?;
+        let deadline = Instant::now() + IO_TIMEOUT;
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(err) if is_timeout(&err) && Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        stream.set_nonblocking(false)?;
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        stream.set_write_timeout(Some(IO_TIMEOUT))?;
+        let head = read_http_head(&mut stream);
+        let key = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("sec-websocket-key")
+                    .then(|| value.trim().to_owned())
+            })
+            .ok_or_else(|| io::Error::other(format!("no key in {head:?}")))?;
+        let accept = ws_proto::handshake::accept_key(key.as_bytes());
+        let accept = String::from_utf8_lossy(&accept).into_owned();
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
+        );
+        stream.write_all(response.as_bytes())?;
+        then(&mut stream, head)
+    });
+    (format!("ws://{addr}/"), handle)
+}
+
 /// A frame header as bytes, announcing any length, masked with `mask`.
 pub fn header(opcode: OpCode, fin: bool, len: u64, mask: Option<[u8; 4]>) -> Vec<u8> {
     let header = FrameHeader {
