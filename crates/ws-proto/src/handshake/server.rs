@@ -443,11 +443,11 @@ pub fn write_rejection(
     }
     let mut response = MessageWriter::new(out);
     response.push(b"HTTP/1.1 ")?;
-    response.push(&decimal(status.into()).digits())?;
+    response.push(decimal(status.into()).digits())?;
     response.push(b" ")?;
     response.push(reason_phrase(status).as_bytes())?;
     response.push(b"\r\nConnection: close\r\nContent-Length: ")?;
-    response.push(&decimal(body.len()).digits())?;
+    response.push(decimal(body.len()).digits())?;
     response.push(b"\r\n")?;
     response.headers(extra_headers)?;
     let typed = extra_headers
@@ -529,7 +529,7 @@ fn reason_phrase(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
-        400..=499 => "Client Error",
+        _ if status < 500 => "Client Error",
         _ => "Server Error",
     }
 }
