@@ -72,6 +72,7 @@ mod client;
 mod config;
 mod error;
 mod handshake;
+mod request;
 mod server;
 mod stream;
 mod websocket;
@@ -79,10 +80,13 @@ mod websocket;
 pub use client::{connect, connect_with_config};
 pub use config::Config;
 pub use error::{Error, Result};
-pub use handshake::{accept, client_handshake, upgrade_with_config, ws_upgrade};
+pub use handshake::{
+    accept, accept_with, client_handshake, upgrade_with, upgrade_with_config, ws_upgrade,
+};
+pub use request::{Accept, OpenedWith, Refusal, RequestView};
 pub use server::{ws_server, StopHandle, WsServer};
 pub use stream::Stream;
-pub use websocket::{OwnedFrame, WebSocket};
+pub use websocket::{Incoming, OwnedFrame, WebSocket};
 pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};
 pub use ws_proto::message::Message;
