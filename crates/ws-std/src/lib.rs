@@ -91,7 +91,7 @@ pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};
 pub use ws_proto::message::Message;
 pub use ws_proto::url::WsUrl;
-pub use ws_proto::{CloseCode, Frame, MessageKind, OpCode, Role, State};
+pub use ws_proto::{CloseCode, Frame, HandshakeError, MessageKind, OpCode, Role, State};
 
 /// The Vais `std/websocket` name for a connection.
 pub type WsConnection<S = std::net::TcpStream> = WebSocket<S>;
