@@ -145,8 +145,10 @@ const WRITE_DEADLINE_SLACK: Duration = Duration::from_millis(1);
 /// A WebSocket connection over a blocking stream (the Vais
 /// `WsConnection`).
 ///
-/// Obtain one from [`WsServer::accept`](crate::WsServer::accept),
-/// [`ws_upgrade`](crate::ws_upgrade), [`connect`](crate::connect), or wrap
+/// Obtain one from [`WsServer::accept`](crate::WsServer::accept) (or
+/// [`accept_with`](crate::WsServer::accept_with), to accept or refuse on
+/// the request), [`ws_upgrade`](crate::ws_upgrade),
+/// [`connect`](crate::connect), or wrap
 /// an already upgraded stream with [`from_server`](Self::from_server) /
 /// [`from_client`](Self::from_client). Pings are answered and the close
 /// handshake is completed automatically while receiving.
@@ -154,8 +156,9 @@ const WRITE_DEADLINE_SLACK: Duration = Duration::from_millis(1);
 /// # Pings and pongs
 ///
 /// The peer's pings are answered, and its close frame replied to, by
-/// [`recv`](Self::recv) and [`recv_frame`](Self::recv_frame), the only
-/// calls that read the stream:
+/// [`recv`](Self::recv), [`recv_event`](Self::recv_event) and
+/// [`recv_frame`](Self::recv_frame), the calls that receive (and by
+/// [`close_with`](Self::close_with) while it waits for the peer's close):
 ///
 /// - While one of them waits, a ping is answered at once, even when the
 ///   peer sends nothing after it; so is a close.
@@ -164,10 +167,12 @@ const WRITE_DEADLINE_SLACK: Duration = Duration::from_millis(1);
 ///   latest).
 /// - A ping that arrives while the program is elsewhere (sending, or busy
 ///   with the last message) waits, in the socket or in the receive buffer,
-///   until the next `recv` or `recv_frame` reads it, and is answered then.
+///   until the next `recv`, `recv_event` or `recv_frame` reads it, and is
+///   answered then.
 ///   Sending does not read, so it answers nothing.
 ///
-/// So a program that never calls `recv` never answers a ping or a close,
+/// So a program that never calls `recv` (or `recv_event`, or
+/// `recv_frame`) never answers a ping or a close,
 /// and a peer that checks liveness with pings (Python's `websockets` does
 /// by default, so do [`WsServer::run_echo`](crate::WsServer::run_echo)
 /// with [`Config::idle_ping`] and `ws-mio`'s servers) drops it after its
