@@ -183,6 +183,14 @@ mod tests {
     }
 
     #[test]
+    fn an_application_refusal_names_the_status_sent() {
+        let refused = Error::Refused { status: 401 };
+        assert_eq!(refused.to_string(), "upgrade refused with HTTP 401");
+        assert!(!refused.is_timeout());
+        assert_eq!(refused.close_code(), None);
+    }
+
+    #[test]
     fn a_timeout_says_what_timed_out_and_after_how_long() {
         let err = Error::Io(timed_out("handshake", Duration::from_secs(10)));
         assert!(err.is_timeout());

@@ -58,8 +58,7 @@ impl<'a> RequestView<'a> {
     }
 
     /// [`header`](Self::header) as text: `None` if it is missing or is
-    /// not UTF-8. Surrounding whitespace is kept as sent (HTTP parsers drop
-    /// it).
+    /// not UTF-8.
     pub fn header_str(&self, name: &str) -> Option<&'a str> {
         self.header(name)
             .and_then(|value| std::str::from_utf8(value).ok())
