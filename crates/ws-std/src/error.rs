@@ -15,7 +15,9 @@ pub enum Error {
     /// [`ProtocolError::close_code`] was sent and the connection is failed.
     Protocol(ProtocolError),
     /// The opening handshake was refused or invalid. On the server side
-    /// the HTTP refusal ([`HandshakeError::status_code`]) was sent; on the
+    /// the HTTP refusal ([`HandshakeError::status_code`]) was sent, or a 500
+    /// when the application's own answer could not be written as given
+    /// (see [`accept_with`](crate::accept_with)); on the
     /// client side the server's answer was not a valid upgrade (a server's
     /// refusal with another status is [`Error::HttpStatus`]). The message
     /// names no HTTP status.
@@ -35,6 +37,13 @@ pub enum Error {
         code: CloseCode,
         /// The peer's reason.
         reason: String,
+    },
+    /// The application refused the upgrade request (its callback returned a
+    /// [`Refusal`](crate::Refusal)): the HTTP response with this status was
+    /// sent and the connection closed.
+    Refused {
+        /// The status sent (400 to 599).
+        status: u16,
     },
     /// The URL given to `connect` cannot be used.
     Url(String),
@@ -81,6 +90,7 @@ impl fmt::Display for Error {
                 write!(f, "connection closed ({code})")
             }
             Error::Closed { code, reason } => write!(f, "connection closed ({code}: {reason})"),
+            Error::Refused { status } => write!(f, "upgrade refused with HTTP {status}"),
             Error::Url(why) => write!(f, "invalid URL: {why}"),
             Error::Extension(err) => write!(f, "bad permessage-deflate answer: {err}"),
         }
@@ -170,6 +180,14 @@ mod tests {
         assert!(!local.contains("HTTP"), "{local}");
         let refused = Error::HttpStatus(503).to_string();
         assert!(refused.contains("HTTP 503"), "{refused}");
+    }
+
+    #[test]
+    fn an_application_refusal_names_the_status_sent() {
+        let refused = Error::Refused { status: 401 };
+        assert_eq!(refused.to_string(), "upgrade refused with HTTP 401");
+        assert!(!refused.is_timeout());
+        assert_eq!(refused.close_code(), None);
     }
 
     #[test]

@@ -5,11 +5,12 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use ws_proto::handshake::client::{ClientRequest, ResponseParser};
-use ws_proto::handshake::server::{write_refusal, write_response, RequestParser};
+use ws_proto::handshake::server::{write_refusal, write_rejection, write_response, RequestParser};
 use ws_proto::{deflate, HandshakeError, Role};
 
 use crate::config::Config;
 use crate::error::{timed_out, Error, Result};
+use crate::request::{copy_headers, Accept, OpenedWith, Refusal, RequestView, HANDSHAKE_HEADERS};
 use crate::stream::Stream;
 use crate::websocket::WebSocket;
 use ws_proto::mask::os_entropy;
@@ -18,47 +19,150 @@ use ws_proto::mask::os_entropy;
 /// `WsServer::accept` after the TCP accept) and return the connection.
 ///
 /// A bad request is answered with the matching HTTP refusal (400, 426 with
-/// `Sec-WebSocket-Version: 13`, or 431) and the stream is shut down.
+/// `Sec-WebSocket-Version: 13`, or 431) and the stream is shut down. To
+/// look at the request (path, `Origin`, credentials) and accept or refuse
+/// it, use [`accept_with`].
 pub fn accept<S: Stream>(stream: S, config: &Config) -> Result<WebSocket<S>> {
     upgrade_with_config(stream, &[], config)
+}
+
+/// [`accept`], with the application's say: once the request has passed
+/// every RFC 6455 check, `decide` sees it ([`RequestView`]: path, host,
+/// origin, headers, offered subprotocols, peer address) and returns
+/// `Ok(`[`Accept`]`)` to answer `101 Switching Protocols` (with a chosen
+/// subprotocol and extra headers, if any) or `Err(`[`Refusal`]`)` to answer
+/// with an HTTP error.
+///
+/// - Accepted: the connection, which keeps a copy of the request
+///   ([`WebSocket::opened_with`]).
+/// - Refused: the refusal is written (status line with its reason phrase,
+///   `Connection: close`, `Content-Length`, the refusal's headers, its
+///   body), the stream is shut down, and the result is
+///   [`Error::Refused`] with the status.
+/// - An answer that cannot be written as given (a header name that is not
+///   a token or that the handshake writes itself, a value with CR or LF, a
+///   status outside 400 to 599, a subprotocol the client did not offer):
+///   nothing of it is sent; the client gets a bare
+///   `500 Internal Server Error`, the stream is shut down, and the result
+///   is [`Error::Handshake`] saying what was wrong.
+/// - A request that breaks RFC 6455 is refused as by [`accept`], without
+///   calling `decide`.
+///
+/// ```no_run
+/// use std::net::TcpListener;
+/// use ws_std::{accept_with, Accept, Config, Refusal};
+///
+/// let listener = TcpListener::bind("127.0.0.1:9001")?;
+/// let (stream, _) = listener.accept()?;
+/// let mut ws = accept_with(stream, &Config::default(), |request| {
+///     match request.path() {
+///         "/chat" => Ok(Accept::new().header("X-Served-By", "ws-std")),
+///         _ => Err(Refusal::not_found().body("no such socket\n")),
+///     }
+/// })?;
+/// let message = ws.recv()?;
+/// # let _ = message;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn accept_with<S, F>(stream: S, config: &Config, decide: F) -> Result<WebSocket<S>>
+where
+    S: Stream,
+    F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
+{
+    upgrade_with(stream, &[], config, decide)
 }
 
 /// Upgrade a connection whose HTTP request an existing HTTP server has
 /// already read, in part or whole (Vais `ws_upgrade`). `already_read` is
 /// every byte read from the stream so far, from the first byte of the
-/// request; bytes after the request (frames sent at once) are kept.
+/// request; bytes after the request (frames sent at once) are kept. To
+/// accept or refuse the request on its contents, use [`upgrade_with`].
 pub fn ws_upgrade<S: Stream>(stream: S, already_read: &[u8]) -> Result<WebSocket<S>> {
     upgrade_with_config(stream, already_read, &Config::default())
 }
 
 /// [`ws_upgrade`] with a configuration.
 pub fn upgrade_with_config<S: Stream>(
-    mut stream: S,
+    stream: S,
     already_read: &[u8],
     config: &Config,
 ) -> Result<WebSocket<S>> {
+    upgrade_with(stream, already_read, config, |_| Ok(Accept::new()))
+}
+
+/// [`upgrade_with_config`] with the application's say, for an existing
+/// HTTP server: `already_read` is every byte read from the stream so far,
+/// and `decide` accepts or refuses the request exactly as in
+/// [`accept_with`], which describes what is sent and returned.
+pub fn upgrade_with<S, F>(
+    mut stream: S,
+    already_read: &[u8],
+    config: &Config,
+    decide: F,
+) -> Result<WebSocket<S>>
+where
+    S: Stream,
+    F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
+{
     let deadline = config
         .handshake_timeout
         .map(|timeout| (Instant::now() + timeout, timeout));
     let mut received = already_read.to_vec();
     let mut parser = RequestParser::with_max_header_len(config.max_handshake_header);
+    let peer_addr = stream.peer_addr();
     loop {
         match parser.parse(&received) {
             Ok(Some(request)) => {
-                let supported: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();
-                let chosen = request.choose_subprotocol(&supported).map(str::to_owned);
+                let accept = match decide(&RequestView::new(&request, peer_addr)) {
+                    Ok(accept) => accept,
+                    Err(refusal) => return Err(reject(&mut stream, &refusal, config)),
+                };
+                let chosen = match accept.subprotocol {
+                    Some(name) if request.subprotocols().any(|offered| offered == name) => {
+                        Some(name)
+                    }
+                    Some(_) => {
+                        let err = HandshakeError::ProtocolNotOffered;
+                        return Err(fail_answer(&mut stream, err, config));
+                    }
+                    None => {
+                        let supported: Vec<&str> =
+                            config.subprotocols.iter().map(String::as_str).collect();
+                        request.choose_subprotocol(&supported).map(str::to_owned)
+                    }
+                };
+                let reserved = accept.headers.iter().any(|(name, _)| {
+                    HANDSHAKE_HEADERS
+                        .iter()
+                        .any(|own| own.eq_ignore_ascii_case(name))
+                });
+                if reserved {
+                    let err = HandshakeError::InvalidHeaderName;
+                    return Err(fail_answer(&mut stream, err, config));
+                }
                 let deflate = config.compression.and_then(|compression| {
                     deflate::negotiate(request.extensions(), &compression.negotiation)
                 });
                 let accepted = deflate.map(|params| deflate::response_header(&params));
-                let mut response = vec![0; 384 + chosen.as_ref().map_or(0, String::len)];
-                let len = write_response(
+                let extra = borrowed(&accept.headers);
+                let mut response = vec![
+                    0;
+                    384 + chosen.as_ref().map_or(0, String::len)
+                        + accepted.as_ref().map_or(0, |value| value.len())
+                        + headers_len(&extra)
+                ];
+                let written = write_response(
                     request.key(),
                     chosen.as_deref(),
                     accepted.as_deref(),
-                    &[],
+                    &extra,
                     &mut response,
-                )?;
+                );
+                let len = match written {
+                    Ok(len) => len,
+                    Err(err) => return Err(fail_answer(&mut stream, err, config)),
+                };
+                let opened_with = OpenedWith::from_request(&request, peer_addr);
                 let consumed = request.consumed();
                 stream.set_write_timeout(config.write_timeout)?;
                 stream.write_all(&response[..len])?;
@@ -66,6 +170,7 @@ pub fn upgrade_with_config<S: Stream>(
                 let rest = &received[consumed..];
                 let mut ws =
                     WebSocket::from_parts(stream, Role::Server, config.clone(), rest, chosen);
+                ws.set_opened_with(opened_with);
                 if let (Some(params), Some(compression)) = (deflate, config.compression) {
                     ws.enable_deflate(params, compression);
                 }
@@ -88,6 +193,56 @@ fn refuse<S: Stream>(stream: &mut S, refusal: &HandshakeError) {
         let _ = stream.write_all(&response[..len]);
     }
     let _ = stream.shutdown();
+}
+
+/// Send the application's refusal and close: [`Error::Refused`], or what
+/// [`fail_answer`] returns if the refusal cannot be written as given.
+fn reject<S: Stream>(stream: &mut S, refusal: &Refusal, config: &Config) -> Error {
+    let headers = borrowed(&refusal.headers);
+    let mut response = vec![0; 160 + headers_len(&headers) + refusal.body.len()];
+    match write_rejection(refusal.status, &headers, &refusal.body, &mut response) {
+        Ok(len) => {
+            send_and_close(stream, &response[..len], config);
+            Error::Refused {
+                status: refusal.status,
+            }
+        }
+        Err(err) => fail_answer(stream, err, config),
+    }
+}
+
+/// The application's answer could not be written (`err` says why): send
+/// a bare 500 instead, close, and return the error.
+fn fail_answer<S: Stream>(stream: &mut S, err: HandshakeError, config: &Config) -> Error {
+    let mut response = [0u8; 128];
+    if let Ok(len) = write_rejection(500, &[], b"", &mut response) {
+        send_and_close(stream, &response[..len], config);
+    } else {
+        let _ = stream.shutdown();
+    }
+    Error::Handshake(err)
+}
+
+/// Write a last answer within the write timeout, then shut the stream
+/// down; errors do not matter any more.
+fn send_and_close<S: Stream>(stream: &mut S, response: &[u8], config: &Config) {
+    let _ = stream.set_write_timeout(config.write_timeout);
+    let _ = stream.write_all(response);
+    let _ = stream.flush();
+    let _ = stream.shutdown();
+}
+
+/// Header pairs as the writers of `ws_proto` take them.
+fn borrowed(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect()
+}
+
+/// The room header lines take: `name: value\r\n` each.
+fn headers_len(headers: &[(&str, &str)]) -> usize {
+    headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum()
 }
 
 /// Read what has arrived, within the handshake deadline (the instant and
@@ -193,10 +348,22 @@ pub fn client_handshake<S: Stream>(
                 }
                 None => None,
             };
+            let opened_with = OpenedWith {
+                path: path.to_owned(),
+                host: host.to_owned(),
+                origin: config
+                    .extra_headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case("Origin"))
+                    .map(|(_, value)| value.clone()),
+                headers: copy_headers(response.headers()),
+                peer_addr: stream.peer_addr(),
+            };
             let rest = &received[response.consumed()..];
             stream.set_read_timeout(config.read_timeout)?;
             let mut ws =
                 WebSocket::from_parts(stream, Role::Client, config.clone(), rest, subprotocol);
+            ws.set_opened_with(opened_with);
             if let Some((params, compression)) = deflate {
                 ws.enable_deflate(params, compression);
             }

@@ -32,9 +32,58 @@
 //!   `cargo run --release -p ws-std --example client -- ws://127.0.0.1:9002 hello`
 //! - `http_upgrade`: an existing HTTP server that upgrades one route with
 //!   [`ws_upgrade`]: `cargo run --release -p ws-std --example http_upgrade`
+//! - `auth_server`: an echo server on 127.0.0.1:9003 that refuses requests
+//!   without a token with 401 and `WWW-Authenticate`, and pages of another
+//!   origin with 403 ([`WsServer::incoming_with`]):
+//!   `cargo run --release -p ws-std --example auth_server`
 //! - `autobahn_client`: runs every case of a running Autobahn
 //!   `wstest -m fuzzingserver` (`bash tests/autobahn/run.sh client` starts
 //!   both): `cargo run --release -p ws-std --example autobahn_client -- URL AGENT`
+//!
+//! # Accepting or refusing an upgrade request
+//! The application can look at each request before it is answered: its
+//! path and query, host, origin, headers, offered subprotocols and the
+//! peer's address ([`RequestView`]). Its callback returns
+//! `Ok(`[`Accept`]`)`, optionally choosing a subprotocol and adding
+//! headers to the `101`, or `Err(`[`Refusal`]`)`: an HTTP error with a
+//! status, headers and a body (401 with `WWW-Authenticate`, 403 for an
+//! origin, 404 for a path), after which the connection is closed and the
+//! caller gets [`Error::Refused`].
+//!
+//! - [`WsServer::accept_with`] and [`WsServer::incoming_with`] on a server;
+//! - [`accept_with`] on any accepted [`Stream`];
+//! - [`upgrade_with`] in an existing HTTP server that has read the request.
+//!
+//! ```no_run
+//! use ws_std::{Accept, Refusal, WsServer};
+//!
+//! let server = WsServer::bind("127.0.0.1:9001")?;
+//! let mut ws = server.accept_with(|request| {
+//!     if request.path() != "/chat" {
+//!         return Err(Refusal::not_found());
+//!     }
+//!     match request.header_str("Authorization") {
+//!         Some("Bearer secret") => Ok(Accept::new()),
+//!         _ => Err(Refusal::unauthorized("Bearer realm=\"chat\"")),
+//!     }
+//! })?;
+//! // The connection keeps what it was opened with.
+//! let path = ws.opened_with().map(|request| request.path().to_owned());
+//! # let _ = (path, ws.recv());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! An answer that cannot be written as given (a header value with CR or LF,
+//! a status that is not an error) is never sent: the client gets a bare 500
+//! and the caller [`Error::Handshake`]. Every connection keeps a copy of
+//! its handshake, [`WebSocket::opened_with`]: the request on a server, the
+//! response headers on a client.
+//!
+//! # Pings and pongs
+//! [`WebSocket::recv`] answers pings and skips pongs;
+//! [`WebSocket::recv_event`] answers pings too, and hands back messages,
+//! pings and pongs alike ([`Incoming`]), so a client that sent a ping can
+//! wait for its pong. See the section on pings and pongs of [`WebSocket`].
 //!
 //! # The Vais `std/websocket` API, in Rust
 //! The workspace implements the API of the Vais language's `std/websocket`
@@ -48,7 +97,7 @@
 //! | `WsConnection` | [`WebSocket`] (alias [`WsConnection`]) |
 //! | `from_server`, `from_client` | [`WebSocket::from_server`], [`WebSocket::from_client`] |
 //! | `send_frame`, `send_text`, `send_binary`, `send_ping`, `send_pong`, `send_close` | the `WebSocket` methods of those names |
-//! | `recv_frame` | [`WebSocket::recv_frame`]; whole messages: [`WebSocket::recv`] |
+//! | `recv_frame` | [`WebSocket::recv_frame`]; whole messages: [`WebSocket::recv`]; messages, pings and pongs: [`WebSocket::recv_event`] |
 //! | `close`, `force_close`, `drop` | [`WebSocket::close`], [`WebSocket::force_close`], `Drop` |
 //! | `is_open`, `state` | [`WebSocket::is_open`], [`WebSocket::state`] |
 //! | `WsServer::bind`, `is_valid` | [`WsServer::bind`] (an `Err` is "not valid") |
@@ -72,6 +121,7 @@ mod client;
 mod config;
 mod error;
 mod handshake;
+mod request;
 mod server;
 mod stream;
 mod websocket;
@@ -79,15 +129,18 @@ mod websocket;
 pub use client::{connect, connect_with_config};
 pub use config::Config;
 pub use error::{Error, Result};
-pub use handshake::{accept, client_handshake, upgrade_with_config, ws_upgrade};
+pub use handshake::{
+    accept, accept_with, client_handshake, upgrade_with, upgrade_with_config, ws_upgrade,
+};
+pub use request::{Accept, OpenedWith, Refusal, RequestView};
 pub use server::{ws_server, StopHandle, WsServer};
 pub use stream::Stream;
-pub use websocket::{OwnedFrame, WebSocket};
+pub use websocket::{Incoming, OwnedFrame, WebSocket};
 pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};
 pub use ws_proto::message::Message;
 pub use ws_proto::url::WsUrl;
-pub use ws_proto::{CloseCode, Frame, MessageKind, OpCode, Role, State};
+pub use ws_proto::{CloseCode, Frame, HandshakeError, MessageKind, OpCode, Role, State};
 
 /// The Vais `std/websocket` name for a connection.
 pub type WsConnection<S = std::net::TcpStream> = WebSocket<S>;

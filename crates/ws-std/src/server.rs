@@ -16,7 +16,8 @@ use ws_proto::{CloseCode, Frame};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::handshake::accept;
+use crate::handshake::{accept, accept_with};
+use crate::request::{Accept, Refusal, RequestView};
 use crate::stream::{at_least_a_microsecond, Stream};
 use crate::websocket::WebSocket;
 
@@ -225,10 +226,40 @@ impl WsServer {
     /// Accept the next connection and perform the upgrade handshake in
     /// this thread (Vais `accept`). A refused handshake returns
     /// [`Error::Handshake`] after the refusal was sent; call again for the
-    /// next connection.
+    /// next connection. To accept or refuse on the request's path, origin
+    /// or credentials, use [`accept_with`](Self::accept_with).
     pub fn accept(&self) -> Result<WebSocket<TcpStream>> {
         let stream = self.accept_tcp()?;
         accept(stream, &self.config)
+    }
+
+    /// [`accept`](Self::accept), with the application's say: `decide`
+    /// sees the request ([`RequestView`], with the client's address) and
+    /// accepts it (`Ok(`[`Accept`]`)`, optionally with a subprotocol and
+    /// extra headers) or refuses it (`Err(`[`Refusal`]`)`: the HTTP error is
+    /// sent, the connection closed, and this returns [`Error::Refused`]).
+    /// See [`accept_with`](crate::accept_with) for everything that is sent
+    /// and returned.
+    ///
+    /// ```no_run
+    /// use ws_std::{Accept, Refusal, WsServer};
+    ///
+    /// let server = WsServer::bind("127.0.0.1:9001")?;
+    /// let ws = server.accept_with(|request| {
+    ///     if request.origin() != Some("https://example.com") {
+    ///         return Err(Refusal::forbidden());
+    ///     }
+    ///     Ok(Accept::new())
+    /// })?;
+    /// # let _ = ws;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn accept_with<F>(&self, decide: F) -> Result<WebSocket<TcpStream>>
+    where
+        F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
+    {
+        let stream = self.accept_tcp()?;
+        accept_with(stream, &self.config, decide)
     }
 
     /// Accept a TCP connection, unless the server is stopped.
@@ -257,6 +288,44 @@ impl WsServer {
     /// stopped. Refused handshakes come through as errors.
     pub fn incoming(&self) -> impl Iterator<Item = Result<WebSocket<TcpStream>>> + '_ {
         std::iter::from_fn(move || match self.accept() {
+            Err(_) if self.shared.stopped.load(Ordering::SeqCst) => None,
+            other => Some(other),
+        })
+    }
+
+    /// [`incoming`](Self::incoming), with `decide` called on each request
+    /// as by [`accept_with`](Self::accept_with): the connections it
+    /// accepts, and an error for each one refused ([`Error::Refused`], after
+    /// the refusal was sent) or failed.
+    ///
+    /// ```no_run
+    /// use ws_std::{Accept, Refusal, WsServer};
+    ///
+    /// let server = WsServer::bind("127.0.0.1:9001")?;
+    /// let allowed = |request: &ws_std::RequestView<'_>| match request.path() {
+    ///     "/echo" => Ok(Accept::new()),
+    ///     _ => Err(Refusal::not_found()),
+    /// };
+    /// for ws in server.incoming_with(allowed) {
+    ///     let Ok(mut ws) = ws else { continue };
+    ///     std::thread::spawn(move || {
+    ///         while let Ok(message) = ws.recv() {
+    ///             if ws.send(&message).is_err() {
+    ///                 break;
+    ///             }
+    ///         }
+    ///     });
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn incoming_with<'s, F>(
+        &'s self,
+        mut decide: F,
+    ) -> impl Iterator<Item = Result<WebSocket<TcpStream>>> + 's
+    where
+        F: FnMut(&RequestView<'_>) -> std::result::Result<Accept, Refusal> + 's,
+    {
+        std::iter::from_fn(move || match self.accept_with(&mut decide) {
             Err(_) if self.shared.stopped.load(Ordering::SeqCst) => None,
             other => Some(other),
         })

@@ -1,7 +1,7 @@
 //! The byte streams a WebSocket can run over.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// A byte stream a [`WebSocket`](crate::WebSocket) can run over: any
@@ -25,6 +25,13 @@ pub trait Stream: Read + Write {
     fn shutdown(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// The address of the peer, if the stream has one (`None` by
+    /// default): what [`RequestView::peer_addr`](crate::RequestView::peer_addr)
+    /// and [`OpenedWith::peer_addr`](crate::OpenedWith::peer_addr) report.
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        None
+    }
 }
 
 impl Stream for TcpStream {
@@ -38,6 +45,10 @@ impl Stream for TcpStream {
 
     fn shutdown(&mut self) -> io::Result<()> {
         TcpStream::shutdown(self, Shutdown::Both)
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        TcpStream::peer_addr(self).ok()
     }
 }
 
@@ -67,6 +78,10 @@ impl<S: Stream + ?Sized> Stream for Box<S> {
 
     fn shutdown(&mut self) -> io::Result<()> {
         (**self).shutdown()
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        (**self).peer_addr()
     }
 }
 

@@ -14,6 +14,7 @@ use ws_proto::{
 
 use crate::config::Config;
 use crate::error::{timed_out, Error, Result};
+use crate::request::OpenedWith;
 use crate::stream::Stream;
 
 /// A frame as received by [`WebSocket::recv_frame`], owning its payload
@@ -39,6 +40,21 @@ impl OwnedFrame {
             .with_fin(self.fin)
             .with_masked(self.masked)
     }
+}
+
+/// What [`WebSocket::recv_event`] hands back: a whole message, or a ping
+/// or pong the peer sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A whole text or binary message, as [`WebSocket::recv`] returns it.
+    Message(Message),
+    /// A ping, with its payload (at most 125 bytes). Its pong has already
+    /// been sent when this is returned.
+    Ping(Vec<u8>),
+    /// A pong, with its payload: the answer to a
+    /// [`send_ping`](WebSocket::send_ping), or a heartbeat the peer sent
+    /// unasked.
+    Pong(Vec<u8>),
 }
 
 /// Reassembly state that lives beside the receive buffer.
@@ -129,8 +145,10 @@ const WRITE_DEADLINE_SLACK: Duration = Duration::from_millis(1);
 /// A WebSocket connection over a blocking stream (the Vais
 /// `WsConnection`).
 ///
-/// Obtain one from [`WsServer::accept`](crate::WsServer::accept),
-/// [`ws_upgrade`](crate::ws_upgrade), [`connect`](crate::connect), or wrap
+/// Obtain one from [`WsServer::accept`](crate::WsServer::accept) (or
+/// [`accept_with`](crate::WsServer::accept_with), to accept or refuse on
+/// the request), [`ws_upgrade`](crate::ws_upgrade),
+/// [`connect`](crate::connect), or wrap
 /// an already upgraded stream with [`from_server`](Self::from_server) /
 /// [`from_client`](Self::from_client). Pings are answered and the close
 /// handshake is completed automatically while receiving.
@@ -138,8 +156,9 @@ const WRITE_DEADLINE_SLACK: Duration = Duration::from_millis(1);
 /// # Pings and pongs
 ///
 /// The peer's pings are answered, and its close frame replied to, by
-/// [`recv`](Self::recv) and [`recv_frame`](Self::recv_frame), the only
-/// calls that read the stream:
+/// [`recv`](Self::recv), [`recv_event`](Self::recv_event) and
+/// [`recv_frame`](Self::recv_frame), the calls that receive (and by
+/// [`close_with`](Self::close_with) while it waits for the peer's close):
 ///
 /// - While one of them waits, a ping is answered at once, even when the
 ///   peer sends nothing after it; so is a close.
@@ -148,10 +167,12 @@ const WRITE_DEADLINE_SLACK: Duration = Duration::from_millis(1);
 ///   latest).
 /// - A ping that arrives while the program is elsewhere (sending, or busy
 ///   with the last message) waits, in the socket or in the receive buffer,
-///   until the next `recv` or `recv_frame` reads it, and is answered then.
+///   until the next `recv`, `recv_event` or `recv_frame` reads it, and is
+///   answered then.
 ///   Sending does not read, so it answers nothing.
 ///
-/// So a program that never calls `recv` never answers a ping or a close,
+/// So a program that never calls `recv` (or `recv_event`, or
+/// `recv_frame`) never answers a ping or a close,
 /// and a peer that checks liveness with pings (Python's `websockets` does
 /// by default, so do [`WsServer::run_echo`](crate::WsServer::run_echo)
 /// with [`Config::idle_ping`] and `ws-mio`'s servers) drops it after its
@@ -162,7 +183,11 @@ const WRITE_DEADLINE_SLACK: Duration = Duration::from_millis(1);
 ///
 /// A `WebSocket` has no timer of its own: it never pings an idle peer.
 /// Send pings with [`send_ping`](Self::send_ping) if the peer must prove
-/// it is alive; its pong comes back through `recv_frame`.
+/// it is alive; its pong comes back through
+/// [`recv_event`](Self::recv_event) (as [`Incoming::Pong`], between whole
+/// messages) or `recv_frame`, and is skipped by `recv`.
+/// `recv_event` answers pings like the others and also hands them out
+/// ([`Incoming::Ping`]), after their pong was sent.
 pub struct WebSocket<S: Stream> {
     stream: S,
     conn: Connection<OsMask>,
@@ -174,6 +199,8 @@ pub struct WebSocket<S: Stream> {
     batch: Vec<u8>,
     config: Config,
     subprotocol: Option<String>,
+    /// The request (or, on a client, the response) of the handshake.
+    opened_with: Option<Box<OpenedWith>>,
     /// Bytes read from the stream since the connection opened: a change
     /// means the peer is alive (the echo server's idle ping watches it).
     received: u64,
@@ -227,6 +254,7 @@ impl<S: Stream> WebSocket<S> {
             batch: Vec::new(),
             config,
             subprotocol,
+            opened_with: None,
             received: 0,
             socket_closed: false,
             write_timeout_cut: false,
@@ -276,6 +304,31 @@ impl<S: Stream> WebSocket<S> {
         self.subprotocol.as_deref()
     }
 
+    /// What the connection was opened with: on a server, the client's
+    /// request (path with query, host, origin, headers, address); on a
+    /// client, the path and host asked for and the server's response
+    /// headers. `None` for a connection made with
+    /// [`from_parts`](Self::from_parts), [`from_server`](Self::from_server)
+    /// or [`from_client`](Self::from_client), whose handshake happened
+    /// elsewhere.
+    ///
+    /// ```no_run
+    /// let server = ws_std::WsServer::bind("127.0.0.1:9001")?;
+    /// let ws = server.accept()?;
+    /// if let Some(request) = ws.opened_with() {
+    ///     println!("{} asked for {}", request.host(), request.path());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn opened_with(&self) -> Option<&OpenedWith> {
+        self.opened_with.as_deref()
+    }
+
+    /// Keep what the handshake was made with.
+    pub(crate) fn set_opened_with(&mut self, opened_with: OpenedWith) {
+        self.opened_with = Some(Box::new(opened_with));
+    }
+
     /// The connection state (Vais `state`).
     pub fn state(&self) -> State {
         if self.socket_closed {
@@ -306,6 +359,8 @@ impl<S: Stream> WebSocket<S> {
     /// checked UTF-8 and returned as a `String`. Pings are answered and
     /// pongs skipped on the way. When the peer closes, the close reply is
     /// sent and the result is [`Error::Closed`] with the peer's code.
+    ///
+    /// To see pings and pongs too, use [`recv_event`](Self::recv_event).
     pub fn recv(&mut self) -> Result<Message> {
         self.pump(|scratch, event| match event {
             Event::Data(chunk) => Ok(match scratch.message(&chunk)? {
@@ -313,6 +368,45 @@ impl<S: Stream> WebSocket<S> {
                 None => Step::Continue,
             }),
             Event::Ping(_) | Event::Pong(_) => Ok(Step::Continue),
+            Event::Close(close) => Err(Error::Closed {
+                code: close.code,
+                reason: close.reason.into(),
+            }),
+        })
+    }
+
+    /// [`recv`](Self::recv), but pings and pongs are handed back too: the
+    /// next whole message ([`Incoming::Message`]), ping
+    /// ([`Incoming::Ping`], returned after its pong was sent) or pong
+    /// ([`Incoming::Pong`]), whichever arrives first. A ping or pong that
+    /// arrives between the fragments of a message is returned first; the
+    /// message goes on being gathered at the next call.
+    ///
+    /// When the peer closes, the close reply is sent and the result is
+    /// [`Error::Closed`], as with `recv`.
+    ///
+    /// ```no_run
+    /// use ws_std::Incoming;
+    ///
+    /// let mut ws = ws_std::connect("ws://127.0.0.1:9001/")?;
+    /// ws.send_ping(b"are you there")?;
+    /// loop {
+    ///     match ws.recv_event()? {
+    ///         Incoming::Pong(payload) if payload == b"are you there" => break,
+    ///         Incoming::Message(message) => println!("{message:?}"),
+    ///         Incoming::Ping(_) | Incoming::Pong(_) => {}
+    ///     }
+    /// }
+    /// # Ok::<(), ws_std::Error>(())
+    /// ```
+    pub fn recv_event(&mut self) -> Result<Incoming> {
+        self.pump(|scratch, event| match event {
+            Event::Data(chunk) => Ok(match scratch.message(&chunk)? {
+                Some(message) => Step::Done(Incoming::Message(message)),
+                None => Step::Continue,
+            }),
+            Event::Ping(payload) => Ok(Step::Done(Incoming::Ping(payload.to_vec()))),
+            Event::Pong(payload) => Ok(Step::Done(Incoming::Pong(payload.to_vec()))),
             Event::Close(close) => Err(Error::Closed {
                 code: close.code,
                 reason: close.reason.into(),

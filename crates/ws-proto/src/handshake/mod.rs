@@ -10,8 +10,10 @@
 //!
 //! - The [`server`] module parses requests with
 //!   [`RequestParser`](server::RequestParser) and answers with
-//!   [`write_response`](server::write_response) or
-//!   [`write_refusal`](server::write_refusal).
+//!   [`write_response`](server::write_response),
+//!   [`write_refusal`](server::write_refusal) (a request that breaks RFC
+//!   6455) or [`write_rejection`](server::write_rejection) (the
+//!   application's own refusal: a 401, 403, 404 with headers and a body).
 //! - The [`client`] module writes a
 //!   [`ClientRequest`](client::ClientRequest) and checks the answer with
 //!   [`ResponseParser`](client::ResponseParser).
@@ -126,6 +128,9 @@ pub enum HandshakeError {
     InvalidPath,
     /// Writing: the output buffer is too small for the message.
     BufferTooSmall,
+    /// Writing: a refusal's status is not a client or server error (400 to
+    /// 599).
+    InvalidStatus,
 }
 
 impl HandshakeError {
@@ -172,6 +177,7 @@ impl HandshakeError {
             Self::InvalidHeaderValue => "header value contains a control character",
             Self::InvalidPath => "request path is empty or contains a space or control character",
             Self::BufferTooSmall => "output buffer too small",
+            Self::InvalidStatus => "refusal status is not from 400 to 599",
         }
     }
 }

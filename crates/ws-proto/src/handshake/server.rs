@@ -391,11 +391,146 @@ fn write_body(out: &mut impl Write, error: &HandshakeError) -> fmt::Result {
     writeln!(out, "{error}")
 }
 
+/// Writes a response refusing a request for the application's own reason:
+/// `HTTP/1.1 {status} {reason}`, `Connection: close`, `Content-Length`,
+/// the `extra_headers` as given (a `WWW-Authenticate` challenge with a 401,
+/// say), then `body`. When the body is not empty and no extra header is a
+/// `Content-Type`, `Content-Type: text/plain; charset=utf-8` is added.
+///
+/// `status` must be a client or server error (400 to 599); the reason
+/// phrase is the RFC 9110 one (`Client Error` or `Server Error` for a code
+/// it does not name). Nothing is formatted with `core::fmt` and nothing is
+/// allocated.
+///
+/// Returns the response length. Fails, leaving `out` unfit to send, with
+/// [`HandshakeError::InvalidStatus`] for a status outside 400 to 599, with
+/// [`HandshakeError::InvalidHeaderName`] for a name that is not a token or
+/// that would reframe the response (`Content-Length`, `Transfer-Encoding`,
+/// `Connection`), with [`HandshakeError::InvalidHeaderValue`] for a value
+/// containing CR, LF or another control character, and with
+/// [`HandshakeError::BufferTooSmall`] if `out` is too short.
+///
+/// ```
+/// use ws_proto::handshake::server::write_rejection;
+///
+/// let mut out = [0u8; 256];
+/// let len = write_rejection(
+///     401,
+///     &[("WWW-Authenticate", "Bearer realm=\"chat\"")],
+///     b"token required\n",
+///     &mut out,
+/// )?;
+/// let response = core::str::from_utf8(&out[..len]).unwrap();
+/// assert!(response.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+/// assert!(response.contains("\r\nContent-Length: 15\r\n"));
+/// assert!(response.ends_with("\r\n\r\ntoken required\n"));
+/// # Ok::<(), ws_proto::HandshakeError>(())
+/// ```
+pub fn write_rejection(
+    status: u16,
+    extra_headers: &[(&str, &str)],
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, HandshakeError> {
+    if !(400..=599).contains(&status) {
+        return Err(HandshakeError::InvalidStatus);
+    }
+    if extra_headers
+        .iter()
+        .any(|(name, _)| FRAMING_HEADERS.iter().any(|f| f.eq_ignore_ascii_case(name)))
+    {
+        return Err(HandshakeError::InvalidHeaderName);
+    }
+    let mut response = MessageWriter::new(out);
+    response.push(b"HTTP/1.1 ")?;
+    response.push(decimal(status.into()).digits())?;
+    response.push(b" ")?;
+    response.push(reason_phrase(status).as_bytes())?;
+    response.push(b"\r\nConnection: close\r\nContent-Length: ")?;
+    response.push(decimal(body.len()).digits())?;
+    response.push(b"\r\n")?;
+    response.headers(extra_headers)?;
+    let typed = extra_headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"));
+    if !body.is_empty() && !typed {
+        response.push(b"Content-Type: text/plain; charset=utf-8\r\n")?;
+    }
+    response.push(b"\r\n")?;
+    response.push(body)?;
+    Ok(response.written())
+}
+
+/// The headers that say how a response is framed, which
+/// [`write_rejection`] writes itself: one from the caller too would leave
+/// the reader two framings to choose from.
+const FRAMING_HEADERS: &[&str] = &["Content-Length", "Transfer-Encoding", "Connection"];
+
+/// A number in decimal, without `core::fmt`: up to 20 digits, right-aligned.
+struct Decimal {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    fn digits(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn decimal(mut value: usize) -> Decimal {
+    let mut out = Decimal {
+        buf: [0; 20],
+        start: 20,
+    };
+    loop {
+        out.start -= 1;
+        out.buf[out.start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return out;
+        }
+    }
+}
+
+/// The reason phrase of RFC 9110 section 15 for a status of 400 to 599
+/// (with 426, 428, 429, 431 and 451 from their own RFCs), or the class's
+/// name for one it does not define.
 fn reason_phrase(status: u16) -> &'static str {
     match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
         426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
-        _ => "Bad Request",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ if status < 500 => "Client Error",
+        _ => "Server Error",
     }
 }
 
@@ -979,6 +1114,147 @@ mod tests {
                 write_refusal(&error, &mut out[..size]),
                 Err(HandshakeError::BufferTooSmall)
             );
+        }
+    }
+
+    fn rejection_text(
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<String, HandshakeError> {
+        let mut out = [0u8; 512];
+        let len = write_rejection(status, headers, body, &mut out)?;
+        Ok(String::from_utf8(out[..len].to_vec()).unwrap())
+    }
+
+    #[test]
+    fn rejection_is_a_whole_response_with_headers_and_body() {
+        let text = rejection_text(
+            401,
+            &[("WWW-Authenticate", "Bearer realm=\"chat\"")],
+            b"token required\n",
+        )
+        .unwrap();
+        assert_eq!(
+            text,
+            "HTTP/1.1 401 Unauthorized\r\n\
+             Connection: close\r\n\
+             Content-Length: 15\r\n\
+             WWW-Authenticate: Bearer realm=\"chat\"\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\
+             \r\n\
+             token required\n"
+        );
+    }
+
+    #[test]
+    fn rejection_without_a_body_has_no_content_type_and_length_0() {
+        let text = rejection_text(404, &[], b"").unwrap();
+        assert_eq!(
+            text,
+            "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn rejection_keeps_the_callers_content_type() {
+        let text = rejection_text(403, &[("content-type", "text/html")], b"<p>no</p>").unwrap();
+        assert!(text.starts_with("HTTP/1.1 403 Forbidden\r\n"));
+        assert!(text.contains("\r\ncontent-type: text/html\r\n"));
+        assert!(!text.contains("text/plain"));
+        assert!(text.ends_with("\r\nContent-Length: 9\r\ncontent-type: text/html\r\n\r\n<p>no</p>"));
+    }
+
+    #[test]
+    fn rejection_names_every_status_from_400_to_599() {
+        for status in 400..=599u16 {
+            let text = rejection_text(status, &[], b"").unwrap();
+            let line = text.split("\r\n").next().unwrap();
+            let (code, reason) = line["HTTP/1.1 ".len()..].split_once(' ').unwrap();
+            assert_eq!(code, format!("{status}"));
+            assert!(!reason.is_empty(), "{line}");
+        }
+        assert!(rejection_text(599, &[], b"")
+            .unwrap()
+            .starts_with("HTTP/1.1 599 Server Error\r\n"));
+        assert!(rejection_text(499, &[], b"")
+            .unwrap()
+            .starts_with("HTTP/1.1 499 Client Error\r\n"));
+    }
+
+    #[test]
+    fn rejection_refuses_a_status_that_is_not_an_error() {
+        for status in [0, 99, 101, 200, 302, 399, 600, 1000, u16::MAX] {
+            assert_eq!(
+                rejection_text(status, &[], b""),
+                Err(HandshakeError::InvalidStatus),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejection_refuses_injected_and_reframing_headers() {
+        for (name, value, error) in [
+            (
+                "X-A",
+                "a\r\nSet-Cookie: x=1",
+                HandshakeError::InvalidHeaderValue,
+            ),
+            ("X-A", "a\nb", HandshakeError::InvalidHeaderValue),
+            ("X-A", "a\rb", HandshakeError::InvalidHeaderValue),
+            ("X-A", "a\0b", HandshakeError::InvalidHeaderValue),
+            ("X A", "a", HandshakeError::InvalidHeaderName),
+            ("X-A\r\n", "a", HandshakeError::InvalidHeaderName),
+            ("", "a", HandshakeError::InvalidHeaderName),
+            ("Content-Length", "0", HandshakeError::InvalidHeaderName),
+            (
+                "transfer-encoding",
+                "chunked",
+                HandshakeError::InvalidHeaderName,
+            ),
+            (
+                "CONNECTION",
+                "keep-alive",
+                HandshakeError::InvalidHeaderName,
+            ),
+        ] {
+            assert_eq!(
+                rejection_text(403, &[(name, value)], b"x"),
+                Err(error),
+                "{name:?}: {value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejection_length_counts_a_large_body() {
+        let body = vec![b'x'; 12_345];
+        let mut out = vec![0u8; 13_000];
+        let len = write_rejection(500, &[], &body, &mut out).unwrap();
+        let text = core::str::from_utf8(&out[..len]).unwrap();
+        assert!(text.starts_with("HTTP/1.1 500 Internal Server Error\r\n"));
+        assert!(text.contains("\r\nContent-Length: 12345\r\n"));
+        assert!(text.ends_with(&format!("\r\n\r\n{}", "x".repeat(12_345))));
+    }
+
+    #[test]
+    fn rejection_into_a_short_buffer_fails_without_panicking() {
+        let headers = [("WWW-Authenticate", "Basic")];
+        let full = rejection_text(401, &headers, b"no").unwrap().len();
+        let mut out = [0u8; 512];
+        for size in 0..full {
+            assert_eq!(
+                write_rejection(401, &headers, b"no", &mut out[..size]),
+                Err(HandshakeError::BufferTooSmall)
+            );
+        }
+    }
+
+    #[test]
+    fn decimal_writes_every_digit() {
+        for value in [0usize, 7, 10, 99, 100, 65_535, usize::MAX] {
+            assert_eq!(decimal(value).digits(), format!("{value}").as_bytes());
         }
     }
 }
