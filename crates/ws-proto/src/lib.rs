@@ -139,5 +139,5 @@ pub use error::{ProtocolError, SendError};
 pub use frame::{Frame, FrameHeader, OpCode};
 pub use handshake::HandshakeError;
 pub use mask::{apply_mask, MaskSource, NoMask};
-pub use timer::{TimerConfig, TimerEvent, Timers};
+pub use timer::{TimerConfig, TimerEvent, TimerState, Timers};
 pub use utf8::Utf8Validator;

@@ -14,7 +14,9 @@
 //! happened with its hooks: [`on_open`](Timers::on_open),
 //! [`on_receive`](Timers::on_receive), [`on_message`](Timers::on_message),
 //! [`on_close_sent`](Timers::on_close_sent),
-//! [`on_closed`](Timers::on_closed).
+//! [`on_closed`](Timers::on_closed). An event loop with one configuration
+//! for many connections keeps a [`TimerState`] per connection instead,
+//! which takes the [`TimerConfig`] as an argument.
 //!
 //! # Time
 //! Time is a [`Duration`] since an origin the caller chooses and keeps
@@ -192,15 +194,14 @@ enum Phase {
     Done,
 }
 
-/// The deadlines of one endpoint; see the [module docs](self).
+/// The deadlines of one endpoint, with their intervals; see the
+/// [module docs](self). It is a [`TimerConfig`] and a [`TimerState`]; an
+/// event loop with many connections and one configuration can keep just
+/// the state per connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timers {
     config: TimerConfig,
-    /// The start of the current phase's deadline (see [`Phase`]).
-    anchor: Duration,
-    /// When the last message arrived (or the connection opened).
-    last_message: Duration,
-    phase: Phase,
+    state: TimerState,
 }
 
 impl Timers {
@@ -209,9 +210,7 @@ impl Timers {
     pub const fn new(config: TimerConfig, now: Duration) -> Self {
         Timers {
             config,
-            anchor: now,
-            last_message: now,
-            phase: Phase::Handshake,
+            state: TimerState::new(now),
         }
     }
 
@@ -220,15 +219,99 @@ impl Timers {
     pub const fn new_open(config: TimerConfig, now: Duration) -> Self {
         Timers {
             config,
-            anchor: now,
-            last_message: now,
-            phase: Phase::Open,
+            state: TimerState::new_open(now),
         }
     }
 
     /// The intervals.
     pub const fn config(&self) -> &TimerConfig {
         &self.config
+    }
+
+    /// Where the endpoint is, without the intervals.
+    pub const fn state(&self) -> &TimerState {
+        &self.state
+    }
+
+    /// See [`TimerState::on_open`].
+    pub fn on_open(&mut self, now: Duration) {
+        self.state.on_open(now);
+    }
+
+    /// See [`TimerState::on_receive`].
+    pub fn on_receive(&mut self, now: Duration) {
+        self.state.on_receive(now);
+    }
+
+    /// See [`TimerState::on_message`].
+    pub fn on_message(&mut self, now: Duration) {
+        self.state.on_message(now);
+    }
+
+    /// See [`TimerState::on_close_sent`].
+    pub fn on_close_sent(&mut self, now: Duration) {
+        self.state.on_close_sent(now);
+    }
+
+    /// See [`TimerState::on_closed`].
+    pub fn on_closed(&mut self) {
+        self.state.on_closed();
+    }
+
+    /// See [`TimerState::awaiting_pong`].
+    pub fn awaiting_pong(&self) -> bool {
+        self.state.awaiting_pong()
+    }
+
+    /// See [`TimerState::is_done`].
+    pub fn is_done(&self) -> bool {
+        self.state.is_done()
+    }
+
+    /// The earliest deadline, if any; see [`TimerState::poll_timeout`].
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.state.poll_timeout(&self.config)
+    }
+
+    /// What is due at `now`; see [`TimerState::handle_timeout`].
+    pub fn handle_timeout(&mut self, now: Duration) -> Option<TimerEvent> {
+        self.state.handle_timeout(&self.config, now)
+    }
+}
+
+/// The state of [`Timers`] without the intervals, which its
+/// [`poll_timeout`](Self::poll_timeout) and
+/// [`handle_timeout`](Self::handle_timeout) take as an argument: for an
+/// event loop that keeps one [`TimerConfig`] for all its connections. Pass
+/// the same configuration every time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerState {
+    /// The start of the current phase's deadline (see [`Phase`]).
+    anchor: Duration,
+    /// When the last message arrived (or the connection opened).
+    last_message: Duration,
+    phase: Phase,
+}
+
+impl TimerState {
+    /// An endpoint whose opening handshake begins at `now`: only the
+    /// handshake deadline runs until [`on_open`](Self::on_open).
+    pub const fn new(now: Duration) -> Self {
+        TimerState {
+            anchor: now,
+            last_message: now,
+            phase: Phase::Handshake,
+        }
+    }
+
+    /// An endpoint whose opening handshake ended at `now` (the handshake
+    /// deadline is not kept).
+    pub const fn new_open(now: Duration) -> Self {
+        TimerState {
+            anchor: now,
+            last_message: now,
+            phase: Phase::Open,
+        }
     }
 
     /// The opening handshake ended at `now`: the handshake deadline stops;
@@ -262,8 +345,9 @@ impl Timers {
         }
     }
 
-    /// Our close frame went out at `now`: every other deadline stops, the
-    /// close deadline runs. A second call does not move it.
+    /// Our close frame went out at `now` (or, for a transport that counts
+    /// from then, was queued): every other deadline stops, the close
+    /// deadline runs. A second call does not move it.
     pub fn on_close_sent(&mut self, now: Duration) {
         if !matches!(self.phase, Phase::Closing | Phase::Done) {
             self.phase = Phase::Closing;
@@ -290,38 +374,39 @@ impl Timers {
         matches!(self.phase, Phase::Done)
     }
 
-    /// The earliest deadline, if any: call
+    /// The earliest deadline under `config`, if any: call
     /// [`handle_timeout`](Self::handle_timeout) when it has come. It
     /// changes only through the hooks and `handle_timeout`; a deadline out
     /// of the range of `Duration` counts as none.
-    pub fn poll_timeout(&self) -> Option<Duration> {
+    pub fn poll_timeout(&self, config: &TimerConfig) -> Option<Duration> {
         let after = |interval: Option<Duration>| self.anchor.checked_add(interval?);
         match self.phase {
-            Phase::Handshake => after(self.config.handshake),
-            Phase::Open => earliest(after(self.config.idle_ping), self.message_deadline()),
-            Phase::Pinged => earliest(after(self.config.pong), self.message_deadline()),
-            Phase::Closing => after(self.config.close),
+            Phase::Handshake => after(config.handshake),
+            Phase::Open => earliest(after(config.idle_ping), self.message_deadline(config)),
+            Phase::Pinged => earliest(after(config.pong), self.message_deadline(config)),
+            Phase::Closing => after(config.close),
             Phase::GivingUp | Phase::Done => None,
         }
     }
 
-    /// What is due at `now`, at most one event a call (when two are due,
-    /// the one of the earlier deadline); `None` before the next deadline.
-    /// A caller woken for a deadline calls it until it returns `None`,
-    /// doing what each event asks (see the [module docs](self)), then
-    /// sleeps until the new [`poll_timeout`](Self::poll_timeout).
-    pub fn handle_timeout(&mut self, now: Duration) -> Option<TimerEvent> {
+    /// What is due at `now` under `config`, at most one event a call (when
+    /// two are due, the one of the earlier deadline); `None` before the
+    /// next deadline. A caller woken for a deadline calls it until it
+    /// returns `None`, doing what each event asks (see the
+    /// [module docs](self)), then sleeps until the new
+    /// [`poll_timeout`](Self::poll_timeout).
+    pub fn handle_timeout(&mut self, config: &TimerConfig, now: Duration) -> Option<TimerEvent> {
         let due = |deadline: Option<Duration>| deadline.is_some_and(|at| now >= at);
         let after = |interval: Option<Duration>| self.anchor.checked_add(interval?);
         let event = match self.phase {
-            Phase::Handshake if due(after(self.config.handshake)) => TimerEvent::HandshakeTimedOut,
+            Phase::Handshake if due(after(config.handshake)) => TimerEvent::HandshakeTimedOut,
             Phase::Open | Phase::Pinged => {
                 let keepalive = if self.phase == Phase::Open {
-                    after(self.config.idle_ping)
+                    after(config.idle_ping)
                 } else {
-                    after(self.config.pong)
+                    after(config.pong)
                 };
-                let message = self.message_deadline();
+                let message = self.message_deadline(config);
                 if due(message) && message <= keepalive.or(message) {
                     TimerEvent::MessageTimedOut
                 } else if !due(keepalive) {
@@ -332,7 +417,7 @@ impl Timers {
                     TimerEvent::SendPing
                 }
             }
-            Phase::Closing if due(after(self.config.close)) => TimerEvent::CloseTimedOut,
+            Phase::Closing if due(after(config.close)) => TimerEvent::CloseTimedOut,
             _ => return None,
         };
         match event {
@@ -340,7 +425,7 @@ impl Timers {
                 self.anchor = now;
                 // Without a pong deadline the peer is never given up on:
                 // the next ping follows `idle_ping` after this one.
-                if self.config.pong.is_some() {
+                if config.pong.is_some() {
                     self.phase = Phase::Pinged;
                 }
             }
@@ -350,8 +435,8 @@ impl Timers {
         Some(event)
     }
 
-    fn message_deadline(&self) -> Option<Duration> {
-        self.last_message.checked_add(self.config.message?)
+    fn message_deadline(&self, config: &TimerConfig) -> Option<Duration> {
+        self.last_message.checked_add(config.message?)
     }
 }
 
@@ -392,7 +477,8 @@ mod tests {
 
     #[test]
     fn the_state_is_small() {
-        // Five optional intervals, two times and the phase.
+        // Two times and the phase; with five optional intervals.
+        assert!(core::mem::size_of::<TimerState>() <= 40);
         assert!(core::mem::size_of::<Timers>() <= 120);
     }
 
@@ -553,6 +639,26 @@ mod tests {
         let mut timers = Timers::new_open(config, secs(1));
         assert_eq!(timers.poll_timeout(), None);
         assert_eq!(timers.handle_timeout(Duration::MAX), None);
+    }
+
+    #[test]
+    fn a_state_kept_apart_from_its_config_runs_the_same_deadlines() {
+        let config = config(Some(10), Some(3), None);
+        let mut state = TimerState::new(secs(0));
+        assert_eq!(state.poll_timeout(&config), Some(secs(10)));
+        state.on_open(secs(1));
+        assert_eq!(state.poll_timeout(&config), Some(secs(11)));
+        assert_eq!(
+            state.handle_timeout(&config, secs(11)),
+            Some(TimerEvent::SendPing)
+        );
+        assert!(state.awaiting_pong());
+        assert_eq!(
+            state.handle_timeout(&config, secs(14)),
+            Some(TimerEvent::PeerSilent)
+        );
+        let timers = Timers::new_open(config, secs(1));
+        assert_eq!(timers.state(), &TimerState::new_open(secs(1)));
     }
 
     #[test]
