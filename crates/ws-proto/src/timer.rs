@@ -263,6 +263,11 @@ impl Timers {
         self.state.awaiting_pong()
     }
 
+    /// See [`TimerState::is_open`].
+    pub fn is_open(&self) -> bool {
+        self.state.is_open()
+    }
+
     /// See [`TimerState::is_done`].
     pub fn is_done(&self) -> bool {
         self.state.is_done()
@@ -364,6 +369,14 @@ impl TimerState {
     /// True after [`TimerEvent::SendPing`] until something arrives.
     pub fn awaiting_pong(&self) -> bool {
         matches!(self.phase, Phase::Pinged)
+    }
+
+    /// True while the open connection's deadlines run (idle ping, pong,
+    /// message limit): from [`on_open`](Self::on_open) (or
+    /// [`new_open`](Self::new_open)) until a close is sent or the peer is
+    /// given up on.
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open | Phase::Pinged)
     }
 
     /// True once the timers stopped for good: after
@@ -652,11 +665,12 @@ mod tests {
             state.handle_timeout(&config, secs(11)),
             Some(TimerEvent::SendPing)
         );
-        assert!(state.awaiting_pong());
+        assert!(state.awaiting_pong() && state.is_open());
         assert_eq!(
             state.handle_timeout(&config, secs(14)),
             Some(TimerEvent::PeerSilent)
         );
+        assert!(!state.is_open());
         let timers = Timers::new_open(config, secs(1));
         assert_eq!(timers.state(), &TimerState::new_open(secs(1)));
     }
