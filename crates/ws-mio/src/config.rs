@@ -5,6 +5,7 @@ use std::time::Duration;
 use ws_proto::budget::MemoryBudget;
 use ws_proto::constants::WS_HEADER_BUFFER;
 use ws_proto::deflate::CompressionConfig;
+use ws_proto::timer::TimerConfig;
 
 /// Settings of an event loop and of every connection it serves.
 ///
@@ -150,6 +151,18 @@ impl Config {
     /// The queue size from which reading pauses.
     pub(crate) fn high_water(&self) -> usize {
         self.max_outgoing / 2
+    }
+
+    /// The protocol core's timers for these settings (no limit between
+    /// messages).
+    pub(crate) fn timers(&self) -> TimerConfig {
+        TimerConfig {
+            handshake: Some(self.handshake_timeout),
+            idle_ping: self.idle_timeout,
+            pong: Some(self.pong_timeout),
+            message: None,
+            close: Some(self.close_timeout),
+        }
     }
 
     /// The shortest timeout: timers are checked at a quarter of it.

@@ -1,7 +1,7 @@
 //! One connection of the event loop: its socket, protocol state, buffers
 //! and timers.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use ws_proto::deflate::PerMessageDeflate;
@@ -9,6 +9,7 @@ use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::RequestParser;
 use ws_proto::mask::{MaskSource, OsMask};
 use ws_proto::message::MessageAssembler;
+use ws_proto::timer::TimerState;
 use ws_proto::Connection;
 
 /// Masking for a connection of either role: servers never mask; a client
@@ -96,10 +97,10 @@ pub(crate) struct Conn<D> {
     pub(crate) read_closed: bool,
     pub(crate) last_read: Instant,
     pub(crate) last_write: Instant,
-    /// Handshake deadline, or the close deadline once we sent a close.
-    pub(crate) deadline: Option<Instant>,
-    /// When an idle ping was sent and nothing has arrived since.
-    pub(crate) ping_sent: Option<Instant>,
+    /// The protocol core's deadlines: the opening handshake's, the idle
+    /// ping and its pong, the close's (from when our close, or a refusal,
+    /// was queued), on the time of [`Core::clock`](crate::core::Core::clock).
+    pub(crate) timers: TimerState,
 }
 
 impl<D> Conn<D> {
@@ -110,6 +111,7 @@ impl<D> Conn<D> {
         proto: Connection<LoopMask>,
         assembler: MessageAssembler,
         now: Instant,
+        clock: Duration,
     ) -> Self {
         Conn {
             stream,
@@ -129,8 +131,7 @@ impl<D> Conn<D> {
             read_closed: false,
             last_read: now,
             last_write: now,
-            deadline: None,
-            ping_sent: None,
+            timers: TimerState::new(clock),
         }
     }
 

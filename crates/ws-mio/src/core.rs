@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -19,6 +19,7 @@ use ws_proto::handshake::server::{write_refusal, write_response};
 use ws_proto::mask::{apply_mask, os_entropy, os_mask};
 use ws_proto::message::MessageAssembler;
 use ws_proto::message::MessageRef;
+use ws_proto::timer::{TimerConfig, TimerEvent};
 use ws_proto::url::WsUrl;
 use ws_proto::{
     CloseCode, ClosePayload, Connection, Event, HandshakeError, OpCode, ProtocolError, Role,
@@ -53,6 +54,8 @@ pub(crate) struct Core<D> {
     /// count in seconds. One clock read per turn instead of two per
     /// message.
     pub(crate) turn_started: Instant,
+    /// The origin of the time the connections' timers run on.
+    origin: Instant,
     /// The mailboxes of the server's loops, when it has more than one.
     office: Option<Arc<PostOffice>>,
     /// This loop's index among them (0 for a lone loop).
@@ -79,12 +82,19 @@ impl<D> Core<D> {
             again: Vec::new(),
             stop_requested: false,
             turn_started: Instant::now(),
+            origin: Instant::now(),
             office: None,
             home: 0,
             opened: 0,
             mail: VecDeque::new(),
             descriptor_freed: false,
         }
+    }
+
+    /// `at` on the time of the connections' timers (time since the loop
+    /// started).
+    pub(crate) fn clock(&self, at: Instant) -> Duration {
+        at.saturating_duration_since(self.origin)
     }
 
     /// Be loop `home` of the server whose loops share `office`.
@@ -137,8 +147,16 @@ impl<D> Core<D> {
         let assembler = MessageAssembler::new(self.config.max_message_len())
             .with_budget(&self.config.memory_budget);
         let now = Instant::now();
-        let mut conn = Conn::new(stream, self.next_generation, phase, proto, assembler, now);
-        conn.deadline = Some(now + self.config.handshake_timeout);
+        let clock = now.saturating_duration_since(self.origin);
+        let conn = Conn::new(
+            stream,
+            self.next_generation,
+            phase,
+            proto,
+            assembler,
+            now,
+            clock,
+        );
         entry.insert(conn);
         Ok(index)
     }
@@ -411,12 +429,13 @@ impl<D> Core<D> {
         code: CloseCode,
         reason: &str,
     ) -> Result<(), SendError> {
+        let now = self.clock(Instant::now());
         let conn = &mut self.conns[index];
         if !matches!(conn.phase, Phase::Open) {
             return Err(SendError::Refused(ws_proto::SendError::Closed));
         }
         conn.proto.close(code, reason)?;
-        conn.deadline = Some(Instant::now() + self.config.close_timeout);
+        conn.timers.on_close_sent(now);
         self.mark_dirty(index);
         Ok(())
     }
@@ -701,11 +720,12 @@ impl<D> Core<D> {
         err: ProtocolError,
     ) {
         let id = self.id_of(index);
+        let now = self.clock(Instant::now());
         let conn = &mut self.conns[index];
         if conn.proto.failure().is_none() {
             conn.proto.fail(err);
         }
-        conn.deadline = Some(Instant::now() + self.config.close_timeout);
+        conn.timers.on_close_sent(now);
         let report_close = conn.opened && !conn.close_reported;
         conn.close_reported = true;
         let mut ctx = Context { core: self };
@@ -801,6 +821,7 @@ impl<D> Core<D> {
 
     /// Answer a bad upgrade request and close once the answer is out.
     pub(crate) fn refuse(&mut self, index: usize, status: Result<HandshakeError, Refusal>) {
+        let now = self.clock(Instant::now());
         let conn = &mut self.conns[index];
         conn.phase = Phase::Refused;
         conn.out.clear();
@@ -811,7 +832,8 @@ impl<D> Core<D> {
             Ok(error) => write_refusal(&error, &mut conn.out).unwrap_or(0),
         };
         conn.out.truncate(written);
-        conn.deadline = Some(Instant::now() + self.config.close_timeout);
+        // The refusal has the close timeout to go out.
+        conn.timers.on_close_sent(now);
         self.mark_dirty(index);
     }
 
@@ -867,9 +889,10 @@ impl<D> Core<D> {
         if let (Some(params), Some(compression)) = (deflate, compression) {
             self.enable_deflate(index, Role::Server, params, compression);
         }
+        let heard = self.clock(self.conns[index].last_read);
         let conn = &mut self.conns[index];
         conn.phase = Phase::Open;
-        conn.deadline = None;
+        conn.timers.on_open(heard);
         let id = self.id_of(index);
         let opened = handler.on_open(
             &mut Context { core: self },
@@ -962,9 +985,10 @@ impl<D> Core<D> {
             },
             None => None,
         };
+        let heard = self.clock(self.conns[index].last_read);
         let conn = &mut self.conns[index];
         conn.phase = Phase::Open;
-        conn.deadline = None;
+        conn.timers.on_open(heard);
         if let Some((params, c)) = deflate {
             self.enable_deflate(index, Role::Client, params, c);
         }
@@ -1028,8 +1052,11 @@ impl<D> Core<D> {
                 }
             }
         }
-        for (index, conn) in &self.conns {
-            if let Some(timer) = self.due_timer(conn, now) {
+        let timers = self.config.timers();
+        let stall = self.config.stall_timeout;
+        let clock = self.clock(now);
+        for (index, conn) in &mut self.conns {
+            if let Some(timer) = due_timer(conn, &timers, stall, now, clock) {
                 expired.push((index, timer));
             }
         }
@@ -1039,7 +1066,6 @@ impl<D> Core<D> {
             }
             match timer {
                 Timer::Ping => {
-                    self.conns[index].ping_sent = Some(now);
                     let id = self.id_of(index);
                     let _ = self.send_frame(id, OpCode::Ping, b"");
                 }
@@ -1069,30 +1095,6 @@ impl<D> Core<D> {
                     self.remove(handler, index);
                 }
             }
-        }
-    }
-
-    fn due_timer(&self, conn: &Conn<D>, now: Instant) -> Option<Timer> {
-        if conn.deadline.is_some_and(|deadline| now >= deadline) {
-            return Some(Timer::Expired(match conn.phase {
-                Phase::Open => "close handshake",
-                Phase::Refused => "writing the refusal",
-                _ => "opening handshake",
-            }));
-        }
-        if conn.queued() > 0 && now.duration_since(conn.last_write) >= self.config.stall_timeout {
-            return Some(Timer::Expired("the peer does not read"));
-        }
-        if !conn.is_open() || conn.deadline.is_some() {
-            return None;
-        }
-        let idle = self.config.idle_timeout?;
-        match conn.ping_sent {
-            None if now.duration_since(conn.last_read) >= idle => Some(Timer::Ping),
-            Some(sent) if now.duration_since(sent) >= self.config.pong_timeout => {
-                Some(Timer::PongMissing)
-            }
-            _ => None,
         }
     }
 
@@ -1177,6 +1179,40 @@ fn queue_control_frames<D>(conn: &mut Conn<D>) {
         conn.out.resize(start + 2 * MAX_CONTROL_FRAME_LEN, 0);
         let written = conn.proto.poll_transmit(&mut conn.out[start..]);
         conn.out.truncate(start + written);
+    }
+}
+
+/// The timer of `conn` due at `now` (`clock` on the timers' time), if any:
+/// its handshake or close deadline, the stall timeout, then its idle ping
+/// and pong deadline, which run only while it is open. Firing the idle
+/// ping marks the ping sent.
+fn due_timer<D>(
+    conn: &mut Conn<D>,
+    timers: &TimerConfig,
+    stall: Duration,
+    now: Instant,
+    clock: Duration,
+) -> Option<Timer> {
+    let keepalive = conn.timers.is_open();
+    if !keepalive && conn.timers.handle_timeout(timers, clock).is_some() {
+        return Some(Timer::Expired(match conn.phase {
+            Phase::Open => "close handshake",
+            Phase::Refused => "writing the refusal",
+            _ => "opening handshake",
+        }));
+    }
+    if conn.queued() > 0 && now.duration_since(conn.last_write) >= stall {
+        return Some(Timer::Expired("the peer does not read"));
+    }
+    if !keepalive || !conn.is_open() {
+        return None;
+    }
+    match conn.timers.handle_timeout(timers, clock)? {
+        TimerEvent::SendPing => Some(Timer::Ping),
+        TimerEvent::PeerSilent => Some(Timer::PongMissing),
+        // No message limit here, and the other two end phases that are
+        // not open.
+        _ => None,
     }
 }
 

@@ -570,7 +570,8 @@ fn may_have_more(read: usize, asked: usize) -> bool {
 
 /// Something arrived: the idle timer restarts and an idle ping is answered.
 fn conn_heard_from<D>(core: &mut Core<D>, index: usize) {
+    let heard = core.clock(core.turn_started);
     let conn = &mut core.conns[index];
     conn.last_read = core.turn_started;
-    conn.ping_sent = None;
+    conn.timers.on_receive(heard);
 }

@@ -60,6 +60,8 @@
 //! - [`deflate`]: permessage-deflate (RFC 7692): its negotiation, and with
 //!   the feature `deflate` its codec.
 //! - [`connection`]: the state machine that ties them together.
+//! - [`timer`]: the endpoint's deadlines (opening handshake, idle ping,
+//!   pong, close handshake) on time the caller passes in.
 //! - [`constants`]: the buffer constants of the Vais `std/websocket` API.
 //!
 //! # What bad input produces
@@ -124,6 +126,7 @@ pub mod handshake;
 pub mod mask;
 #[cfg(feature = "alloc")]
 pub mod message;
+pub mod timer;
 #[cfg(feature = "alloc")]
 pub mod url;
 pub mod utf8;
@@ -136,4 +139,5 @@ pub use error::{ProtocolError, SendError};
 pub use frame::{Frame, FrameHeader, OpCode};
 pub use handshake::HandshakeError;
 pub use mask::{apply_mask, MaskSource, NoMask};
+pub use timer::{TimerConfig, TimerEvent, TimerState, Timers};
 pub use utf8::Utf8Validator;

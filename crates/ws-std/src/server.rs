@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use ws_proto::message::Message;
+use ws_proto::timer::{TimerConfig, TimerEvent, Timers};
 use ws_proto::{CloseCode, Frame};
 
 use crate::config::Config;
@@ -431,17 +432,21 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// Echo messages until the peer closes, an error, `stop`, the peer's
-/// silence (`read_timeout`), or an idle ping left unanswered.
+/// Echo messages until the peer closes, an error, `stop`, or a deadline
+/// of the protocol core's [`Timers`]: an idle ping left unanswered, or no
+/// message for `read_timeout`.
 ///
-/// Between messages the thread sleeps in `recv` until the next of its
-/// deadlines ([`Timers::read_timeout`]), or for ever when there is none:
-/// an idle connection costs no wake-ups. `stop` wakes it by shutting the
-/// socket's read side.
+/// Between messages the thread sleeps in `recv` until the next deadline
+/// ([`Timers::poll_timeout`], made the socket's read timeout), or for ever
+/// when there is none: an idle connection costs no wake-ups. `stop` wakes
+/// it by shutting the socket's read side.
 fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
-    let start = Instant::now();
-    let mut timers = Timers::new(ws.config(), start);
-    let mut timeout = timers.read_timeout(start);
+    let origin = Instant::now();
+    let mut timers = Timers::new_open(timer_config(ws.config()), Duration::ZERO);
+    // Bytes received by the last deadline: when the count moved, the
+    // peer was heard from.
+    let mut received = 0;
+    let mut timeout = read_timeout(&timers, Duration::ZERO);
     if ws.set_read_timeout(timeout).is_err() {
         return;
     }
@@ -455,36 +460,44 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
                     let _ = ws.close_with(CloseCode::GOING_AWAY, "server shutting down");
                     return;
                 }
-                timers.message(Instant::now());
+                // No new read timeout: deadlines only move later with a
+                // message, and the next read's wait, which starts now,
+                // ends no earlier than before; when it ends the deadline
+                // is checked and the wait set again.
+                timers.on_message(origin.elapsed());
             }
             // A read timed out: a deadline is due. (A write that timed out
             // closed the connection for sending: not open any more.)
             Err(err) if err.is_timeout() && ws.is_open() => {
-                let now = Instant::now();
+                let now = origin.elapsed();
                 if shared.stopped.load(Ordering::SeqCst) {
                     let _ = ws.close_with(CloseCode::GOING_AWAY, "server shutting down");
                     return;
                 }
-                // Nothing arrived during the read that timed out, which
-                // began `timeout` ago: whatever arrived came before.
-                let heard_by = timeout.and_then(|t| now.checked_sub(t)).unwrap_or(now);
-                match timers.check(ws.bytes_received(), heard_by, now) {
-                    Due::Nothing => {}
-                    Due::Ping => {
-                        if ws.send_ping(b"").is_err() {
+                if ws.bytes_received() != received {
+                    received = ws.bytes_received();
+                    // Nothing arrived during the read that timed out,
+                    // which began `timeout` ago: what arrived came before.
+                    timers.on_receive(now.saturating_sub(timeout.unwrap_or_default()));
+                }
+                while let Some(event) = timers.handle_timeout(now) {
+                    match event {
+                        TimerEvent::SendPing => {
+                            if ws.send_ping(b"").is_err() {
+                                return;
+                            }
+                        }
+                        // `close_with` waits for the peer's close itself,
+                        // at most `close_timeout`.
+                        TimerEvent::PeerSilent | TimerEvent::MessageTimedOut => {
+                            let code = event.close_code().unwrap_or(CloseCode::GOING_AWAY);
+                            let _ = ws.close_with(code, event.reason());
                             return;
                         }
-                    }
-                    Due::Drop => {
-                        let _ = ws.close_with(CloseCode::GOING_AWAY, "pong timeout");
-                        return;
-                    }
-                    Due::Idle => {
-                        let _ = ws.close_with(CloseCode::GOING_AWAY, "idle timeout");
-                        return;
+                        TimerEvent::HandshakeTimedOut | TimerEvent::CloseTimedOut => return,
                     }
                 }
-                let next = timers.read_timeout(now);
+                let next = read_timeout(&timers, now);
                 if next != timeout {
                     if ws.set_read_timeout(next).is_err() {
                         return;
@@ -504,6 +517,29 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
     }
 }
 
+/// The core's timers as an echo connection runs them: the idle ping and
+/// its pong deadline, and [`Config::read_timeout`] as the longest time
+/// between messages. The handshake is over and `close_with` keeps its own
+/// close deadline, so those two are not run.
+fn timer_config(config: &Config) -> TimerConfig {
+    TimerConfig {
+        handshake: None,
+        idle_ping: config.idle_ping,
+        pong: Some(config.pong_timeout),
+        message: config.read_timeout,
+        close: None,
+    }
+}
+
+/// How long the next read may wait at `now` (time since the connection's
+/// origin): until the earliest deadline, at least [`MIN_WAIT`], or for
+/// ever (`None`) when there is none.
+fn read_timeout(timers: &Timers, now: Duration) -> Option<Duration> {
+    timers
+        .poll_timeout()
+        .map(|deadline| deadline.saturating_sub(now).max(MIN_WAIT))
+}
+
 /// `stop` shut the socket's read side to wake this connection, and `recv`
 /// saw the end of the stream, after which the connection counts itself
 /// closed: write the 1001 close frame directly, then close the socket.
@@ -519,131 +555,6 @@ fn going_away_after_wake(ws: &mut WebSocket<EchoSocket>) {
         }
     }
     let _ = ws.get_mut().shutdown();
-}
-
-/// What [`Timers::check`] says is due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Due {
-    Nothing,
-    /// Send a ping: nothing arrived for `idle_ping`.
-    Ping,
-    /// Close the connection: nothing arrived within `pong_timeout` of the
-    /// ping.
-    Drop,
-    /// Close the connection: no message arrived for `read_timeout`.
-    Idle,
-}
-
-/// The echo server's deadlines: the idle ping and its pong timeout
-/// ([`Keepalive`]), and [`Config::read_timeout`], which `run_echo` counts
-/// from the last message.
-#[derive(Debug)]
-struct Timers {
-    keepalive: Keepalive,
-    message_idle: Option<Duration>,
-    last_message: Instant,
-}
-
-impl Timers {
-    fn new(config: &Config, now: Instant) -> Timers {
-        Timers {
-            keepalive: Keepalive::new(config, now),
-            message_idle: config.read_timeout,
-            last_message: now,
-        }
-    }
-
-    /// A message arrived at `now`.
-    fn message(&mut self, now: Instant) {
-        self.last_message = now;
-    }
-
-    /// What is due at `now`; see [`Keepalive::check`].
-    fn check(&mut self, received: u64, heard_by: Instant, now: Instant) -> Due {
-        let idle = self
-            .message_idle
-            .is_some_and(|limit| now.saturating_duration_since(self.last_message) >= limit);
-        if idle {
-            return Due::Idle;
-        }
-        self.keepalive.check(received, heard_by, now)
-    }
-
-    /// How long the next read may wait: until the earliest deadline (at
-    /// least [`MIN_WAIT`]), or for ever (`None`) when there is none. A
-    /// read that gets something starts its own wait of that length, which
-    /// is what every deadline wants: each counts from the last sign of
-    /// life (the last message, for the read timeout; a later check finds
-    /// it not due yet and waits again for the rest).
-    fn read_timeout(&self, now: Instant) -> Option<Duration> {
-        let message_due = self.message_idle.map(|limit| self.last_message + limit);
-        let next = [self.keepalive.next_due(), message_due]
-            .into_iter()
-            .flatten()
-            .min()?;
-        Some(next.saturating_duration_since(now).max(MIN_WAIT))
-    }
-}
-
-/// The echo server's idle ping ([`Config::idle_ping`],
-/// [`Config::pong_timeout`]), on the time it is given: anything received
-/// (a message, a pong, a ping) counts as a sign of life.
-#[derive(Debug)]
-struct Keepalive {
-    idle_ping: Option<Duration>,
-    pong_timeout: Duration,
-    /// Bytes received at the last check.
-    received: u64,
-    /// Since when nothing has arrived.
-    quiet_since: Instant,
-    /// When the ping that is still unanswered went out.
-    pinged_at: Option<Instant>,
-}
-
-impl Keepalive {
-    fn new(config: &Config, now: Instant) -> Keepalive {
-        Keepalive {
-            idle_ping: config.idle_ping,
-            pong_timeout: config.pong_timeout,
-            received: 0,
-            quiet_since: now,
-            pinged_at: None,
-        }
-    }
-
-    /// What is due at `now`, `received` being the count of bytes received
-    /// so far; when it changed since the last check, the last of them
-    /// arrived by `heard_by`. `Ping` is said once per quiet period.
-    fn check(&mut self, received: u64, heard_by: Instant, now: Instant) -> Due {
-        if received != self.received {
-            self.received = received;
-            self.quiet_since = self.quiet_since.max(heard_by);
-            self.pinged_at = None;
-        }
-        let Some(idle_ping) = self.idle_ping else {
-            return Due::Nothing;
-        };
-        match self.pinged_at {
-            Some(pinged) if now.saturating_duration_since(pinged) >= self.pong_timeout => Due::Drop,
-            Some(_) => Due::Nothing,
-            None if now.saturating_duration_since(self.quiet_since) >= idle_ping => {
-                self.pinged_at = Some(now);
-                Due::Ping
-            }
-            None => Due::Nothing,
-        }
-    }
-
-    /// When something can next be due: the end of the pong timeout while
-    /// a ping is unanswered, else the end of the idle time (`None`: idle
-    /// ping off).
-    fn next_due(&self) -> Option<Instant> {
-        let idle_ping = self.idle_ping?;
-        Some(match self.pinged_at {
-            Some(pinged) => pinged + self.pong_timeout,
-            None => self.quiet_since + idle_ping,
-        })
-    }
 }
 
 /// Bind the first address `addr` resolves to, with a backlog of 1024 (the
@@ -713,52 +624,7 @@ fn is_out_of_resources(err: &io::Error) -> bool {
 mod tests {
     use super::*;
 
-    fn keepalive(idle_ping: Option<u64>, pong_timeout: u64, start: Instant) -> Keepalive {
-        let config = Config {
-            idle_ping: idle_ping.map(Duration::from_secs),
-            pong_timeout: Duration::from_secs(pong_timeout),
-            ..Config::default()
-        };
-        Keepalive::new(&config, start)
-    }
-
-    #[test]
-    fn keepalive_pings_once_after_the_idle_time_then_drops_after_the_pong_timeout() {
-        let start = Instant::now();
-        let at = |secs: u64| start + Duration::from_secs(secs);
-        let mut keepalive = keepalive(Some(10), 3, start);
-        assert_eq!(keepalive.check(0, at(9), at(9)), Due::Nothing);
-        assert_eq!(keepalive.check(0, at(10), at(10)), Due::Ping);
-        assert_eq!(keepalive.check(0, at(12), at(12)), Due::Nothing);
-        assert_eq!(keepalive.check(0, at(13), at(13)), Due::Drop);
-    }
-
-    #[test]
-    fn keepalive_counts_anything_received_as_the_answer_and_restarts_the_idle_time() {
-        let start = Instant::now();
-        let at = |secs: u64| start + Duration::from_secs(secs);
-        let mut keepalive = keepalive(Some(10), 3, start);
-        assert_eq!(keepalive.check(0, at(10), at(10)), Due::Ping);
-        // The pong (6 bytes) arrived: no drop, and the next ping is due
-        // 10 s after it.
-        assert_eq!(keepalive.check(6, at(11), at(11)), Due::Nothing);
-        assert_eq!(keepalive.check(6, at(20), at(20)), Due::Nothing);
-        assert_eq!(keepalive.check(6, at(21), at(21)), Due::Ping);
-    }
-
-    #[test]
-    fn keepalive_off_never_pings_nor_drops() {
-        let start = Instant::now();
-        let mut keepalive = keepalive(None, 1, start);
-        for secs in [0, 60, 3600, 86_400] {
-            assert_eq!(
-                keepalive.check(0, start, start + Duration::from_secs(secs)),
-                Due::Nothing
-            );
-        }
-    }
-
-    fn timers(idle_ping: Option<u64>, pong_timeout: u64, read_timeout: Option<u64>) -> Config {
+    fn config(idle_ping: Option<u64>, pong_timeout: u64, read_timeout: Option<u64>) -> Config {
         Config {
             idle_ping: idle_ping.map(Duration::from_secs),
             pong_timeout: Duration::from_secs(pong_timeout),
@@ -767,56 +633,62 @@ mod tests {
         }
     }
 
+    fn open(config: &Config) -> Timers {
+        Timers::new_open(timer_config(config), Duration::ZERO)
+    }
+
     #[test]
     fn an_idle_connection_sleeps_until_its_ping_then_until_the_pong_deadline() {
-        let start = Instant::now();
-        let at = |secs: u64| start + Duration::from_secs(secs);
-        let secs = |n: u64| Some(Duration::from_secs(n));
-        let mut timers = Timers::new(&timers(Some(60), 10, None), start);
+        let secs = Duration::from_secs;
+        let mut timers = open(&config(Some(60), 10, None));
         // One wait of 60 s, not a poll.
-        assert_eq!(timers.read_timeout(start), secs(60));
-        assert_eq!(timers.check(0, at(0), at(60)), Due::Ping);
-        assert_eq!(timers.read_timeout(at(60)), secs(10));
-        assert_eq!(timers.check(0, at(60), at(70)), Due::Drop);
+        assert_eq!(read_timeout(&timers, secs(0)), Some(secs(60)));
+        assert_eq!(timers.handle_timeout(secs(60)), Some(TimerEvent::SendPing));
+        assert_eq!(read_timeout(&timers, secs(60)), Some(secs(10)));
+        assert_eq!(
+            timers.handle_timeout(secs(70)),
+            Some(TimerEvent::PeerSilent)
+        );
+        assert_eq!(
+            TimerEvent::PeerSilent.close_code(),
+            Some(CloseCode::GOING_AWAY)
+        );
     }
 
     #[test]
     fn a_connection_without_deadlines_sleeps_until_something_arrives() {
-        let start = Instant::now();
-        let timers = Timers::new(&timers(None, 10, None), start);
-        assert_eq!(timers.read_timeout(start), None);
+        let timers = open(&config(None, 10, None));
+        assert_eq!(read_timeout(&timers, Duration::ZERO), None);
     }
 
     #[test]
-    fn the_pong_moves_the_next_ping_to_the_idle_time_after_it() {
-        let start = Instant::now();
-        let at = |secs: u64| start + Duration::from_secs(secs);
-        let mut timers = Timers::new(&timers(Some(60), 10, None), start);
-        assert_eq!(timers.check(0, at(0), at(60)), Due::Ping);
-        // The pong came at 61; the read that waited 10 s from then timed
-        // out at 71.
-        assert_eq!(timers.check(6, at(61), at(71)), Due::Nothing);
-        assert_eq!(timers.read_timeout(at(71)), Some(Duration::from_secs(50)));
-        assert_eq!(timers.check(6, at(61), at(121)), Due::Ping);
+    fn the_read_timeout_is_the_longest_time_between_messages() {
+        let secs = Duration::from_secs;
+        let mut timers = open(&config(Some(60), 10, Some(30)));
+        assert_eq!(read_timeout(&timers, secs(0)), Some(secs(30)));
+        timers.on_message(secs(20));
+        assert_eq!(read_timeout(&timers, secs(20)), Some(secs(30)));
+        assert_eq!(
+            timers.handle_timeout(secs(50)),
+            Some(TimerEvent::MessageTimedOut)
+        );
     }
 
     #[test]
-    fn the_read_timeout_counts_from_the_last_message_and_wins_when_earlier() {
-        let start = Instant::now();
-        let at = |secs: u64| start + Duration::from_secs(secs);
-        let mut timers = Timers::new(&timers(Some(60), 10, Some(30)), start);
-        assert_eq!(timers.read_timeout(start), Some(Duration::from_secs(30)));
-        timers.message(at(20));
-        // A read that began at 20 times out at 50.
-        assert_eq!(timers.read_timeout(at(20)), Some(Duration::from_secs(30)));
-        assert_eq!(timers.check(100, at(20), at(50)), Due::Idle);
+    fn the_echo_loop_does_not_run_the_handshake_or_close_deadlines() {
+        let timers = timer_config(&Config::default());
+        assert_eq!(timers.handshake, None);
+        assert_eq!(timers.close, None);
+        assert_eq!(timers.idle_ping, Some(Duration::from_secs(60)));
+        assert_eq!(timers.pong, Some(Duration::from_secs(10)));
     }
 
     #[test]
     fn a_deadline_just_missed_still_waits_a_little() {
-        let start = Instant::now();
-        let timers = Timers::new(&timers(Some(1), 10, None), start);
-        let late = start + Duration::from_secs(2);
-        assert_eq!(timers.read_timeout(late), Some(MIN_WAIT));
+        let timers = open(&config(Some(1), 10, None));
+        assert_eq!(
+            read_timeout(&timers, Duration::from_secs(2)),
+            Some(MIN_WAIT)
+        );
     }
 }
