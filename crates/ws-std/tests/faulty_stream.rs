@@ -155,7 +155,7 @@ impl Spec {
                 text.push('a');
             }
             Message::Text(text)
-        } else if self.seed % 3 == 0 {
+        } else if self.seed.is_multiple_of(3) {
             Message::Binary(vec![self.seed as u8; self.len])
         } else {
             Message::Binary(pattern_seeded(self.seed, self.len))
