@@ -30,9 +30,9 @@ pub mod threads;
 pub use fault::{duplex, is_injected, FaultPlan, FaultyStream, Injected, PipeEnd, INJECTED};
 pub use memory::{mib, rss_and_size, status_bytes, MemReport, MemWatch};
 pub use raw::{
-    client_frame, frame, header, is_timeout, masked, one_client_server, raw_upgrade, read_close,
-    read_frame, read_http_head, read_http_head_partial, read_until_closed, sees_end_of_stream, tcp,
-    upgrade_request, RawFrame,
+    accept_for_request, client_frame, frame, header, is_timeout, masked, one_client_server,
+    raw_upgrade, read_close, read_frame, read_http_head, read_http_head_partial, read_until_closed,
+    sees_end_of_stream, tcp, upgrade_request, RawFrame,
 };
 #[cfg(target_os = "linux")]
 pub use threads::{context_switches, threads_named};

@@ -110,16 +110,7 @@ pub fn one_client_server<T: Send + 'static>(
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         let (head, _) = read_http_head_partial(&mut stream);
-        let key = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("sec-websocket-key")
-                    .then(|| value.trim().to_owned())
-            })
-            .ok_or_else(|| io::Error::other(format!("no key in {head:?}")))?;
-        let accept = ws_proto::handshake::accept_key(key.as_bytes());
-        let accept = String::from_utf8_lossy(&accept).into_owned();
+        let accept = accept_for_request(&head)?;
         let response = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
@@ -128,6 +119,22 @@ pub fn one_client_server<T: Send + 'static>(
         then(&mut stream, head)
     });
     (format!("ws://{addr}/"), handle)
+}
+
+/// The `Sec-WebSocket-Accept` value that answers the `Sec-WebSocket-Key`
+/// of an upgrade request's head (the header name in any case); an error
+/// if the head has no key.
+pub fn accept_for_request(head: &str) -> io::Result<String> {
+    let key = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim())
+        })
+        .ok_or_else(|| io::Error::other(format!("no key in {head:?}")))?;
+    let accept = ws_proto::handshake::accept_key(key.as_bytes());
+    Ok(String::from_utf8_lossy(&accept).into_owned())
 }
 
 /// A frame header as bytes, announcing any length, masked with `mask`.
