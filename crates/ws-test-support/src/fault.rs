@@ -317,3 +317,96 @@ impl Drop for PipeEnd {
         self.shutdown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(seed: u64) -> FaultPlan {
+        FaultPlan {
+            seed,
+            max_read: 7,
+            max_write: 5,
+            interrupted_one_in: 3,
+            would_block_one_in: 4,
+        }
+    }
+
+    /// Push `data` through a faulty writer and a faulty reader, retrying
+    /// every injected error as a caller must; returns what came out and
+    /// the two ends' counts.
+    fn through(data: &[u8], seed: u64) -> (Vec<u8>, Injected, Injected) {
+        let (a, b) = duplex();
+        let mut writer = FaultyStream::new(a, plan(seed));
+        let mut reader = FaultyStream::new(b, plan(seed + 1));
+        writer.set_would_block(false, true);
+        reader.set_would_block(true, false);
+        let mut rest = data;
+        while !rest.is_empty() {
+            match writer.write(rest) {
+                Ok(n) => {
+                    assert!((1..=5).contains(&n), "{n}");
+                    rest = &rest[n..];
+                }
+                Err(err) => assert!(is_injected(&err), "{err}"),
+            }
+        }
+        writer.get_mut().shutdown();
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 64];
+        loop {
+            match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    assert!(n <= 7, "{n}");
+                    out.extend_from_slice(&chunk[..n]);
+                }
+                Err(err) => assert!(is_injected(&err), "{err}"),
+            }
+        }
+        (out, writer.injected(), reader.injected())
+    }
+
+    #[test]
+    fn faults_lose_and_reorder_nothing() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let (out, written, read) = through(&data, 42);
+        assert_eq!(out, data);
+        assert!(written.short_writes > 0 && written.interrupted > 0 && written.would_block > 0);
+        assert!(read.short_reads > 0 && read.interrupted > 0 && read.would_block > 0);
+    }
+
+    #[test]
+    fn one_seed_makes_the_same_faults() {
+        let data = vec![1u8; 1000];
+        let (_, first_w, first_r) = through(&data, 9);
+        let (_, again_w, again_r) = through(&data, 9);
+        assert_eq!((first_w, first_r), (again_w, again_r));
+    }
+
+    #[test]
+    fn no_plan_passes_calls_on_whole() {
+        let (a, mut b) = duplex();
+        let mut writer = FaultyStream::new(a, FaultPlan::none());
+        writer.set_would_block(true, true);
+        assert_eq!(writer.write(&[5; 1000]).unwrap(), 1000);
+        let mut buf = [0u8; 2000];
+        assert_eq!(b.read(&mut buf).unwrap(), 1000);
+        assert_eq!(writer.injected(), Injected::default());
+    }
+
+    #[test]
+    fn a_pipe_read_times_out_and_a_shut_end_reads_the_rest_then_the_end() {
+        let (mut a, mut b) = duplex();
+        b.set_read_timeout(Some(Duration::from_millis(10)));
+        let err = b.read(&mut [0u8; 4]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert!(!is_injected(&err));
+        a.write_all(b"abc").unwrap();
+        drop(a);
+        let mut rest = Vec::new();
+        b.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"abc");
+        assert_eq!(b.write(b"x").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+    }
+}
