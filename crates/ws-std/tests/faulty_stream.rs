@@ -5,10 +5,11 @@
 //! n bytes) and fail now and then with `Interrupted`, and reads with
 //! `WouldBlock`. The session is the opening handshake (permessage-deflate
 //! negotiated or not), a list of generated messages (text and binary, 0 to
-//! 64 KiB, some sent in fragments) that the server echoes, and the close
-//! handshake; the messages must come out whole and in order on both sides,
-//! as they do over a perfect stream (the same session is run over one too),
-//! and the close must be clean.
+//! 64 KiB, some sent in fragments, some batched with `feed`, some after a
+//! ping) that the server echoes, and the close handshake; the messages
+//! must come out whole and in order on both sides, as they do over a
+//! perfect stream (the same session is run over one too), and the close
+//! must be clean.
 //!
 //! Compression cannot be switched on for an upgraded stream from outside
 //! ws-std (`WebSocket::from_parts` takes no extension), so the sessions run
@@ -38,8 +39,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use ws_std::{
-    accept, client_handshake, CloseCode, CompressionConfig, Config, Error, Message, MessageKind,
-    Stream, WebSocket,
+    accept, client_handshake, CloseCode, CompressionConfig, Config, Error, Frame, Message,
+    MessageKind, Stream, WebSocket,
 };
 use ws_test_support::{
     duplex, is_injected, join_within, pattern_seeded, FaultPlan, FaultyStream, Injected, PipeEnd,
@@ -130,6 +131,9 @@ struct Spec {
     /// The client pings before it sends the message (the server's pong
     /// comes back among the echoes, and `recv` skips it).
     ping: bool,
+    /// An unfragmented message goes into the send batch (`feed`), written
+    /// with the next send or flush, uncompressed.
+    batched: bool,
 }
 
 impl Spec {
@@ -187,13 +191,15 @@ fn spec() -> impl Strategy<Value = Spec> {
             1 => prop::collection::vec(any::<usize>(), 1..4),
         ],
         prop::bool::weighted(0.2),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(text, len, seed, cuts, ping)| Spec {
+        .prop_map(|(text, len, seed, cuts, ping, batched)| Spec {
             text,
             len,
             seed,
             cuts,
             ping,
+            batched,
         })
 }
 
@@ -276,17 +282,20 @@ fn talk(stream: Faulty, setup: Setup, specs: &[Spec]) -> Result<Seen, String> {
             ws.send_ping(b"ping")
                 .map_err(|err| format!("client: ping {i}: {err}"))?;
         }
-        let sent = if spec.cuts.is_empty() {
-            ws.send(&message)
-        } else {
-            let (kind, bytes) = match &message {
-                Message::Text(text) => (MessageKind::Text, text.as_bytes()),
-                Message::Binary(bytes) => (MessageKind::Binary, bytes.as_slice()),
-            };
+        let (kind, bytes) = match &message {
+            Message::Text(text) => (MessageKind::Text, text.as_bytes()),
+            Message::Binary(bytes) => (MessageKind::Binary, bytes.as_slice()),
+        };
+        let sent = if !spec.cuts.is_empty() {
             ws.send_fragmented(kind, &spec.fragments(bytes))
+        } else if spec.batched {
+            ws.feed(&Frame::new(kind.opcode(), bytes)).map(|()| 0)
+        } else {
+            ws.send(&message)
         };
         sent.map_err(|err| format!("client: send {i}: {err}"))?;
     }
+    ws.flush().map_err(|err| format!("client: flush: {err}"))?;
     let mut messages = Vec::new();
     let mut retries = 0;
     while messages.len() < specs.len() {
@@ -406,6 +415,7 @@ fn the_injector_injects_every_kind_of_fault() {
             seed: i as u32 + 1,
             cuts: if i == 3 { vec![100, 2000] } else { Vec::new() },
             ping: i == 1,
+            batched: i == 2,
         })
         .collect();
     for compress in [false, true] {
