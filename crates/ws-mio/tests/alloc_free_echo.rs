@@ -204,9 +204,6 @@ fn echo_many(
     }
 }
 
-/// One loop at a time: the counters are global.
-static SERIAL: Mutex<()> = Mutex::new(());
-
 /// What a measurement counted on the loop's thread.
 #[derive(Debug)]
 struct Counted {
@@ -219,7 +216,8 @@ struct Counted {
 /// messages one at a time and `split_count` 16 KiB messages `depth` at a
 /// time, read 4 KiB at a time.
 fn measure(split_count: usize, depth: usize) -> Counted {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // One loop at a time: the counters are global.
+    let _serial = ws_test_support::serial();
     TRACE.store(
         std::env::var_os("WS_MIO_ALLOC_TRACE").is_some(),
         Ordering::SeqCst,

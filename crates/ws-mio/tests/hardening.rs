@@ -72,16 +72,7 @@ fn client_opens_on_a_bare_lf_101_and_a_message_and_close_round_trip() {
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         let request = read_http_head(&mut stream)?;
-        let key = request
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("sec-websocket-key")
-                    .then(|| value.trim().to_owned())
-            })
-            .ok_or_else(|| io::Error::other(format!("no key in {request:?}")))?;
-        let accept = ws_proto::handshake::accept_key(key.as_bytes());
-        let accept = std::str::from_utf8(&accept).map_err(io::Error::other)?;
+        let accept = ws_test_support::accept_for_request(&request)?;
         // Every line ends in LF alone, the blank line too; a text frame
         // "hello" follows in the same write.
         let mut answer = format!(
@@ -131,12 +122,7 @@ fn trickling_server(padding: usize) -> (thread::JoinHandle<io::Result<()>>, Sock
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_nodelay(true)?;
         let request = read_http_head(&mut stream)?;
-        let key = request
-            .lines()
-            .find_map(|line| line.strip_prefix("Sec-WebSocket-Key: "))
-            .ok_or_else(|| io::Error::other("no key"))?;
-        let accept = ws_proto::handshake::accept_key(key.trim().as_bytes());
-        let accept = std::str::from_utf8(&accept).map_err(io::Error::other)?;
+        let accept = ws_test_support::accept_for_request(&request)?;
         let answer = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nX-Padding: {}\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",

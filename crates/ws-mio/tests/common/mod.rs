@@ -1,36 +1,31 @@
 //! Helpers for the event-loop tests: a ws-mio server on 127.0.0.1 port 0
 //! in a thread that is stopped with its shutdown handle and joined with a
 //! deadline, an echo handler that records what it sees, ws-std client
-//! settings with short timeouts, and raw TCP clients that speak the
-//! handshake and frames by hand with bounded reads.
+//! settings with short timeouts, and (from `ws-test-support`) raw TCP
+//! clients that speak the handshake and frames by hand with bounded reads.
 
 #![allow(dead_code)]
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use ws_mio::{
     CloseCode, Config, ConnectionId, Context, Error, EventLoop, Handler, MessageRef, Opening,
     Refusal, Server, ShutdownHandle,
 };
-use ws_proto::{Frame, OpCode};
-
-/// The longest any single blocking read or write of a test client waits.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(3);
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use ws_test_support::{
+    client_frame, join_within, raw_upgrade, read_frame, read_http_head, sees_end_of_stream, tcp,
+    wait_until, RawFrame, IO_TIMEOUT,
+};
 
 /// The longest a test waits for a server thread to return after shutdown.
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(4);
-
-/// The key of RFC 6455 section 1.3 and the accept value it must produce.
-pub const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-/// The masking key of the raw clients.
-pub const MASK: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
 
 /// Loop settings with short timeouts, and no idle pings unless a test
 /// asks for them.
@@ -59,38 +54,6 @@ pub fn client_config() -> ws_std::Config {
 /// Connect a ws-std client with [`client_config`].
 pub fn ws_client(url: &str) -> ws_std::WebSocket<TcpStream> {
     ws_std::connect_with_config(url, &client_config()).expect("ws-std client connects")
-}
-
-/// Wait for `handle` at most `limit`, polling; panic if it is still
-/// running, re-raise its panic if it panicked.
-pub fn join_within<T>(handle: JoinHandle<T>, limit: Duration) -> T {
-    let deadline = Instant::now() + limit;
-    while !handle.is_finished() {
-        assert!(
-            Instant::now() < deadline,
-            "thread still running after {limit:?}"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
-    match handle.join() {
-        Ok(value) => value,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
-
-/// Poll `condition` every few milliseconds until it holds or `limit`
-/// passes; returns whether it held.
-pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// Whether [`Running::start`] goes through [`Server`] (as users do) or
@@ -343,147 +306,8 @@ impl Handler for Recorder {
     }
 }
 
-/// A TCP connection with bounded reads and writes.
-pub fn tcp(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("TCP connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    stream
-}
-
-/// An upgrade request for `path` with [`KEY`] and `extra` header lines
-/// (each ending in CRLF).
+/// An upgrade request for `path` with the key of RFC 6455 section 1.3
+/// and `extra` header lines (each ending in CRLF).
 pub fn upgrade_request(addr: SocketAddr, path: &str, extra: &str) -> String {
-    format!(
-        "GET {path} HTTP/1.1\r\n\
-         Host: {addr}\r\n\
-         Upgrade: websocket\r\n\
-         Connection: Upgrade\r\n\
-         Sec-WebSocket-Key: {KEY}\r\n\
-         Sec-WebSocket-Version: 13\r\n\
-         {extra}\r\n"
-    )
-}
-
-/// Read an HTTP head byte by byte (so no frame after it is consumed),
-/// up to the blank line or the end of the stream.
-pub fn read_http_head(stream: &mut TcpStream) -> io::Result<String> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut byte)? {
-            0 => break,
-            _ => head.push(byte[0]),
-        }
-    }
-    Ok(String::from_utf8_lossy(&head).into_owned())
-}
-
-/// Connect and upgrade by hand; panics unless the answer is 101 with the
-/// right accept value.
-pub fn raw_upgrade(addr: SocketAddr, path: &str) -> TcpStream {
-    let mut stream = tcp(addr);
-    stream
-        .write_all(upgrade_request(addr, path, "").as_bytes())
-        .expect("write the upgrade request");
-    let head = read_http_head(&mut stream).expect("read the upgrade response");
-    assert!(head.starts_with("HTTP/1.1 101"), "not upgraded: {head:?}");
-    assert!(head.contains(ACCEPT), "wrong accept value: {head:?}");
-    stream
-}
-
-/// A masked client frame.
-pub fn client_frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
-    let frame = Frame::new(opcode, payload).with_fin(fin);
-    let mut out = vec![0u8; frame.encoded_len(true)];
-    let len = frame
-        .encode(&mut out, Some(MASK))
-        .expect("room for the frame");
-    out.truncate(len);
-    out
-}
-
-/// A frame as a raw client reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFrame {
-    pub fin: bool,
-    pub opcode: u8,
-    pub masked: bool,
-    pub payload: Vec<u8>,
-}
-
-impl RawFrame {
-    /// The close code of a close frame's payload (1005 if it has none).
-    pub fn close_code(&self) -> u16 {
-        match self.payload.as_slice() {
-            [a, b, ..] => u16::from_be_bytes([*a, *b]),
-            _ => 1005,
-        }
-    }
-}
-
-/// Read one frame (within the stream's read timeout).
-pub fn read_frame(stream: &mut TcpStream) -> io::Result<RawFrame> {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head)?;
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut ext = [0u8; 2];
-            stream.read_exact(&mut ext)?;
-            u64::from(u16::from_be_bytes(ext))
-        }
-        127 => {
-            let mut ext = [0u8; 8];
-            stream.read_exact(&mut ext)?;
-            u64::from_be_bytes(ext)
-        }
-        short => u64::from(short),
-    };
-    let masked = head[1] & 0x80 != 0;
-    let mut key = [0u8; 4];
-    if masked {
-        stream.read_exact(&mut key)?;
-    }
-    let len = usize::try_from(len).map_err(|_| io::Error::other("frame too long"))?;
-    if len > 64 << 20 {
-        return Err(io::Error::other("frame too long for a test"));
-    }
-    let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload)?;
-    if masked {
-        for (i, byte) in payload.iter_mut().enumerate() {
-            *byte ^= key[i % 4];
-        }
-    }
-    Ok(RawFrame {
-        fin: head[0] & 0x80 != 0,
-        opcode: head[0] & 0x0f,
-        masked,
-        payload,
-    })
-}
-
-/// Whether the peer closed the stream: a read returns 0 or an error other
-/// than a timeout, within `limit`.
-pub fn sees_end_of_stream(stream: &mut TcpStream, limit: Duration) -> bool {
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let mut sink = [0u8; 4096];
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        match stream.read(&mut sink) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return false
-            }
-            Err(_) => return true,
-        }
-    }
-    false
+    ws_test_support::upgrade_request(addr, path, "13", extra)
 }
