@@ -91,6 +91,14 @@ find_python27() {
   return 1
 }
 
+# Two run.sh started side by side (CI does) both call this script: one
+# installs while the other waits, then reuses that venv (rather than
+# deleting it half-built). The lock is held on this file until exit.
+if command -v flock >/dev/null 2>&1; then
+  exec 9<"${BASH_SOURCE[0]}"
+  flock 9
+fi
+
 if wstest_works; then
   log "reusing existing venv at $VENV"
   print_version

@@ -7,22 +7,28 @@
 #   MODE   server  wstest (fuzzingclient) tests PKG's echo server example
 #                  (ws-std: examples/blocking_echo_server, others:
 #                  examples/echo_server; see SERVER_EXAMPLE)
-#          client  wstest (fuzzingserver) is driven by PKG's examples/autobahn_client
+#          client  wstest (fuzzingserver) is driven by PKG's client example
+#                  (ws-std: examples/autobahn_client, ws-mio:
+#                  examples/mio_autobahn_client; see CLIENT_EXAMPLE)
 #          all     server, then client; a mode whose example source file does
 #                  not exist yet is skipped with a message
 #   PKG    cargo package whose examples are tested (default: $SERVER_PKG, or ws-std)
 #   --agent NAME   agent name in the report (default: PKG)
 #
 # Each package is one call: `run.sh server ws-std`, `run.sh server ws-mio`.
+# Calls may run side by side if they differ in mode or agent and use
+# different ports (AUTOBAHN_SERVER_PORT, AUTOBAHN_CLIENT_PORT): each agent
+# has its own report directory, spec and logs.
 #
 # Contract with the examples:
 #   SERVER_EXAMPLE ADDR       (echo_server or blocking_echo_server) listens on
 #                             ADDR (e.g. 127.0.0.1:9001), prints a line
 #                             containing `listening on ws://ADDR` once it
 #                             accepts connections, echoes every message.
-#   autobahn_client URL AGENT runs every case of the wstest fuzzing server at
-#                             URL (getCaseCount, runCase?case=N&agent=AGENT,
-#                             then updateReports?agent=AGENT) and exits.
+#   CLIENT_EXAMPLE URL AGENT  (autobahn_client or mio_autobahn_client) runs
+#                             every case of the wstest fuzzing server at URL
+#                             (getCaseCount, runCase?case=N&agent=AGENT,
+#                             then updateReports?agent=AGENT) and exits 0.
 #
 # Environment (all optional):
 #   SERVER_PKG             default PKG (ws-std)
@@ -30,9 +36,11 @@
 #                          for ws-std, echo_server for any other package; the
 #                          names differ because cargo puts every example of the
 #                          workspace in one directory)
+#   CLIENT_EXAMPLE         PKG's client example (default: mio_autobahn_client
+#                          for ws-mio, autobahn_client for any other package)
 #   SERVER_CMD             command used instead of the built server example; the
 #                          listen address is appended as its last argument
-#   CLIENT_CMD             command used instead of the built autobahn_client;
+#   CLIENT_CMD             command used instead of the built client example;
 #                          URL and AGENT are appended
 #   AUTOBAHN_SERVER_PORT   port for our server under test (9001)
 #   AUTOBAHN_CLIENT_PORT   port for wstest's fuzzing server (9011)
@@ -41,7 +49,7 @@
 #   REQUIRE_COMPRESSION=1  pass --require-compression to check.py
 #   READY_TIMEOUT          seconds to wait for a peer to be ready (30)
 #   WSTEST_TIMEOUT         seconds allowed for the wstest fuzzingclient run (1500)
-#   CLIENT_TIMEOUT         seconds allowed for autobahn_client (1500)
+#   CLIENT_TIMEOUT         seconds allowed for the client example (1500)
 #
 # Reports go to tests/autobahn/reports/{servers,clients}/AGENT/ (gitignored),
 # together with the generated spec and the logs of wstest and of our peer.
@@ -91,6 +99,10 @@ AGENT="${AGENT:-$PKG}"
 case "$PKG" in
   ws-std) SERVER_EXAMPLE="${SERVER_EXAMPLE:-blocking_echo_server}" ;;
   *) SERVER_EXAMPLE="${SERVER_EXAMPLE:-echo_server}" ;;
+esac
+case "$PKG" in
+  ws-mio) CLIENT_EXAMPLE="${CLIENT_EXAMPLE:-mio_autobahn_client}" ;;
+  *) CLIENT_EXAMPLE="${CLIENT_EXAMPLE:-autobahn_client}" ;;
 esac
 case "$AGENT" in
   *[!A-Za-z0-9._-]*|"") err "agent name may only use letters, digits, '.', '_' and '-': '$AGENT'"; exit 2 ;;
@@ -286,22 +298,22 @@ run_server() {
   [ "$rc" -eq 0 ] && [ "$died" -eq 0 ] && [ "$check_rc" -eq 0 ]
 }
 
-# ---- client mode: our autobahn_client -> wstest fuzzingserver -----------------
+# ---- client mode: our client example -> wstest fuzzingserver ------------------
 run_client() {
   local outdir="$HERE/reports/clients/$AGENT"
   local spec="$outdir/fuzzingserver.spec.json"
   local client_log="$outdir/client.log"
   local wstest_log="$outdir/wstest.log"
   local url="ws://127.0.0.1:$CLIENT_PORT"
-  local cmd=() pid i ready=0 rc=0 status what="$PKG autobahn_client"
+  local cmd=() pid i ready=0 rc=0 status what="$PKG $CLIENT_EXAMPLE"
 
-  log "== client mode: the $PKG autobahn_client runs against wstest (agent $AGENT)"
+  log "== client mode: the $PKG $CLIENT_EXAMPLE runs against wstest (agent $AGENT)"
   if [ -n "${CLIENT_CMD:-}" ]; then
     read -r -a cmd <<<"$CLIENT_CMD"
     what="client (CLIENT_CMD)"
     log "using CLIENT_CMD: ${cmd[*]}"
   else
-    build_example autobahn_client || return 1
+    build_example "$CLIENT_EXAMPLE" || return 1
     cmd=("$EXAMPLE_BIN")
   fi
   ensure_wstest || return 1
@@ -373,14 +385,14 @@ case "$MODE" in
     else
       log "skipped server mode: crates/$PKG/examples/$SERVER_EXAMPLE.rs does not exist"
     fi
-    if [ -n "${CLIENT_CMD:-}" ] || [ -f "$ROOT/crates/$PKG/examples/autobahn_client.rs" ]; then
+    if [ -n "${CLIENT_CMD:-}" ] || [ -f "$ROOT/crates/$PKG/examples/$CLIENT_EXAMPLE.rs" ]; then
       ran=1
       run_client || { overall=1; err "client mode failed for $PKG"; }
     else
-      log "skipped client mode: crates/$PKG/examples/autobahn_client.rs does not exist"
+      log "skipped client mode: crates/$PKG/examples/$CLIENT_EXAMPLE.rs does not exist"
     fi
     if [ "$ran" -eq 0 ]; then
-      err "nothing to run for $PKG: neither examples/$SERVER_EXAMPLE.rs nor examples/autobahn_client.rs exists"
+      err "nothing to run for $PKG: neither examples/$SERVER_EXAMPLE.rs nor examples/$CLIENT_EXAMPLE.rs exists"
       overall=1
     fi
     ;;

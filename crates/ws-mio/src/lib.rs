@@ -78,6 +78,11 @@
 //! - `fanout`: chat fan-out (1 sender to 1,000 receivers, 100 to 100)
 //!   across one or two loops, messages delivered per second:
 //!   `cargo run --release -p ws-mio --example fanout`
+//! - `mio_autobahn_client`: a client loop that runs every case of a
+//!   running Autobahn TestSuite fuzzing server (`wstest -m fuzzingserver`)
+//!   one after the other, echoing each message:
+//!   `cargo run --release -p ws-mio --example mio_autobahn_client -- URL AGENT`
+//!   (`tests/autobahn/run.sh client ws-mio` starts the suite and runs it)
 //!
 //! # The Vais `std/websocket` API here
 //! The workspace implements the API of the Vais language's `std/websocket`
