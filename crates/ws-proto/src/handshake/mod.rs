@@ -27,6 +27,11 @@ use crate::constants::WS_HEADER_BUFFER;
 
 pub mod client;
 pub mod server;
+pub mod session;
+
+pub use session::{
+    Accept, ClientDone, ClientHandshake, Incoming, Reject, ServerDone, ServerHandshake, Status,
+};
 
 /// The GUID that RFC 6455 appends to the client's key before hashing.
 const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -131,6 +136,17 @@ pub enum HandshakeError {
     /// Writing: a refusal's status is not a client or server error (400 to
     /// 599).
     InvalidStatus,
+    /// A [`ClientHandshake`](session::ClientHandshake) value does not fit
+    /// its fixed-size storage; the name says which (`Host`, the request
+    /// target or `Sec-WebSocket-Protocol`), the limits are
+    /// [`MAX_HOST_LEN`](session::MAX_HOST_LEN),
+    /// [`MAX_TARGET_LEN`](session::MAX_TARGET_LEN),
+    /// [`MAX_SUBPROTOCOL_LEN`](session::MAX_SUBPROTOCOL_LEN) and
+    /// [`MAX_SUBPROTOCOLS`](session::MAX_SUBPROTOCOLS).
+    TooLong(&'static str),
+    /// Client side: the server's permessage-deflate answer does not fit
+    /// the offer.
+    Deflate(crate::deflate::NegotiationError),
 }
 
 impl HandshakeError {
@@ -178,6 +194,8 @@ impl HandshakeError {
             Self::InvalidPath => "request path is empty or contains a space or control character",
             Self::BufferTooSmall => "output buffer too small",
             Self::InvalidStatus => "refusal status is not from 400 to 599",
+            Self::TooLong(_) => "value too long for the handshake's storage",
+            Self::Deflate(_) => "bad permessage-deflate answer",
         }
     }
 }
@@ -187,9 +205,13 @@ impl fmt::Display for HandshakeError {
         f.write_str(self.description())?;
         match self {
             Self::BadStatus(code) => write!(f, " (got {code})"),
-            Self::DuplicateHeader(name) => {
+            Self::DuplicateHeader(name) | Self::TooLong(name) => {
                 f.write_str(": ")?;
                 f.write_str(name)
+            }
+            Self::Deflate(err) => {
+                f.write_str(": ")?;
+                f.write_str(err.reason())
             }
             _ => Ok(()),
         }
