@@ -200,21 +200,40 @@ impl HandshakeError {
     }
 }
 
-impl fmt::Display for HandshakeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description())?;
+impl HandshakeError {
+    /// Writes the one-line message ([`Display`](fmt::Display)'s text)
+    /// without `core::fmt`: what a refusal's body says.
+    pub(crate) fn write_message(&self, out: &mut MessageWriter<'_>) -> Result<(), HandshakeError> {
+        out.push(self.description().as_bytes())?;
         match self {
-            Self::BadStatus(code) => write!(f, " (got {code})"),
+            Self::BadStatus(code) => {
+                out.push(b" (got ")?;
+                out.push(server::decimal((*code).into()).digits())?;
+                out.push(b")")
+            }
             Self::DuplicateHeader(name) | Self::TooLong(name) => {
-                f.write_str(": ")?;
-                f.write_str(name)
+                out.push(b": ")?;
+                out.push(name.as_bytes())
             }
             Self::Deflate(err) => {
-                f.write_str(": ")?;
-                f.write_str(err.reason())
+                out.push(b": ")?;
+                out.push(err.reason().as_bytes())
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Room for the longest message [`HandshakeError::write_message`] writes.
+pub(crate) const MESSAGE_CAPACITY: usize = 192;
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; MESSAGE_CAPACITY];
+        let mut message = MessageWriter::new(&mut buf);
+        self.write_message(&mut message).map_err(|_| fmt::Error)?;
+        let len = message.written();
+        f.write_str(core::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -530,12 +549,6 @@ impl<'o> MessageWriter<'o> {
     pub(crate) fn finish(mut self) -> Result<usize, HandshakeError> {
         self.push(b"\r\n")?;
         Ok(self.len)
-    }
-}
-
-impl fmt::Write for MessageWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.push(s.as_bytes()).map_err(|_| fmt::Error)
     }
 }
 
