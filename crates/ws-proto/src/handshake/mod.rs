@@ -136,7 +136,7 @@ pub enum HandshakeError {
     /// Writing: a refusal's status is not a client or server error (400 to
     /// 599).
     InvalidStatus,
-    /// A [`ClientHandshake`](session::ClientHandshake) value does not fit
+    /// A [`ClientHandshake`] value does not fit
     /// its fixed-size storage; the name says which (`Host`, the request
     /// target or `Sec-WebSocket-Protocol`), the limits are
     /// [`MAX_HOST_LEN`](session::MAX_HOST_LEN),
