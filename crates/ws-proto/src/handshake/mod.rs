@@ -17,6 +17,16 @@
 //! - The [`client`] module writes a
 //!   [`ClientRequest`](client::ClientRequest) and checks the answer with
 //!   [`ResponseParser`](client::ResponseParser).
+//! - The [`session`] module puts both sides together as owned state
+//!   machines a transport keeps across reads, in the manner of
+//!   `httparse::Status`: [`ClientHandshake`] (owns its key, subprotocols
+//!   and deflate offer; writes the request, checks the answer) and
+//!   [`ServerHandshake`] (gives the request to the application as an
+//!   [`Incoming`] to [`accept`](Incoming::accept) or
+//!   [`reject`](Incoming::reject)). Each ends in [`Status::Complete`] with
+//!   the subprotocol, the negotiated permessage-deflate parameters and
+//!   where the frames start. The transports (ws-std, ws-mio) and the
+//!   ws-bench load client drive these.
 
 use core::fmt;
 

@@ -85,8 +85,8 @@ impl<T> Status<T> {
 /// with brackets and a port to spare.
 pub const MAX_HOST_LEN: usize = 264;
 /// The longest request target (path and query) a [`ClientHandshake`]
-/// stores.
-pub const MAX_TARGET_LEN: usize = 1024;
+/// stores: room for a token in the query.
+pub const MAX_TARGET_LEN: usize = 2048;
 /// The longest subprotocol name a [`ClientHandshake`] offers.
 pub const MAX_SUBPROTOCOL_LEN: usize = 64;
 /// How many subprotocols a [`ClientHandshake`] offers at most.
