@@ -1,10 +1,10 @@
 //! The client side of the opening handshake over a non-blocking socket:
 //! the request goes out in as many writes as the socket wants, the
-//! response is gathered until `ws-proto`'s parser accepts it.
+//! response is gathered until `ws-proto`'s [`ClientHandshake`] accepts it.
 
 use std::io::{self, Write};
 
-use ws_proto::handshake::client::{ClientRequest, ResponseParser};
+use ws_proto::handshake::{ClientHandshake, Status};
 use ws_proto::mask::os_entropy;
 use ws_proto::HandshakeError;
 
@@ -13,7 +13,7 @@ use ws_proto::HandshakeError;
 pub struct ClientUpgrade {
     request: Vec<u8>,
     written: usize,
-    parser: ResponseParser<'static>,
+    handshake: ClientHandshake,
     received: Vec<u8>,
 }
 
@@ -31,14 +31,14 @@ impl ClientUpgrade {
         path: &'static str,
         key: [u8; 16],
     ) -> Result<ClientUpgrade, HandshakeError> {
-        let request = ClientRequest::new(host, path, key);
-        let mut out = vec![0u8; 512 + host.len() + path.len()];
-        let len = request.write(&mut out)?;
+        let handshake = ClientHandshake::new(host, path, key)?;
+        let mut out = vec![0u8; handshake.request_capacity(&[])];
+        let len = handshake.write_request(&[], &mut out)?;
         out.truncate(len);
         Ok(ClientUpgrade {
             request: out,
             written: 0,
-            parser: ResponseParser::new(&request),
+            handshake,
             received: Vec::new(),
         })
     }
@@ -79,10 +79,10 @@ impl ClientUpgrade {
     /// 8 KiB, so this never grows without bound.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<usize>, HandshakeError> {
         self.received.extend_from_slice(bytes);
-        match self.parser.parse(&self.received)? {
-            None => Ok(None),
-            Some(response) => {
-                let after = self.received.len() - response.consumed();
+        match self.handshake.feed(&self.received)? {
+            Status::Partial => Ok(None),
+            Status::Complete(done) => {
+                let after = self.received.len() - done.consumed;
                 // The response ended in these bytes, or it would have been
                 // found by an earlier call.
                 Ok(Some(after.min(bytes.len())))
@@ -94,16 +94,17 @@ impl ClientUpgrade {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ws_proto::handshake::server::{write_response, RequestParser};
+    use ws_proto::handshake::{Accept, ServerHandshake};
 
     /// The server's answer to `request`, followed by `extra`.
     fn answer(request: &[u8], extra: &[u8]) -> Vec<u8> {
-        let parsed = RequestParser::new().parse(request).unwrap().unwrap();
-        assert_eq!(parsed.path(), "/echo");
-        assert_eq!(parsed.host(), "127.0.0.1:9001");
+        let mut server = ServerHandshake::new();
+        let incoming = server.feed(request).unwrap().complete().unwrap();
+        assert_eq!(incoming.request().path(), "/echo");
+        assert_eq!(incoming.request().host(), "127.0.0.1:9001");
         let mut out = vec![0u8; 512];
-        let len = write_response(parsed.key(), None, None, &[], &mut out).unwrap();
-        out.truncate(len);
+        let done = incoming.accept(&Accept::default(), &mut out).unwrap();
+        out.truncate(done.response_len);
         out.extend_from_slice(extra);
         out
     }

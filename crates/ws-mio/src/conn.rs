@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use ws_proto::deflate::PerMessageDeflate;
-use ws_proto::handshake::client::{ClientRequest, ResponseParser};
-use ws_proto::handshake::server::RequestParser;
+use ws_proto::handshake::{self, ServerHandshake};
 use ws_proto::mask::{MaskSource, OsMask};
 use ws_proto::message::MessageAssembler;
 use ws_proto::timer::TimerState;
@@ -29,35 +28,19 @@ impl MaskSource for LoopMask {
     }
 }
 
-/// What a client connection needs to check the server's response.
+/// A client connection's opening handshake: ws-proto's state machine,
+/// which owns what it checks the server's response against.
 pub(crate) struct ClientHandshake {
-    pub(crate) key: [u8; 16],
-    /// ws-proto's parser for the answer, kept only to find where the
-    /// response head ends (it accepts CRLF and bare-LF line ends, and
-    /// remembers how far it looked, so a response that trickles in costs
-    /// linear time). It offers nothing, so once the head is complete the
-    /// full check runs with what we offered.
-    pub(crate) head: ResponseParser<'static>,
+    pub(crate) handshake: handshake::ClientHandshake,
     /// The handler was told why the connection failed (`on_error`): it
     /// hears of a connection it asked for once, however it ends.
     pub(crate) reported: bool,
 }
 
-impl ClientHandshake {
-    pub(crate) fn new(key: [u8; 16], max_header: usize) -> Self {
-        let request = ClientRequest::new("", "/", key);
-        ClientHandshake {
-            key,
-            head: ResponseParser::with_max_header_len(&request, max_header),
-            reported: false,
-        }
-    }
-}
-
 /// Where a connection is in its life.
 pub(crate) enum Phase {
     /// Reading the client's upgrade request.
-    ServerHandshake(RequestParser),
+    ServerHandshake(ServerHandshake),
     /// Waiting for the server's response to our request.
     ClientHandshake(Box<ClientHandshake>),
     /// Upgraded: frames flow (the protocol core knows about closing).

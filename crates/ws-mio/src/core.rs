@@ -14,8 +14,8 @@ use slab::Slab;
 use ws_proto::constants::MAX_HEADER_LEN;
 use ws_proto::deflate::{self, compressed_frames, PerMessageDeflate};
 use ws_proto::frame::MAX_CONTROL_FRAME_LEN;
-use ws_proto::handshake::client::{ClientRequest, ResponseParser};
-use ws_proto::handshake::server::{write_refusal, write_response};
+use ws_proto::handshake::server::{write_refusal, write_rejection};
+use ws_proto::handshake::{self, Accept, Status};
 use ws_proto::mask::{apply_mask, os_entropy, os_mask};
 use ws_proto::message::MessageAssembler;
 use ws_proto::message::MessageRef;
@@ -468,34 +468,29 @@ impl<D> Core<D> {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| Error::Url(format!("{} resolves to no address", url.host)))?;
-        let stream = TcpStream::connect(addr)?;
         let mut key = [0u8; 16];
         os_entropy(&mut key);
-        let offered: Vec<&str> = self
-            .config
-            .subprotocols
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let host = url.host_header();
-        let offer = self
-            .config
-            .compression
-            .map(|c| deflate::offer_header(&c.negotiation));
-        let request = ClientRequest {
-            subprotocols: &offered,
-            extensions: offer.as_deref(),
-            ..ClientRequest::new(&host, &url.path, key)
-        };
-        let mut bytes = vec![
-            0;
-            512 + host.len()
-                + url.path.len()
-                + offered.iter().map(|p| p.len() + 2).sum::<usize>()
-        ];
-        let len = request.write(&mut bytes).map_err(Error::Handshake)?;
+        let mut handshake = handshake::ClientHandshake::new(&url.host_header(), &url.path, key)
+            .map_err(Error::Handshake)?;
+        for subprotocol in &self.config.subprotocols {
+            handshake
+                .offer_subprotocol(subprotocol)
+                .map_err(Error::Handshake)?;
+        }
+        if let Some(compression) = self.config.compression {
+            handshake.offer_deflate(compression.negotiation);
+        }
+        handshake.set_max_header_len(self.config.max_handshake_header);
+        let mut bytes = vec![0; handshake.request_capacity(&[])];
+        let len = handshake
+            .write_request(&[], &mut bytes)
+            .map_err(Error::Handshake)?;
         bytes.truncate(len);
-        let handshake = ClientHandshake::new(key, self.config.max_handshake_header);
+        let stream = TcpStream::connect(addr)?;
+        let handshake = ClientHandshake {
+            handshake,
+            reported: false,
+        };
         let phase = Phase::ClientHandshake(Box::new(handshake));
         let index = self.insert(stream, phase, Role::Client)?;
         self.conns[index].out = bytes;
@@ -828,7 +823,10 @@ impl<D> Core<D> {
         conn.out_pos = 0;
         conn.out.resize(512, 0);
         let written = match status {
-            Err(refusal) => write_status(refusal.status, &mut conn.out),
+            // A status outside 400 to 599 cannot be sent as a refusal.
+            Err(refusal) => write_rejection(refusal.status, &[], b"", &mut conn.out)
+                .or_else(|_| write_rejection(500, &[], b"", &mut conn.out))
+                .unwrap_or(0),
             Ok(error) => write_refusal(&error, &mut conn.out).unwrap_or(0),
         };
         conn.out.truncate(written);
@@ -849,12 +847,12 @@ impl<D> Core<D> {
     ) -> Option<usize> {
         let conn = &mut self.conns[index];
         let bytes = std::mem::take(&mut conn.inbuf);
-        let Phase::ServerHandshake(parser) = &mut conn.phase else {
+        let Phase::ServerHandshake(handshake) = &mut conn.phase else {
             return None;
         };
-        let request = match parser.parse(&bytes) {
-            Ok(Some(request)) => request,
-            Ok(None) => {
+        let incoming = match handshake.feed(&bytes) {
+            Ok(Status::Complete(incoming)) => incoming,
+            Ok(Status::Partial) => {
                 conn.inbuf = bytes;
                 return None;
             }
@@ -864,6 +862,7 @@ impl<D> Core<D> {
                 return None;
             }
         };
+        let request = incoming.request();
         let supported: Vec<&str> = self
             .config
             .subprotocols
@@ -872,21 +871,19 @@ impl<D> Core<D> {
             .collect();
         let chosen = request.choose_subprotocol(&supported).map(str::to_owned);
         let chosen = chosen.as_deref();
-        let compression = self.config.compression;
-        let deflate =
-            compression.and_then(|c| deflate::negotiate(request.extensions(), &c.negotiation));
-        let accepted = deflate.map(|params| deflate::response_header(&params));
-        conn.out.resize(384 + chosen.map_or(0, str::len), 0);
-        let written = write_response(
-            request.key(),
-            chosen,
-            accepted.as_deref(),
-            &[],
-            &mut conn.out,
-        )
-        .unwrap_or(0);
+        let answer = Accept {
+            subprotocol: chosen,
+            headers: &[],
+        };
+        conn.out.resize(
+            384 + chosen.map_or(0, str::len) + deflate::HEADER_CAPACITY,
+            0,
+        );
+        let written = incoming
+            .accept(&answer, &mut conn.out)
+            .map_or(0, |done| done.response_len);
         conn.out.truncate(written);
-        if let (Some(params), Some(compression)) = (deflate, compression) {
+        if let (Some(params), Some(compression)) = (incoming.deflate(), self.config.compression) {
             self.enable_deflate(index, Role::Server, params, compression);
         }
         let heard = self.clock(self.conns[index].last_read);
@@ -897,9 +894,9 @@ impl<D> Core<D> {
         let opened = handler.on_open(
             &mut Context { core: self },
             id,
-            &Opening::Request(&request, chosen),
+            &Opening::Request(request, chosen),
         );
-        let early = pass_on_early_bytes(buf, &bytes[request.consumed()..]);
+        let early = pass_on_early_bytes(buf, &bytes[incoming.consumed()..]);
         self.pool.give(bytes);
         let conn = self.conns.get_mut(index)?;
         match opened {
@@ -917,8 +914,9 @@ impl<D> Core<D> {
         }
     }
 
-    /// Client side: once ws-proto's parser finds the end of the server's
-    /// response in `inbuf`, check the response and open the connection.
+    /// Client side: feed `inbuf` to the connection's ws-proto
+    /// `ClientHandshake`; once it has checked a complete response, open
+    /// the connection.
     /// Returns the number of bytes after the response, copied to `buf`
     /// after the headroom.
     pub(crate) fn finish_client_handshake<H: Handler<Data = D>>(
@@ -931,40 +929,18 @@ impl<D> Core<D> {
         let Phase::ClientHandshake(state) = &mut conn.phase else {
             return None;
         };
-        // The parser decides where the head ends (CRLF or bare-LF lines,
-        // as ws-proto and the ws-std client accept them), and says when
-        // more than `max_handshake_header` bytes came without an end.
-        // Anything but "incomplete" goes to the full check below.
-        if let Ok(None) = state.head.parse(&conn.inbuf) {
-            return None;
-        }
-        let key = state.key;
         let bytes = std::mem::take(&mut conn.inbuf);
-        let offered: Vec<&str> = self
-            .config
-            .subprotocols
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let compression = self.config.compression;
-        let offer = compression.map(|c| deflate::offer_header(&c.negotiation));
-        let request = ClientRequest {
-            subprotocols: &offered,
-            extensions: offer.as_deref(),
-            ..ClientRequest::new("", "/", key)
-        };
-        let mut parser =
-            ResponseParser::with_max_header_len(&request, self.config.max_handshake_header);
-        let id = self.id_of(index);
-        let response = match parser.parse(&bytes) {
-            Ok(Some(response)) => response,
-            failed => {
-                let error = match failed {
-                    Err(HandshakeError::BadStatus(status)) => Error::HttpStatus(status),
-                    Err(err) => Error::Handshake(err),
-                    // Cannot happen: a parser with the same cap found the
-                    // head's end in these bytes above.
-                    Ok(_) => Error::Handshake(HandshakeError::MalformedHttp),
+        let done = match state.handshake.feed(&bytes) {
+            Ok(Status::Complete(done)) => done,
+            Ok(Status::Partial) => {
+                self.conns[index].inbuf = bytes;
+                return None;
+            }
+            Err(err) => {
+                let error = match err {
+                    HandshakeError::BadStatus(status) => Error::HttpStatus(status),
+                    HandshakeError::Deflate(err) => Error::Extension(err),
+                    err => Error::Handshake(err),
                 };
                 self.report_failed_connect(handler, index, &error);
                 self.pool.give(bytes);
@@ -972,19 +948,8 @@ impl<D> Core<D> {
                 return None;
             }
         };
-        let deflate = match compression {
-            Some(c) => match deflate::accept_response(response.extensions(), &c.negotiation) {
-                Ok(params) => params.map(|params| (params, c)),
-                Err(err) => {
-                    let error = Error::Extension(err);
-                    self.report_failed_connect(handler, index, &error);
-                    self.pool.give(bytes);
-                    self.remove(handler, index);
-                    return None;
-                }
-            },
-            None => None,
-        };
+        let id = self.id_of(index);
+        let deflate = done.deflate.zip(self.config.compression);
         let heard = self.clock(self.conns[index].last_read);
         let conn = &mut self.conns[index];
         conn.phase = Phase::Open;
@@ -995,9 +960,9 @@ impl<D> Core<D> {
         let opened = handler.on_open(
             &mut Context { core: self },
             id,
-            &Opening::Response(&response),
+            &Opening::Response(&done.response),
         );
-        let early = pass_on_early_bytes(buf, &bytes[response.consumed()..]);
+        let early = pass_on_early_bytes(buf, &bytes[done.consumed..]);
         self.pool.give(bytes);
         let conn = self.conns.get_mut(index)?;
         match opened {
@@ -1222,22 +1187,4 @@ pub(crate) enum Timer {
     Ping,
     PongMissing,
     Expired(&'static str),
-}
-
-/// A bare HTTP response with a status and no body.
-fn write_status(status: u16, out: &mut [u8]) -> usize {
-    let reason = match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        503 => "Service Unavailable",
-        _ => "Refused",
-    };
-    let text =
-        format!("HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    let len = text.len().min(out.len());
-    out[..len].copy_from_slice(&text.as_bytes()[..len]);
-    len
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use ws_proto::handshake::server::RequestParser;
+use ws_proto::handshake::ServerHandshake;
 use ws_proto::{CloseCode, Role};
 
 use crate::config::Config;
@@ -349,11 +349,15 @@ impl<H: Handler> EventLoop<H> {
                 drop(stream);
                 continue;
             }
-            let parser = RequestParser::with_max_header_len(self.core.config.max_handshake_header);
+            let mut handshake =
+                ServerHandshake::with_max_header_len(self.core.config.max_handshake_header);
+            if let Some(compression) = self.core.config.compression {
+                handshake.negotiate_deflate(compression.negotiation);
+            }
             // A socket that cannot be registered is dropped (closed).
             let _ = self
                 .core
-                .insert(stream, Phase::ServerHandshake(parser), Role::Server);
+                .insert(stream, Phase::ServerHandshake(handshake), Role::Server);
         }
     }
 

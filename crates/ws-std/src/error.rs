@@ -124,6 +124,7 @@ impl From<HandshakeError> for Error {
     fn from(err: HandshakeError) -> Self {
         match err {
             HandshakeError::BadStatus(status) => Error::HttpStatus(status),
+            HandshakeError::Deflate(err) => Error::Extension(err),
             other => Error::Handshake(other),
         }
     }

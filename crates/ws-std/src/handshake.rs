@@ -1,16 +1,17 @@
 //! The opening handshake over a blocking stream, both sides, driving the
-//! parsers and writers of `ws_proto::handshake`.
+//! state machines of `ws_proto::handshake` ([`ClientHandshake`],
+//! [`ServerHandshake`]) over the stream's reads and writes.
 
 use std::io;
 use std::time::{Duration, Instant};
 
-use ws_proto::handshake::client::{ClientRequest, ResponseParser};
-use ws_proto::handshake::server::{write_refusal, write_rejection, write_response, RequestParser};
+use ws_proto::handshake::server::{write_refusal, write_rejection};
+use ws_proto::handshake::{self, ClientHandshake, ServerHandshake, Status};
 use ws_proto::{deflate, HandshakeError, Role};
 
 use crate::config::Config;
 use crate::error::{timed_out, Error, Result};
-use crate::request::{copy_headers, Accept, OpenedWith, Refusal, RequestView, HANDSHAKE_HEADERS};
+use crate::request::{copy_headers, Accept, OpenedWith, Refusal, RequestView};
 use crate::stream::Stream;
 use crate::websocket::WebSocket;
 use ws_proto::mask::os_entropy;
@@ -108,75 +109,53 @@ where
         .handshake_timeout
         .map(|timeout| (Instant::now() + timeout, timeout));
     let mut received = already_read.to_vec();
-    let mut parser = RequestParser::with_max_header_len(config.max_handshake_header);
+    let mut handshake = ServerHandshake::with_max_header_len(config.max_handshake_header);
+    if let Some(compression) = config.compression {
+        handshake.negotiate_deflate(compression.negotiation);
+    }
     let peer_addr = stream.peer_addr();
     loop {
-        match parser.parse(&received) {
-            Ok(Some(request)) => {
-                let accept = match decide(&RequestView::new(&request, peer_addr)) {
+        match handshake.feed(&received) {
+            Ok(Status::Complete(incoming)) => {
+                let request = incoming.request();
+                let accept = match decide(&RequestView::new(request, peer_addr)) {
                     Ok(accept) => accept,
                     Err(refusal) => return Err(reject(&mut stream, &refusal, config)),
                 };
-                let chosen = match accept.subprotocol {
-                    Some(name) if request.subprotocols().any(|offered| offered == name) => {
-                        Some(name)
-                    }
-                    Some(_) => {
-                        let err = HandshakeError::ProtocolNotOffered;
-                        return Err(fail_answer(&mut stream, err, config));
-                    }
-                    None => {
-                        let supported: Vec<&str> =
-                            config.subprotocols.iter().map(String::as_str).collect();
-                        request.choose_subprotocol(&supported).map(str::to_owned)
-                    }
+                let supported: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();
+                let subprotocol = accept
+                    .subprotocol
+                    .as_deref()
+                    .or_else(|| request.choose_subprotocol(&supported));
+                let headers = borrowed(&accept.headers);
+                let answer = handshake::Accept {
+                    subprotocol,
+                    headers: &headers,
                 };
-                let reserved = accept.headers.iter().any(|(name, _)| {
-                    HANDSHAKE_HEADERS
-                        .iter()
-                        .any(|own| own.eq_ignore_ascii_case(name))
-                });
-                if reserved {
-                    let err = HandshakeError::InvalidHeaderName;
-                    return Err(fail_answer(&mut stream, err, config));
-                }
-                let deflate = config.compression.and_then(|compression| {
-                    deflate::negotiate(request.extensions(), &compression.negotiation)
-                });
-                let accepted = deflate.map(|params| deflate::response_header(&params));
-                let extra = borrowed(&accept.headers);
                 let mut response = vec![
                     0;
-                    384 + chosen.as_ref().map_or(0, String::len)
-                        + accepted.as_ref().map_or(0, |value| value.len())
-                        + headers_len(&extra)
+                    512 + subprotocol.map_or(0, str::len)
+                        + deflate::HEADER_CAPACITY
+                        + headers_len(&headers)
                 ];
-                let written = write_response(
-                    request.key(),
-                    chosen.as_deref(),
-                    accepted.as_deref(),
-                    &extra,
-                    &mut response,
-                );
-                let len = match written {
-                    Ok(len) => len,
+                let done = match incoming.accept(&answer, &mut response) {
+                    Ok(done) => done,
                     Err(err) => return Err(fail_answer(&mut stream, err, config)),
                 };
-                let opened_with = OpenedWith::from_request(&request, peer_addr);
-                let consumed = request.consumed();
                 stream.set_write_timeout(config.write_timeout)?;
-                stream.write_all(&response[..len])?;
+                stream.write_all(&response[..done.response_len])?;
                 stream.set_read_timeout(config.read_timeout)?;
-                let rest = &received[consumed..];
+                let rest = &received[done.consumed..];
+                let chosen = done.subprotocol.map(str::to_owned);
                 let mut ws =
                     WebSocket::from_parts(stream, Role::Server, config.clone(), rest, chosen);
-                ws.set_opened_with(opened_with);
-                if let (Some(params), Some(compression)) = (deflate, config.compression) {
+                ws.set_opened_with(OpenedWith::from_request(request, peer_addr));
+                if let (Some(params), Some(compression)) = (done.deflate, config.compression) {
                     ws.enable_deflate(params, compression);
                 }
                 return Ok(ws);
             }
-            Ok(None) => read_more(&mut stream, &mut received, deadline)?,
+            Ok(Status::Partial) => read_more(&mut stream, &mut received, deadline)?,
             Err(refusal) => {
                 refuse(&mut stream, &refusal);
                 return Err(Error::Handshake(refusal));
@@ -307,47 +286,23 @@ pub fn client_handshake<S: Stream>(
         .map(|timeout| (Instant::now() + timeout, timeout));
     let mut key = [0u8; 16];
     os_entropy(&mut key);
-    let offered: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();
-    let extra: Vec<(&str, &str)> = config
-        .extra_headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect();
-    let offer = config
-        .compression
-        .map(|compression| deflate::offer_header(&compression.negotiation));
-    let request = ClientRequest {
-        subprotocols: &offered,
-        extra_headers: &extra,
-        extensions: offer.as_deref(),
-        ..ClientRequest::new(host, path, key)
-    };
-    let extra_len: usize = extra.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
-    let mut out = vec![
-        0;
-        512 + host.len()
-            + path.len()
-            + extra_len
-            + offered.iter().map(|p| p.len() + 2).sum::<usize>()
-            + offer.as_ref().map_or(0, |offer| offer.len() + 32)
-    ];
-    let len = request.write(&mut out)?;
+    let mut handshake = ClientHandshake::new(host, path, key)?;
+    for subprotocol in &config.subprotocols {
+        handshake.offer_subprotocol(subprotocol)?;
+    }
+    if let Some(compression) = config.compression {
+        handshake.offer_deflate(compression.negotiation);
+    }
+    handshake.set_max_header_len(config.max_handshake_header);
+    let extra = borrowed(&config.extra_headers);
+    let mut out = vec![0; handshake.request_capacity(&extra)];
+    let len = handshake.write_request(&extra, &mut out)?;
     stream.set_write_timeout(config.write_timeout)?;
     stream.write_all(&out[..len])?;
 
-    let mut parser = ResponseParser::with_max_header_len(&request, config.max_handshake_header);
     let mut received = Vec::new();
     loop {
-        if let Some(response) = parser.parse(&received)? {
-            let subprotocol = response.subprotocol().map(str::to_owned);
-            let deflate = match config.compression {
-                Some(compression) => {
-                    deflate::accept_response(response.extensions(), &compression.negotiation)
-                        .map_err(Error::Extension)?
-                        .map(|params| (params, compression))
-                }
-                None => None,
-            };
+        if let Status::Complete(done) = handshake.feed(&received)? {
             let opened_with = OpenedWith {
                 path: path.to_owned(),
                 host: host.to_owned(),
@@ -356,15 +311,16 @@ pub fn client_handshake<S: Stream>(
                     .iter()
                     .find(|(name, _)| name.eq_ignore_ascii_case("Origin"))
                     .map(|(_, value)| value.clone()),
-                headers: copy_headers(response.headers()),
+                headers: copy_headers(done.response.headers()),
                 peer_addr: stream.peer_addr(),
             };
-            let rest = &received[response.consumed()..];
+            let rest = &received[done.consumed..];
+            let subprotocol = done.subprotocol.map(str::to_owned);
             stream.set_read_timeout(config.read_timeout)?;
             let mut ws =
                 WebSocket::from_parts(stream, Role::Client, config.clone(), rest, subprotocol);
             ws.set_opened_with(opened_with);
-            if let Some((params, compression)) = deflate {
+            if let (Some(params), Some(compression)) = (done.deflate, config.compression) {
                 ws.enable_deflate(params, compression);
             }
             return Ok(ws);

@@ -311,15 +311,3 @@ pub(crate) fn copy_headers<'h>(
         .map(|(name, value)| (name.to_owned(), value.to_vec()))
         .collect()
 }
-
-/// The response headers the 101 answer writes itself, which an
-/// [`Accept`] may not add a second time.
-pub(crate) const HANDSHAKE_HEADERS: &[&str] = &[
-    "Upgrade",
-    "Connection",
-    "Sec-WebSocket-Accept",
-    "Sec-WebSocket-Protocol",
-    "Sec-WebSocket-Extensions",
-    "Content-Length",
-    "Transfer-Encoding",
-];

@@ -5,7 +5,7 @@
 //! [`HeaderValue`]. The module docs of [`crate::deflate`] say how a
 //! transport uses it.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use crate::extension::{parse_extensions, Malformed, ParamValue, Params};
 use crate::Role;
@@ -407,22 +407,38 @@ fn write_parts(
     client_no_context_takeover: bool,
     server_max_window_bits: u8,
     client_max_window_bits: u8,
-) -> fmt::Result {
-    out.write_str(PERMESSAGE_DEFLATE)?;
+) -> Result<(), ()> {
+    // Pieces pushed one by one, without `core::fmt`: this runs in every
+    // handshake that offers or accepts the extension.
+    out.push_str(PERMESSAGE_DEFLATE)?;
     if server_no_context_takeover {
-        write!(out, "; {SERVER_NO_CONTEXT_TAKEOVER}")?;
+        push_param(out, SERVER_NO_CONTEXT_TAKEOVER, None)?;
     }
     if client_no_context_takeover {
-        write!(out, "; {CLIENT_NO_CONTEXT_TAKEOVER}")?;
+        push_param(out, CLIENT_NO_CONTEXT_TAKEOVER, None)?;
     }
     if server_max_window_bits < MAX_WINDOW_BITS {
-        write!(out, "; {SERVER_MAX_WINDOW_BITS}={server_max_window_bits}")?;
+        push_param(out, SERVER_MAX_WINDOW_BITS, Some(server_max_window_bits))?;
     }
     if client_max_window_bits < MAX_WINDOW_BITS {
-        write!(out, "; {CLIENT_MAX_WINDOW_BITS}={client_max_window_bits}")?;
+        push_param(out, CLIENT_MAX_WINDOW_BITS, Some(client_max_window_bits))?;
     } else if offer {
         // Offered bare, it tells the server it may limit our window.
-        write!(out, "; {CLIENT_MAX_WINDOW_BITS}")?;
+        push_param(out, CLIENT_MAX_WINDOW_BITS, None)?;
+    }
+    Ok(())
+}
+
+/// Appends `; name` or `; name=bits` (bits below 100).
+fn push_param(out: &mut HeaderValue, name: &str, bits: Option<u8>) -> Result<(), ()> {
+    out.push_str("; ")?;
+    out.push_str(name)?;
+    if let Some(bits) = bits {
+        out.push('=').map_err(drop)?;
+        if bits >= 10 {
+            out.push(char::from(b'0' + bits / 10)).map_err(drop)?;
+        }
+        out.push(char::from(b'0' + bits % 10)).map_err(drop)?;
     }
     Ok(())
 }

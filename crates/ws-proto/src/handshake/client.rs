@@ -171,40 +171,14 @@ impl<'a> ResponseParser<'a> {
         let Some(end) = self.scanner.find_end(buf)? else {
             return Ok(None);
         };
-        let response = Response::parse(&buf[..end])?;
-        if response.accept() != Some(&self.expected_accept[..]) {
-            return Err(HandshakeError::AcceptMismatch);
-        }
-        self.check_subprotocol(&response)?;
-        self.check_extensions(&response)?;
-        Ok(Some(response))
-    }
-
-    fn check_subprotocol(&self, response: &Response<'_>) -> Result<(), HandshakeError> {
-        match response.subprotocol {
-            Some(chosen) if !self.offered_protocols.contains(&chosen) => {
-                Err(HandshakeError::ProtocolNotOffered)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn check_extensions(&self, response: &Response<'_>) -> Result<(), HandshakeError> {
-        let offered = self.offered_extensions.unwrap_or("");
-        let was_offered =
-            |name: &str| parse_extensions(offered).any(|offer| offer.is_ok_and(|o| o.is(name)));
-        // Every element must parse (a malformed answer cannot be checked
-        // against the offer) and name an extension we offered. The header
-        // grammar's parser, not a split on commas: a quoted parameter
-        // value may hold a comma.
-        let all_offered = response.extensions().all(|value| {
-            parse_extensions(value).all(|element| element.is_ok_and(|e| was_offered(e.name())))
-        });
-        if all_offered {
-            Ok(())
-        } else {
-            Err(HandshakeError::ExtensionNotOffered)
-        }
+        let offered = self.offered_protocols;
+        check_response(
+            &buf[..end],
+            &self.expected_accept,
+            |chosen| offered.contains(&chosen),
+            self.offered_extensions,
+        )
+        .map(Some)
     }
 
     /// How many times a complete header block went through the HTTP parser:
@@ -217,6 +191,49 @@ impl<'a> ResponseParser<'a> {
     /// examined in total.
     pub fn bytes_scanned(&self) -> usize {
         self.scanner.bytes_scanned()
+    }
+}
+
+/// Parses the complete header block `head` and checks it answers a request
+/// whose accept value is `expected_accept`, which offered the subprotocols
+/// `was_offered` says yes to and the extensions in `offered_extensions`.
+///
+/// Extension names are compared only; whether their parameters are
+/// acceptable is for the extension's own code to decide.
+pub(super) fn check_response<'b>(
+    head: &'b [u8],
+    expected_accept: &[u8; 28],
+    was_offered: impl Fn(&str) -> bool,
+    offered_extensions: Option<&str>,
+) -> Result<Response<'b>, HandshakeError> {
+    let response = Response::parse(head)?;
+    if response.accept() != Some(&expected_accept[..]) {
+        return Err(HandshakeError::AcceptMismatch);
+    }
+    if response
+        .subprotocol
+        .is_some_and(|chosen| !was_offered(chosen))
+    {
+        return Err(HandshakeError::ProtocolNotOffered);
+    }
+    check_extensions(&response, offered_extensions.unwrap_or(""))?;
+    Ok(response)
+}
+
+fn check_extensions(response: &Response<'_>, offered: &str) -> Result<(), HandshakeError> {
+    let was_offered =
+        |name: &str| parse_extensions(offered).any(|offer| offer.is_ok_and(|o| o.is(name)));
+    // Every element must parse (a malformed answer cannot be checked
+    // against the offer) and name an extension we offered. The header
+    // grammar's parser, not a split on commas: a quoted parameter
+    // value may hold a comma.
+    let all_offered = response.extensions().all(|value| {
+        parse_extensions(value).all(|element| element.is_ok_and(|e| was_offered(e.name())))
+    });
+    if all_offered {
+        Ok(())
+    } else {
+        Err(HandshakeError::ExtensionNotOffered)
     }
 }
 

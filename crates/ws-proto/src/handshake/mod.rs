@@ -17,6 +17,16 @@
 //! - The [`client`] module writes a
 //!   [`ClientRequest`](client::ClientRequest) and checks the answer with
 //!   [`ResponseParser`](client::ResponseParser).
+//! - The [`session`] module puts both sides together as owned state
+//!   machines a transport keeps across reads, in the manner of
+//!   `httparse::Status`: [`ClientHandshake`] (owns its key, subprotocols
+//!   and deflate offer; writes the request, checks the answer) and
+//!   [`ServerHandshake`] (gives the request to the application as an
+//!   [`Incoming`] to [`accept`](Incoming::accept) or
+//!   [`reject`](Incoming::reject)). Each ends in [`Status::Complete`] with
+//!   the subprotocol, the negotiated permessage-deflate parameters and
+//!   where the frames start. The transports (ws-std, ws-mio) and the
+//!   ws-bench load client drive these.
 
 use core::fmt;
 
@@ -27,6 +37,11 @@ use crate::constants::WS_HEADER_BUFFER;
 
 pub mod client;
 pub mod server;
+pub mod session;
+
+pub use session::{
+    Accept, ClientDone, ClientHandshake, Incoming, Reject, ServerDone, ServerHandshake, Status,
+};
 
 /// The GUID that RFC 6455 appends to the client's key before hashing.
 const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -131,6 +146,17 @@ pub enum HandshakeError {
     /// Writing: a refusal's status is not a client or server error (400 to
     /// 599).
     InvalidStatus,
+    /// A [`ClientHandshake`] value does not fit
+    /// its fixed-size storage; the name says which (`Host`, the request
+    /// target or `Sec-WebSocket-Protocol`), the limits are
+    /// [`MAX_HOST_LEN`](session::MAX_HOST_LEN),
+    /// [`MAX_TARGET_LEN`](session::MAX_TARGET_LEN),
+    /// [`MAX_SUBPROTOCOL_LEN`](session::MAX_SUBPROTOCOL_LEN) and
+    /// [`MAX_SUBPROTOCOLS`](session::MAX_SUBPROTOCOLS).
+    TooLong(&'static str),
+    /// Client side: the server's permessage-deflate answer does not fit
+    /// the offer.
+    Deflate(crate::deflate::NegotiationError),
 }
 
 impl HandshakeError {
@@ -178,21 +204,46 @@ impl HandshakeError {
             Self::InvalidPath => "request path is empty or contains a space or control character",
             Self::BufferTooSmall => "output buffer too small",
             Self::InvalidStatus => "refusal status is not from 400 to 599",
+            Self::TooLong(_) => "value too long for the handshake's storage",
+            Self::Deflate(_) => "bad permessage-deflate answer",
         }
     }
 }
 
-impl fmt::Display for HandshakeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description())?;
+impl HandshakeError {
+    /// Writes the one-line message ([`Display`](fmt::Display)'s text)
+    /// without `core::fmt`: what a refusal's body says.
+    pub(crate) fn write_message(&self, out: &mut MessageWriter<'_>) -> Result<(), HandshakeError> {
+        out.push(self.description().as_bytes())?;
         match self {
-            Self::BadStatus(code) => write!(f, " (got {code})"),
-            Self::DuplicateHeader(name) => {
-                f.write_str(": ")?;
-                f.write_str(name)
+            Self::BadStatus(code) => {
+                out.push(b" (got ")?;
+                out.push(server::decimal((*code).into()).digits())?;
+                out.push(b")")
+            }
+            Self::DuplicateHeader(name) | Self::TooLong(name) => {
+                out.push(b": ")?;
+                out.push(name.as_bytes())
+            }
+            Self::Deflate(err) => {
+                out.push(b": ")?;
+                out.push(err.reason().as_bytes())
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Room for the longest message [`HandshakeError::write_message`] writes.
+pub(crate) const MESSAGE_CAPACITY: usize = 192;
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; MESSAGE_CAPACITY];
+        let mut message = MessageWriter::new(&mut buf);
+        self.write_message(&mut message).map_err(|_| fmt::Error)?;
+        let len = message.written();
+        f.write_str(core::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -508,12 +559,6 @@ impl<'o> MessageWriter<'o> {
     pub(crate) fn finish(mut self) -> Result<usize, HandshakeError> {
         self.push(b"\r\n")?;
         Ok(self.len)
-    }
-}
-
-impl fmt::Write for MessageWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.push(s.as_bytes()).map_err(|_| fmt::Error)
     }
 }
 

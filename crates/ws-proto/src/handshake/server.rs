@@ -18,13 +18,11 @@
 //! assert_eq!(written.map(|len| out[..len].starts_with(b"HTTP/1.1 101 ")), Ok(true));
 //! ```
 
-use core::fmt::{self, Write};
-
 use base64ct::{Base64, Encoding};
 
 use super::{
     accept_key, list_elements, map_httparse_error, HandshakeError, HeadScanner, HeaderList,
-    MessageWriter, WEBSOCKET_VERSION,
+    MessageWriter, MESSAGE_CAPACITY, WEBSOCKET_VERSION,
 };
 use crate::constants::WS_HEADER_BUFFER;
 
@@ -371,24 +369,27 @@ pub fn write_response(
 /// Returns the response length, or [`HandshakeError::BufferTooSmall`].
 pub fn write_refusal(error: &HandshakeError, out: &mut [u8]) -> Result<usize, HandshakeError> {
     let status = error.status_code();
-    let mut body_len = ByteCount(0);
-    write_body(&mut body_len, error).map_err(|_| HandshakeError::BufferTooSmall)?;
+    let mut body = [0u8; MESSAGE_CAPACITY + 1];
+    let mut message = MessageWriter::new(&mut body);
+    error.write_message(&mut message)?;
+    message.push(b"\n")?;
+    let body_len = message.written();
 
     let mut response = MessageWriter::new(out);
-    write!(response, "HTTP/1.1 {status} {}\r\n", reason_phrase(status))
-        .map_err(|_| HandshakeError::BufferTooSmall)?;
+    response.push(b"HTTP/1.1 ")?;
+    response.push(decimal(status.into()).digits())?;
+    response.push(b" ")?;
+    response.push(reason_phrase(status).as_bytes())?;
+    response.push(b"\r\n")?;
     if status == 426 {
         response.header("Sec-WebSocket-Version", WEBSOCKET_VERSION.as_bytes())?;
     }
     response.push(b"Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n")?;
-    write!(response, "Content-Length: {}\r\n\r\n", body_len.0)
-        .map_err(|_| HandshakeError::BufferTooSmall)?;
-    write_body(&mut response, error).map_err(|_| HandshakeError::BufferTooSmall)?;
+    response.push(b"Content-Length: ")?;
+    response.push(decimal(body_len).digits())?;
+    response.push(b"\r\n\r\n")?;
+    response.push(&body[..body_len])?;
     Ok(response.written())
-}
-
-fn write_body(out: &mut impl Write, error: &HandshakeError) -> fmt::Result {
-    writeln!(out, "{error}")
 }
 
 /// Writes a response refusing a request for the application's own reason:
@@ -467,18 +468,18 @@ pub fn write_rejection(
 const FRAMING_HEADERS: &[&str] = &["Content-Length", "Transfer-Encoding", "Connection"];
 
 /// A number in decimal, without `core::fmt`: up to 20 digits, right-aligned.
-struct Decimal {
+pub(super) struct Decimal {
     buf: [u8; 20],
     start: usize,
 }
 
 impl Decimal {
-    fn digits(&self) -> &[u8] {
+    pub(super) fn digits(&self) -> &[u8] {
         &self.buf[self.start..]
     }
 }
 
-fn decimal(mut value: usize) -> Decimal {
+pub(super) fn decimal(mut value: usize) -> Decimal {
     let mut out = Decimal {
         buf: [0; 20],
         start: 20,
@@ -531,16 +532,6 @@ fn reason_phrase(status: u16) -> &'static str {
         505 => "HTTP Version Not Supported",
         _ if status < 500 => "Client Error",
         _ => "Server Error",
-    }
-}
-
-/// Counts the bytes formatted into it, to size a body before writing it.
-struct ByteCount(usize);
-
-impl Write for ByteCount {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0 += s.len();
-        Ok(())
     }
 }
 
