@@ -74,15 +74,16 @@
 //! refuse with (400, 426 or 431).
 //!
 //! # Features
-//! - `alloc`: [`message::MessageAssembler`], which gathers chunks into
-//!   whole `String`/`Vec<u8>` messages under a size limit, and
-//!   [`budget::MemoryBudget`], which caps what many connections' unfinished
-//!   messages hold together (needs atomics: `target_has_atomic = "ptr"`).
-//!   [`url::WsUrl`], the parser of `ws://` URLs.
-//! - `getrandom`: [`mask::OsMask`], masking keys from the operating system's
+//! (Names only, not links: each exists only with its feature.)
+//! - `alloc`: `message::MessageAssembler`, which gathers chunks into
+//!   whole `String`/`Vec<u8>` messages under a size limit;
+//!   `budget::MemoryBudget`, which caps what many connections' unfinished
+//!   messages hold together (needs atomics: `target_has_atomic = "ptr"`);
+//!   `url::WsUrl`, the parser of `ws://` URLs.
+//! - `getrandom`: `mask::OsMask`, masking keys from the operating system's
 //!   entropy source, for clients.
 //! - `std`: `alloc`, plus run-time CPU detection for the SIMD UTF-8 validator.
-//! - `deflate`: `std`, plus [`deflate::PerMessageDeflate`], the
+//! - `deflate`: `std`, plus `deflate::PerMessageDeflate`, the
 //!   permessage-deflate codec (on the pure-Rust `zlib-rs`). Its negotiation,
 //!   the rest of [`deflate`], needs no feature.
 //!
