@@ -126,6 +126,8 @@ pub mod handshake;
 pub mod mask;
 #[cfg(feature = "alloc")]
 pub mod message;
+#[cfg(feature = "alloc")]
+pub mod session;
 pub mod timer;
 #[cfg(feature = "alloc")]
 pub mod url;
