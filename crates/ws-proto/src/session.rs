@@ -228,9 +228,13 @@ impl Messages {
     }
 
     /// Take a chunk from [`Connection::receive`]; the whole message when
-    /// the chunk completes one. On an error, fail the connection with it
-    /// ([`Connection::fail`]).
-    pub fn receive<'a>(&mut self, chunk: &DataChunk<'a>) -> Result<Option<Received<'a>>, Error> {
+    /// the chunk completes one. Receiving fails only with a
+    /// [`ProtocolError`] (which converts into [`Error`]): fail the
+    /// connection with it ([`Connection::fail`]).
+    pub fn receive<'a>(
+        &mut self,
+        chunk: &DataChunk<'a>,
+    ) -> Result<Option<Received<'a>>, ProtocolError> {
         self.receive_with(chunk, Vec::new)
     }
 
@@ -243,7 +247,7 @@ impl Messages {
         &mut self,
         chunk: &DataChunk<'a>,
         fresh: impl FnOnce() -> Vec<u8>,
-    ) -> Result<Option<Received<'a>>, Error> {
+    ) -> Result<Option<Received<'a>>, ProtocolError> {
         if chunk.compressed {
             #[cfg(feature = "deflate")]
             if let Some(deflate) = &mut self.deflate {
@@ -253,7 +257,7 @@ impl Messages {
                 return Ok(deflate.receive_chunk(chunk)?.map(Received::Owned));
             }
             // The core marks chunks compressed only when it was negotiated.
-            return Err(ProtocolError::ReservedBits.into());
+            return Err(ProtocolError::ReservedBits);
         }
         if chunk.message_start && chunk.message_end {
             return Ok(Some(Received::Borrowed(MessageRef::new(

@@ -132,8 +132,11 @@ fn a_compressed_chunk_without_deflate_fails_with_1002() {
         compressed: true,
     };
     let err = messages.receive(&chunk).unwrap_err();
-    assert_eq!(err, Error::Protocol(ProtocolError::ReservedBits));
-    assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+    assert_eq!(err, ProtocolError::ReservedBits);
+    assert_eq!(
+        Error::from(err).close_code(),
+        Some(CloseCode::PROTOCOL_ERROR)
+    );
 }
 
 #[test]
@@ -264,8 +267,8 @@ mod deflate {
             compressed: true,
         };
         let err = receiver.receive(&chunk).unwrap_err();
-        assert_eq!(err, Error::Protocol(ProtocolError::InvalidCompressedData));
-        assert_eq!(err.close_code(), Some(CloseCode::INVALID_DATA));
+        assert_eq!(err, ProtocolError::InvalidCompressedData);
+        assert_eq!(Error::from(err).close_code(), Some(CloseCode::INVALID_DATA));
     }
 
     #[test]
