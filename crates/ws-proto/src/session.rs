@@ -292,7 +292,7 @@ impl Messages {
     }
 
     /// Encode a whole message as one frame (compressed frames are cut at
-    /// [`MAX_COMPRESSED_FRAME`](crate::deflate::MAX_COMPRESSED_FRAME)),
+    /// [`deflate::MAX_COMPRESSED_FRAME`](crate::deflate::MAX_COMPRESSED_FRAME)),
     /// appended to `out`; returns the bytes appended. See
     /// [`encode_fragmented`](Self::encode_fragmented).
     pub fn encode_message<M: MaskSource>(
