@@ -17,6 +17,11 @@
 //!   permessage-deflate was negotiated and the message is long enough,
 //!   masked for a client through the connection's mask source.
 //!
+//! [`Session`] owns a `Connection` and its `Messages`: bytes in, whole
+//! messages, pings, pongs and the close out; whole messages in, frames
+//! out. Its [`connection_mut`](Session::connection_mut) keeps the frame
+//! level at hand.
+//!
 //! Every failure is an [`Error`] with the close code to fail the
 //! connection with ([`Error::close_code`]).
 //!
@@ -51,12 +56,12 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::budget::MemoryBudget;
-use crate::close::CloseCode;
-use crate::connection::{Connection, DataChunk, MessageKind};
+use crate::close::{CloseCode, CloseFrame};
+use crate::connection::{Config, Connection, DataChunk, Event, MessageKind};
 use crate::constants::MAX_HEADER_LEN;
 use crate::error::{ProtocolError, SendError};
 use crate::frame::OpCode;
-use crate::mask::{apply_mask, MaskSource};
+use crate::mask::{apply_mask, MaskSource, NoMask};
 use crate::message::{Message, MessageAssembler, MessageRef};
 
 #[cfg(feature = "deflate")]
@@ -380,6 +385,155 @@ impl Messages {
         }
         out.drain(start..header_at);
         Ok(())
+    }
+}
+
+/// What [`Session::receive`] found in the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    /// A whole text or binary message.
+    Message(Received<'a>),
+    /// A chunk of a message that is not complete yet, already taken in
+    /// (gathered, or inflated when `compressed`): for those who stream
+    /// messages, its uncompressed payload; the others call again.
+    Partial(DataChunk<'a>),
+    /// A ping; its pong is queued (unless auto-pong is off).
+    Ping(&'a [u8]),
+    /// A pong.
+    Pong(&'a [u8]),
+    /// The peer's close frame; the reply is queued unless we closed first.
+    Close(CloseFrame<'a>),
+}
+
+/// A [`Connection`] and its [`Messages`]: the message-level session. See
+/// the [module documentation](self).
+///
+/// ```
+/// use ws_proto::session::{Incoming, Session};
+/// use ws_proto::{Config, MessageKind};
+///
+/// let mut client = Session::client(Config::default(), || [7, 7, 7, 7], 1 << 20);
+/// let mut server = Session::server(Config::default(), 1 << 20);
+/// let mut wire = Vec::new();
+/// client.send_message(MessageKind::Text, b"hi", &mut wire).unwrap();
+/// let (consumed, incoming) = server.receive(&mut wire).unwrap();
+/// assert_eq!(consumed, 8);
+/// match incoming {
+///     Some(Incoming::Message(message)) => assert_eq!(message.as_ref().as_bytes(), b"hi"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Session<M = NoMask> {
+    conn: Connection<M>,
+    messages: Messages,
+}
+
+impl Session<NoMask> {
+    /// A server's session, for messages of at most `max_message` bytes.
+    pub fn server(config: Config, max_message: usize) -> Self {
+        Session::new(Connection::server(config), Messages::new(max_message))
+    }
+}
+
+impl<M: MaskSource> Session<M> {
+    /// A client's session, masking with keys from `masks`.
+    pub fn client(config: Config, masks: M, max_message: usize) -> Self {
+        Session::new(
+            Connection::client(config, masks),
+            Messages::new(max_message),
+        )
+    }
+
+    /// A session of a connection and its message layer (made with
+    /// [`Messages::with_budget`] for a server's shared budget).
+    pub fn new(conn: Connection<M>, messages: Messages) -> Self {
+        Session { conn, messages }
+    }
+
+    /// The frame-level connection.
+    pub fn connection(&self) -> &Connection<M> {
+        &self.conn
+    }
+
+    /// The frame-level connection, to send frames or close.
+    pub fn connection_mut(&mut self) -> &mut Connection<M> {
+        &mut self.conn
+    }
+
+    /// The message layer.
+    pub fn messages(&self) -> &Messages {
+        &self.messages
+    }
+
+    /// The connection and the message layer.
+    pub fn into_parts(self) -> (Connection<M>, Messages) {
+        (self.conn, self.messages)
+    }
+
+    /// Turn on permessage-deflate with the parameters the handshake agreed.
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(&mut self, params: DeflateParams, config: CompressionConfig) {
+        self.messages.enable_deflate(&mut self.conn, params, config);
+    }
+
+    /// Take the peer's bytes, as [`Connection::receive`] does (call again
+    /// with the bytes after `consumed`; `None` when more are needed), and
+    /// hand out whole messages. A failure, in the core or in the message
+    /// layer, fails the connection: its close frame is queued for
+    /// [`poll_transmit`](Self::poll_transmit).
+    pub fn receive<'b>(
+        &mut self,
+        input: &'b mut [u8],
+    ) -> Result<(usize, Option<Incoming<'b>>), Error> {
+        let (consumed, event) = self.conn.receive(input)?;
+        let incoming = match event {
+            None => None,
+            Some(Event::Data(chunk)) => match self.messages.receive(&chunk) {
+                Ok(Some(message)) => Some(Incoming::Message(message)),
+                Ok(None) => Some(Incoming::Partial(chunk)),
+                Err(err) => return Err(self.conn.fail(err).into()),
+            },
+            Some(Event::Ping(payload)) => Some(Incoming::Ping(payload)),
+            Some(Event::Pong(payload)) => Some(Incoming::Pong(payload)),
+            Some(Event::Close(close)) => Some(Incoming::Close(close)),
+        };
+        Ok((consumed, incoming))
+    }
+
+    /// Encode a whole message (see [`Messages::encode_message`]), appended
+    /// to `out`; returns the bytes appended.
+    pub fn send_message(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<usize, Error> {
+        self.messages
+            .encode_message(&mut self.conn, kind, payload, out)
+    }
+
+    /// Encode a whole message in frames of at most `max_frame` payload
+    /// bytes (see [`Messages::encode_fragmented`]).
+    pub fn send_fragmented(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        max_frame: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, Error> {
+        self.messages
+            .encode_fragmented(&mut self.conn, kind, payload, max_frame, out)
+    }
+
+    /// Queue our close frame ([`Connection::close`]).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        Ok(self.conn.close(code, reason)?)
+    }
+
+    /// Write the queued control frames ([`Connection::poll_transmit`]).
+    pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
+        self.conn.poll_transmit(out)
     }
 }
 

@@ -360,3 +360,124 @@ proptest! {
         round_trip(&mut server, &mut server_messages, &mut client, &mut client_messages, &list, &cuts)?;
     }
 }
+
+/// Everything `session` receives from `wire` cut at `cuts`, as a transport
+/// would feed it: whole messages, and the close.
+fn session_deliver<M: MaskSource>(
+    session: &mut Session<M>,
+    wire: &[u8],
+    cuts: &[usize],
+) -> Result<(Vec<Message>, Option<CloseCode>), Error> {
+    let mut received = Vec::new();
+    let mut closed = None;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut bounds: Vec<usize> = cuts.iter().map(|&c| c.min(wire.len())).collect();
+    bounds.push(wire.len());
+    bounds.sort_unstable();
+    let mut from = 0;
+    for to in bounds {
+        buf.extend_from_slice(&wire[from..to]);
+        from = to;
+        let mut pos = 0;
+        loop {
+            let (consumed, incoming) = session.receive(&mut buf[pos..])?;
+            pos += consumed;
+            match incoming {
+                Some(Incoming::Message(message)) => received.push(message.into_owned()),
+                Some(Incoming::Close(close)) => closed = Some(close.code),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        buf.drain(..pos);
+    }
+    Ok((received, closed))
+}
+
+#[test]
+fn a_session_answers_pings_and_closes() {
+    let mut client = Session::client(Config::default(), || [9, 8, 7, 6], 1024);
+    let mut server = Session::server(Config::default(), 1024);
+    let mut wire = Vec::new();
+    client
+        .send_fragmented(MessageKind::Text, b"one two", 3, &mut wire)
+        .unwrap();
+    let mut ping = [0u8; 16];
+    let len = client
+        .connection_mut()
+        .encode_ping(b"p", &mut ping)
+        .unwrap();
+    wire.extend_from_slice(&ping[..len]);
+    let (got, closed) = session_deliver(&mut server, &wire, &[2, 9]).unwrap();
+    assert_eq!(got, [Message::Text("one two".into())]);
+    assert_eq!(closed, None);
+    let mut control = [0u8; 256];
+    let len = server.poll_transmit(&mut control);
+    assert_eq!(&control[..len], [0x8a, 0x01, b'p']);
+
+    client.close(CloseCode::NORMAL, "done").unwrap();
+    let len = client.poll_transmit(&mut control);
+    let (got, closed) = session_deliver(&mut server, &control[..len], &[1]).unwrap();
+    assert!(got.is_empty());
+    assert_eq!(closed, Some(CloseCode::NORMAL));
+    let len = server.poll_transmit(&mut control);
+    // The reply echoes the code.
+    assert_eq!(&control[..len], [0x88, 0x02, 0x03, 0xe8]);
+}
+
+#[test]
+fn a_session_fails_the_connection_on_a_message_over_the_limit() {
+    let mut client = Session::client(Config::default(), || [1, 1, 1, 1], 1024);
+    let mut server = Session::server(Config::default(), 4);
+    let mut wire = Vec::new();
+    client
+        .send_fragmented(MessageKind::Binary, &[0; 8], 3, &mut wire)
+        .unwrap();
+    let err = session_deliver(&mut server, &wire, &[]).unwrap_err();
+    assert_eq!(err, Error::Protocol(ProtocolError::MessageTooLarge));
+    assert_eq!(
+        server.connection().failure(),
+        Some(ProtocolError::MessageTooLarge)
+    );
+    let mut control = [0u8; 256];
+    let len = server.poll_transmit(&mut control);
+    assert_eq!(&control[..4], [0x88, (len - 2) as u8, 0x03, 0xf1]);
+}
+
+proptest! {
+    #[test]
+    fn message_lists_round_trip_between_sessions(
+        list in proptest::collection::vec((message_strategy(), 1usize..700), 0..8),
+        cuts in proptest::collection::vec(any::<usize>(), 0..12),
+        compressed in any::<bool>(),
+    ) {
+        let mut client = Session::client(Config::default(), || [3, 1, 4, 1], 1 << 16);
+        let mut server = Session::server(Config::default(), 1 << 16);
+        if compressed {
+            #[cfg(feature = "deflate")]
+            {
+                let (mut conn, mut messages) = client.into_parts();
+                deflate::enable(&mut conn, &mut messages);
+                client = Session::new(conn, messages);
+                let (mut conn, mut messages) = server.into_parts();
+                deflate::enable(&mut conn, &mut messages);
+                server = Session::new(conn, messages);
+            }
+        }
+        let sent: Vec<Message> = list.iter().map(|(m, _)| m.clone()).collect();
+        let mut wire = Vec::new();
+        for (message, max_frame) in &list {
+            client.send_fragmented(message.kind(), message.as_bytes(), *max_frame, &mut wire).unwrap();
+        }
+        let cut: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
+        let (got, _) = session_deliver(&mut server, &wire, &cut).unwrap();
+        prop_assert_eq!(&got, &sent);
+        wire.clear();
+        for (message, max_frame) in &list {
+            server.send_fragmented(message.kind(), message.as_bytes(), *max_frame, &mut wire).unwrap();
+        }
+        let cut: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
+        let (got, _) = session_deliver(&mut client, &wire, &cut).unwrap();
+        prop_assert_eq!(&got, &sent);
+    }
+}
