@@ -706,11 +706,16 @@ impl<S: Stream> WebSocket<S> {
         Ok(encoded.len + payload.len())
     }
 
+    /// Whether a message of `len` bytes is sent compressed.
+    pub(crate) fn compresses(&self, len: usize) -> bool {
+        self.scratch.messages.compresses(len)
+    }
+
     /// A whole text or binary message worth compressing, on a connection
     /// that negotiated permessage-deflate.
     fn should_compress(&self, frame: &Frame<'_>) -> bool {
         let whole_message = frame.is_final() && (frame.is_text() || frame.is_binary());
-        whole_message && self.scratch.messages.compresses(frame.payload().len())
+        whole_message && self.compresses(frame.payload().len())
     }
 
     /// Send a whole message compressed (in frames of at most
