@@ -18,15 +18,14 @@ fn server() -> Connection {
     Connection::server(Config::default())
 }
 
-/// Feed `wire` to `conn` in pieces cut at `cuts` (as reads would deliver
-/// it), collecting whole messages; the first error ends it.
-fn deliver<M: MaskSource>(
-    conn: &mut Connection<M>,
-    messages: &mut Messages,
+/// Hand `wire` to `take` in pieces cut at `cuts`, as reads would deliver
+/// it: `take` gets the bytes not consumed yet and returns how many it
+/// consumed.
+fn in_pieces(
     wire: &[u8],
     cuts: &[usize],
-) -> Result<Vec<Message>, Error> {
-    let mut received = Vec::new();
+    mut take: impl FnMut(&mut [u8]) -> Result<usize, Error>,
+) -> Result<(), Error> {
     let mut buf: Vec<u8> = Vec::new();
     let mut bounds: Vec<usize> = cuts.iter().map(|&c| c.min(wire.len())).collect();
     bounds.push(wire.len());
@@ -35,6 +34,22 @@ fn deliver<M: MaskSource>(
     for to in bounds {
         buf.extend_from_slice(&wire[from..to]);
         from = to;
+        let consumed = take(&mut buf)?;
+        buf.drain(..consumed);
+    }
+    Ok(())
+}
+
+/// Feed `wire` to `conn` in pieces cut at `cuts`, collecting whole
+/// messages; the first error ends it.
+fn deliver<M: MaskSource>(
+    conn: &mut Connection<M>,
+    messages: &mut Messages,
+    wire: &[u8],
+    cuts: &[usize],
+) -> Result<Vec<Message>, Error> {
+    let mut received = Vec::new();
+    in_pieces(wire, cuts, |buf| {
         let mut pos = 0;
         loop {
             let (consumed, event) = conn.receive(&mut buf[pos..])?;
@@ -46,11 +61,10 @@ fn deliver<M: MaskSource>(
                     }
                 }
                 Some(_) => {}
-                None => break,
+                None => return Ok(pos),
             }
         }
-        buf.drain(..pos);
-    }
+    })?;
     Ok(received)
 }
 
@@ -370,14 +384,7 @@ fn session_deliver<M: MaskSource>(
 ) -> Result<(Vec<Message>, Option<CloseCode>), Error> {
     let mut received = Vec::new();
     let mut closed = None;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut bounds: Vec<usize> = cuts.iter().map(|&c| c.min(wire.len())).collect();
-    bounds.push(wire.len());
-    bounds.sort_unstable();
-    let mut from = 0;
-    for to in bounds {
-        buf.extend_from_slice(&wire[from..to]);
-        from = to;
+    in_pieces(wire, cuts, |buf| {
         let mut pos = 0;
         loop {
             let (consumed, incoming) = session.receive(&mut buf[pos..])?;
@@ -386,11 +393,10 @@ fn session_deliver<M: MaskSource>(
                 Some(Incoming::Message(message)) => received.push(message.into_owned()),
                 Some(Incoming::Close(close)) => closed = Some(close.code),
                 Some(_) => {}
-                None => break,
+                None => return Ok(pos),
             }
         }
-        buf.drain(..pos);
-    }
+    })?;
     Ok((received, closed))
 }
 
