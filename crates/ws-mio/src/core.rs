@@ -215,7 +215,9 @@ impl<D> Core<D> {
                 Err(err) => {
                     if err.close_code().is_some() {
                         // The compressor failed: the close (1011) it
-                        // queued goes out.
+                        // queued goes out, and the close deadline runs.
+                        let now = self.clock(Instant::now());
+                        self.conns[index].timers.on_close_sent(now);
                         self.mark_dirty(index);
                     }
                     Err(refused(err))
