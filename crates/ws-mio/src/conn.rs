@@ -4,10 +4,9 @@
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
-use ws_proto::deflate::PerMessageDeflate;
 use ws_proto::handshake::{self, ServerHandshake};
 use ws_proto::mask::{MaskSource, OsMask};
-use ws_proto::message::MessageAssembler;
+use ws_proto::session::Messages;
 use ws_proto::timer::TimerState;
 use ws_proto::Connection;
 
@@ -59,11 +58,9 @@ pub(crate) struct Conn<D> {
     /// Handshake bytes, or the start of a frame that a read cut short
     /// (at most a header or a control frame). Pooled; empty when idle.
     pub(crate) inbuf: Vec<u8>,
-    /// Fragments of a message that did not arrive in one read.
-    pub(crate) assembler: MessageAssembler,
-    /// permessage-deflate, when negotiated (boxed: most of its state is
-    /// made on first use, and connections without it pay one pointer).
-    pub(crate) deflate: Option<Box<PerMessageDeflate>>,
+    /// Whole messages: fragments that did not arrive in one read, and
+    /// permessage-deflate when negotiated.
+    pub(crate) messages: Messages,
     /// Outgoing bytes: whole frames, `out[out_pos..]` not yet written.
     pub(crate) out: Vec<u8>,
     pub(crate) out_pos: usize,
@@ -92,7 +89,7 @@ impl<D> Conn<D> {
         generation: u32,
         phase: Phase,
         proto: Connection<LoopMask>,
-        assembler: MessageAssembler,
+        messages: Messages,
         now: Instant,
         clock: Duration,
     ) -> Self {
@@ -102,8 +99,7 @@ impl<D> Conn<D> {
             phase,
             proto,
             inbuf: Vec::new(),
-            assembler,
-            deflate: None,
+            messages,
             out: Vec::new(),
             out_pos: 0,
             data: None,

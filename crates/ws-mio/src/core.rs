@@ -12,17 +12,18 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 use ws_proto::constants::MAX_HEADER_LEN;
-use ws_proto::deflate::{self, compressed_frames, PerMessageDeflate};
+use ws_proto::deflate;
 use ws_proto::frame::MAX_CONTROL_FRAME_LEN;
 use ws_proto::handshake::server::{write_refusal, write_rejection};
 use ws_proto::handshake::{self, Accept, Status};
 use ws_proto::mask::{apply_mask, os_entropy, os_mask};
-use ws_proto::message::MessageAssembler;
 use ws_proto::message::MessageRef;
+use ws_proto::session::{self, Messages};
 use ws_proto::timer::{TimerConfig, TimerEvent};
 use ws_proto::url::WsUrl;
 use ws_proto::{
-    CloseCode, ClosePayload, Connection, Event, HandshakeError, OpCode, ProtocolError, Role,
+    CloseCode, ClosePayload, Connection, Event, HandshakeError, MessageKind, OpCode, ProtocolError,
+    Role,
 };
 
 use crate::config::Config;
@@ -144,8 +145,8 @@ impl<D> Core<D> {
             Role::Client => LoopMask::Client(Box::new(os_mask())),
         };
         let proto = Connection::new(role, self.config.protocol, mask);
-        let assembler = MessageAssembler::new(self.config.max_message_len())
-            .with_budget(&self.config.memory_budget);
+        let messages =
+            Messages::new(self.config.max_message_len()).with_budget(&self.config.memory_budget);
         let now = Instant::now();
         let clock = now.saturating_duration_since(self.origin);
         let conn = Conn::new(
@@ -153,7 +154,7 @@ impl<D> Core<D> {
             self.next_generation,
             phase,
             proto,
-            assembler,
+            messages,
             now,
             clock,
         );
@@ -200,16 +201,28 @@ impl<D> Core<D> {
         if conn.out.capacity() == 0 {
             conn.out = self.pool.take();
         }
-        let compress = matches!(opcode, OpCode::Text | OpCode::Binary)
-            && conn
-                .deflate
-                .as_ref()
-                .is_some_and(|d| d.should_compress(payload.len()));
-        if compress {
-            let mut body = self.pool.take();
-            let queued = queue_compressed(conn, opcode, payload, &mut body);
-            self.pool.give(body);
-            return queued;
+        let kind = match opcode {
+            OpCode::Text => Some(MessageKind::Text),
+            OpCode::Binary => Some(MessageKind::Binary),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            let encoded =
+                conn.messages
+                    .encode_message(&mut conn.proto, kind, payload, &mut conn.out);
+            return match encoded {
+                Ok(_) => Ok(()),
+                Err(err) => {
+                    if err.close_code().is_some() {
+                        // The compressor failed: the close (1011) it
+                        // queued goes out, and the close deadline runs.
+                        let now = self.clock(Instant::now());
+                        self.conns[index].timers.on_close_sent(now);
+                        self.mark_dirty(index);
+                    }
+                    Err(refused(err))
+                }
+            };
         }
         let start = conn.out.len();
         conn.out.resize(start + MAX_HEADER_LEN, 0);
@@ -614,23 +627,8 @@ impl<D> Core<D> {
             };
             let mut ctx = Context { core: self };
             match event {
-                Event::Data(chunk) if chunk.compressed => {
-                    if let Err(err) = self.inflate(handler, index, id, &chunk) {
-                        self.fail(handler, index, err);
-                        return self.conns.contains(index);
-                    }
-                }
-                Event::Data(chunk) if chunk.message_start && chunk.message_end => {
-                    match MessageRef::new(chunk.kind, chunk.payload) {
-                        Ok(message) => handler.on_message(&mut ctx, id, message),
-                        Err(err) => {
-                            self.fail(handler, index, err);
-                            return self.conns.contains(index);
-                        }
-                    }
-                }
                 Event::Data(chunk) => {
-                    if let Err(err) = self.assemble(handler, index, id, &chunk) {
+                    if let Err(err) = self.receive_chunk(handler, index, id, &chunk) {
                         self.fail(handler, index, err);
                         return self.conns.contains(index);
                     }
@@ -662,47 +660,27 @@ impl<D> Core<D> {
         true
     }
 
-    /// A chunk of a message that did not arrive whole: gather it in a
-    /// pooled buffer and hand the message over when it is complete.
-    fn assemble<H: Handler<Data = D>>(
+    /// A chunk of a message: hand the message over when it is complete
+    /// (gathered in, or inflated into, a pooled buffer that goes back to
+    /// the pool after the handler saw it).
+    fn receive_chunk<H: Handler<Data = D>>(
         &mut self,
         handler: &mut H,
         index: usize,
         id: ConnectionId,
         chunk: &ws_proto::DataChunk<'_>,
     ) -> Result<(), ProtocolError> {
-        let conn = &mut self.conns[index];
-        if chunk.message_start {
-            conn.assembler.recycle(self.pool.take());
-        }
-        let Some(message) = conn.assembler.push_owned(chunk)? else {
+        let pool = &mut self.pool;
+        let received = self.conns[index]
+            .messages
+            .receive_with(chunk, || pool.take())?;
+        let Some(message) = received else {
             return Ok(());
         };
         handler.on_message(&mut Context { core: self }, id, message.as_ref());
-        self.pool.give(message.into_bytes());
-        Ok(())
-    }
-
-    /// A chunk of a compressed message: inflate it, and hand the message
-    /// over when it is complete.
-    fn inflate<H: Handler<Data = D>>(
-        &mut self,
-        handler: &mut H,
-        index: usize,
-        id: ConnectionId,
-        chunk: &ws_proto::DataChunk<'_>,
-    ) -> Result<(), ProtocolError> {
-        let conn = &mut self.conns[index];
-        // The core marks chunks compressed only when it was negotiated.
-        let deflate = conn.deflate.as_mut().ok_or(ProtocolError::ReservedBits)?;
-        if chunk.message_start {
-            deflate.recycle(self.pool.take());
+        if let Some(buffer) = message.into_buffer() {
+            self.pool.give(buffer);
         }
-        let Some(message) = deflate.receive_chunk(chunk)? else {
-            return Ok(());
-        };
-        handler.on_message(&mut Context { core: self }, id, message.as_ref());
-        self.pool.give(message.into_bytes());
         Ok(())
     }
 
@@ -811,7 +789,7 @@ impl<D> Core<D> {
         let _ = self.registry.deregister(&mut conn.stream);
         self.pool.give(std::mem::take(&mut conn.inbuf));
         self.pool.give(std::mem::take(&mut conn.out));
-        self.pool.give(conn.assembler.take_buffer());
+        self.pool.give(conn.messages.take_buffer());
     }
 
     /// Answer a bad upgrade request and close once the answer is out.
@@ -988,12 +966,10 @@ impl<D> Core<D> {
         params: ws_proto::deflate::DeflateParams,
         compression: ws_proto::deflate::CompressionConfig,
     ) {
-        let max_message = self.config.max_message_len();
         let conn = &mut self.conns[index];
-        conn.proto.config_mut().compression = true;
-        let deflate = PerMessageDeflate::new(role, params, compression, max_message)
-            .with_budget(&self.config.memory_budget);
-        conn.deflate = Some(Box::new(deflate));
+        debug_assert_eq!(conn.proto.role(), role);
+        conn.messages
+            .enable_deflate(&mut conn.proto, params, compression);
     }
 
     /// Check every connection's timers.
@@ -1006,15 +982,13 @@ impl<D> Core<D> {
         expired.clear();
         let release_after = self.config.release_compressor_after;
         for (_, conn) in &mut self.conns {
-            if let Some(deflate) = &mut conn.deflate {
-                // Quiet both ways: give back zlib state that no context
-                // needs (made again on the next message).
-                let quiet = now
-                    .duration_since(conn.last_read)
-                    .min(now.duration_since(conn.last_write));
-                if quiet >= release_after {
-                    deflate.release_idle();
-                }
+            // Quiet both ways: give back zlib state that no context needs
+            // (made again on the next message).
+            let quiet = now
+                .duration_since(conn.last_read)
+                .min(now.duration_since(conn.last_write));
+            if quiet >= release_after {
+                conn.messages.release_idle();
             }
         }
         let timers = self.config.timers();
@@ -1084,48 +1058,13 @@ impl<D> Core<D> {
     }
 }
 
-/// Compress a whole message into `body` and queue it as one frame with
-/// RSV1 (masked for a client connection).
-fn queue_compressed<D>(
-    conn: &mut Conn<D>,
-    opcode: OpCode,
-    payload: &[u8],
-    body: &mut Vec<u8>,
-) -> Result<(), SendError> {
-    let Some(deflate) = conn.deflate.as_mut() else {
-        return Err(SendError::Refused(
-            ws_proto::SendError::CompressionNotNegotiated,
-        ));
-    };
-    // zlib fails only on a broken state; report it as a refused send.
-    deflate
-        .compress(payload, body)
-        .map_err(|_| SendError::Refused(ws_proto::SendError::CompressionNotNegotiated))?;
-    for (first, fin, range) in compressed_frames(body.len()) {
-        let start = conn.out.len();
-        conn.out.resize(start + MAX_HEADER_LEN, 0);
-        let len = range.len() as u64;
-        let header = if first {
-            conn.proto
-                .encode_compressed_header(opcode, fin, len, &mut conn.out[start..])
-        } else {
-            conn.proto
-                .encode_header(OpCode::Continuation, fin, len, &mut conn.out[start..])
-        };
-        let header = match header {
-            Ok(header) => header,
-            Err(err) => {
-                conn.out.truncate(start);
-                return Err(err.into());
-            }
-        };
-        conn.out.truncate(start + header.len);
-        conn.out.extend_from_slice(&body[range]);
-        if let Some(key) = header.mask {
-            apply_mask(&mut conn.out[start + header.len..], key, 0);
-        }
+/// A refused send, as the handler sees it.
+fn refused(err: session::Error) -> SendError {
+    match err {
+        session::Error::Send(err) => SendError::Refused(err),
+        // Encoding fails only with a send error.
+        _ => SendError::Refused(ws_proto::SendError::Closed),
     }
-    Ok(())
 }
 
 /// Copy the bytes that came after a handshake head (frames sent at once)

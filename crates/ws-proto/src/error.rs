@@ -128,6 +128,10 @@ pub enum SendError {
     InvalidClose(ClosePayloadError),
     /// RSV1 (compression) on a frame where it is not allowed.
     CompressionNotNegotiated,
+    /// The permessage-deflate compressor failed (a broken zlib state, or no
+    /// memory): nothing was sent, and the connection is closed with 1011
+    /// ([`CloseCode::UNEXPECTED`]), since its compression context is lost.
+    CompressionFailed,
 }
 
 impl core::fmt::Display for SendError {
@@ -150,6 +154,7 @@ impl core::fmt::Display for SendError {
             SendError::CompressionNotNegotiated => {
                 f.write_str("compressed frame without permessage-deflate")
             }
+            SendError::CompressionFailed => f.write_str("permessage-deflate compression failed"),
         }
     }
 }

@@ -60,6 +60,8 @@
 //! - [`deflate`]: permessage-deflate (RFC 7692): its negotiation, and with
 //!   the feature `deflate` its codec.
 //! - [`connection`]: the state machine that ties them together.
+//! - `session` (feature `alloc`): whole messages over a [`Connection`],
+//!   gathered, inflated, compressed and framed, with one error type.
 //! - [`timer`]: the endpoint's deadlines (opening handshake, idle ping,
 //!   pong, close handshake) on time the caller passes in.
 //! - [`constants`]: the buffer constants of the Vais `std/websocket` API.
@@ -79,7 +81,8 @@
 //!   whole `String`/`Vec<u8>` messages under a size limit;
 //!   `budget::MemoryBudget`, which caps what many connections' unfinished
 //!   messages hold together (needs atomics: `target_has_atomic = "ptr"`);
-//!   `url::WsUrl`, the parser of `ws://` URLs.
+//!   `url::WsUrl`, the parser of `ws://` URLs; `session::Messages`, the
+//!   message layer both transports use (compression too with `deflate`).
 //! - `getrandom`: `mask::OsMask`, masking keys from the operating system's
 //!   entropy source, for clients.
 //! - `std`: `alloc`, plus run-time CPU detection for the SIMD UTF-8 validator.
@@ -127,6 +130,8 @@ pub mod handshake;
 pub mod mask;
 #[cfg(feature = "alloc")]
 pub mod message;
+#[cfg(feature = "alloc")]
+pub mod session;
 pub mod timer;
 #[cfg(feature = "alloc")]
 pub mod url;

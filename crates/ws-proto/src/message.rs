@@ -214,6 +214,11 @@ impl MessageAssembler {
         buffer
     }
 
+    /// No buffer is held: [`recycle`](Self::recycle) would take one.
+    pub(crate) fn needs_buffer(&self) -> bool {
+        self.buffer.capacity() == 0
+    }
+
     /// True while part of a message has been gathered.
     pub fn is_assembling(&self) -> bool {
         !self.buffer.is_empty()

@@ -580,9 +580,7 @@ fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
 fn echo_message(ws: &mut WebSocket<EchoSocket>, message: &Message) -> crate::Result<()> {
     const BATCHED: usize = 1024;
     let len = message.as_bytes().len();
-    let compressed =
-        ws.compression().is_some() && ws.config().compression.is_some_and(|c| len >= c.threshold);
-    if len > BATCHED || compressed {
+    if len > BATCHED || ws.compresses(len) {
         return ws.send(message).map(drop);
     }
     let frame = match message {

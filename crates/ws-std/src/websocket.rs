@@ -4,9 +4,10 @@ use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use ws_proto::constants::MAX_HEADER_LEN;
-use ws_proto::deflate::{compressed_frames, CompressionConfig, DeflateParams, PerMessageDeflate};
+use ws_proto::deflate::{CompressionConfig, DeflateParams};
 use ws_proto::mask::{os_mask, OsMask};
-use ws_proto::message::{Message, MessageAssembler};
+use ws_proto::message::Message;
+use ws_proto::session::{self, Messages, Received};
 use ws_proto::{
     CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, ProtocolError, Role,
     State,
@@ -59,9 +60,8 @@ pub enum Incoming {
 
 /// Reassembly state that lives beside the receive buffer.
 struct Scratch {
-    assembler: MessageAssembler,
-    /// permessage-deflate, when negotiated.
-    deflate: Option<Box<PerMessageDeflate>>,
+    /// Assembly, and permessage-deflate when negotiated.
+    messages: Messages,
     frame: Vec<u8>,
     frame_opcode: OpCode,
 }
@@ -73,12 +73,7 @@ impl Scratch {
         &mut self,
         chunk: &ws_proto::DataChunk<'_>,
     ) -> std::result::Result<Option<Message>, ProtocolError> {
-        match &mut self.deflate {
-            Some(deflate) if chunk.compressed => deflate.receive_chunk(chunk),
-            // The core only marks chunks compressed when it was negotiated.
-            _ if chunk.compressed => Err(ProtocolError::ReservedBits),
-            _ => self.assembler.push_owned(chunk),
-        }
+        Ok(self.messages.receive(chunk)?.map(Received::into_owned))
     }
 }
 
@@ -245,8 +240,7 @@ impl<S: Stream> WebSocket<S> {
             conn: Connection::new(role, config.protocol, os_mask()),
             inbox: Inbox::new(config.effective_read_buffer(), already_read),
             scratch: Scratch {
-                assembler: MessageAssembler::new(max_message).with_budget(&config.memory_budget),
-                deflate: None,
+                messages: Messages::new(max_message).with_budget(&config.memory_budget),
                 frame: Vec::new(),
                 frame_opcode: OpCode::Continuation,
             },
@@ -263,19 +257,14 @@ impl<S: Stream> WebSocket<S> {
 
     /// Turn on permessage-deflate with the parameters the handshake agreed.
     pub(crate) fn enable_deflate(&mut self, params: DeflateParams, config: CompressionConfig) {
-        self.conn.config_mut().compression = true;
-        let max_message = self.config.max_message_len();
-        let deflate = PerMessageDeflate::new(self.role(), params, config, max_message)
-            .with_budget(&self.config.memory_budget);
-        self.scratch.deflate = Some(Box::new(deflate));
+        self.scratch
+            .messages
+            .enable_deflate(&mut self.conn, params, config);
     }
 
     /// The permessage-deflate parameters in force, if it was negotiated.
     pub fn compression(&self) -> Option<&DeflateParams> {
-        self.scratch
-            .deflate
-            .as_ref()
-            .map(|deflate| deflate.params())
+        self.scratch.messages.compression()
     }
 
     /// The stream.
@@ -717,61 +706,48 @@ impl<S: Stream> WebSocket<S> {
         Ok(encoded.len + payload.len())
     }
 
+    /// Whether a message of `len` bytes is sent compressed.
+    pub(crate) fn compresses(&self, len: usize) -> bool {
+        self.scratch.messages.compresses(len)
+    }
+
     /// A whole text or binary message worth compressing, on a connection
     /// that negotiated permessage-deflate.
     fn should_compress(&self, frame: &Frame<'_>) -> bool {
         let whole_message = frame.is_final() && (frame.is_text() || frame.is_binary());
-        let deflate = self.scratch.deflate.as_ref();
-        whole_message && deflate.is_some_and(|d| d.should_compress(frame.payload().len()))
+        whole_message && self.compresses(frame.payload().len())
     }
 
-    /// Compress a whole message and send it as one frame with RSV1.
+    /// Send a whole message compressed (in frames of at most
+    /// [`MAX_COMPRESSED_FRAME`](ws_proto::deflate::MAX_COMPRESSED_FRAME)).
     fn send_compressed(
         &mut self,
         frame: &Frame<'_>,
         deadline: Option<WriteDeadline>,
     ) -> Result<usize> {
-        let mut body = std::mem::take(&mut self.outbox);
-        body.clear();
-        let result = self.compress_and_send(frame, &mut body, deadline);
-        self.outbox = body;
-        result
-    }
-
-    fn compress_and_send(
-        &mut self,
-        frame: &Frame<'_>,
-        body: &mut Vec<u8>,
-        deadline: Option<WriteDeadline>,
-    ) -> Result<usize> {
-        let Some(deflate) = &mut self.scratch.deflate else {
-            return Err(Error::Send(ws_proto::SendError::CompressionNotNegotiated));
+        let kind = if frame.is_text() {
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
         };
-        deflate
-            .compress(frame.payload(), body)
-            .map_err(|_| Error::Io(io::Error::other("permessage-deflate compression failed")))?;
-        let mut sent = 0;
-        for (first, fin, range) in compressed_frames(body.len()) {
-            let mut header = [0u8; MAX_HEADER_LEN];
-            let len = range.len() as u64;
-            let encoded = if first {
-                self.conn
-                    .encode_compressed_header(frame.opcode(), fin, len, &mut header)?
-            } else {
-                self.conn
-                    .encode_header(OpCode::Continuation, fin, len, &mut header)?
-            };
-            let part = &mut body[range];
-            if let Some(key) = encoded.mask {
-                ws_proto::apply_mask(part, key, 0);
-            }
-            self.write_all(
-                &mut [IoSlice::new(&header[..encoded.len]), IoSlice::new(part)],
-                deadline,
-            )?;
-            sent += encoded.len + part.len();
+        let mut out = std::mem::take(&mut self.outbox);
+        out.clear();
+        let encoded =
+            self.scratch
+                .messages
+                .encode_message(&mut self.conn, kind, frame.payload(), &mut out);
+        let result = match encoded {
+            Ok(len) => self
+                .write_all(&mut [IoSlice::new(&out[..len])], deadline)
+                .map(|()| len),
+            Err(err) => Err(session_error(err)),
+        };
+        self.outbox = out;
+        if result.is_err() && self.conn.wants_transmit() {
+            // The compressor failed and closed the connection (1011).
+            let _ = self.flush_control_by(deadline);
         }
-        Ok(sent)
+        result
     }
 
     /// Encode a frame into the send batch without writing it, so that many
@@ -936,5 +912,15 @@ impl<S: Stream> std::fmt::Debug for WebSocket<S> {
             .field("state", &self.state())
             .field("subprotocol", &self.subprotocol)
             .finish_non_exhaustive()
+    }
+}
+
+/// A failure of the message layer as this crate reports it.
+fn session_error(err: session::Error) -> Error {
+    match err {
+        session::Error::Protocol(err) => Error::Protocol(err),
+        session::Error::Send(err) => Error::Send(err),
+        // The enum is non-exhaustive; it has no other variant yet.
+        _ => Error::Send(ws_proto::SendError::Closed),
     }
 }

@@ -624,6 +624,23 @@ impl<M: MaskSource> Connection<M> {
         Ok(())
     }
 
+    /// Whether a compressed message may start now (what
+    /// [`encode_compressed_header`](Self::encode_compressed_header) would
+    /// refuse), checked before compressing it.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn admits_compressed_message(&self) -> Result<(), SendError> {
+        if self.close_queued {
+            return Err(SendError::Closed);
+        }
+        if !self.config.compression {
+            return Err(SendError::CompressionNotNegotiated);
+        }
+        if self.sending_fragmented {
+            return Err(SendError::MessageUnfinished);
+        }
+        Ok(())
+    }
+
     /// Check a frame against the rules of sending and update the sending
     /// state. Nothing is changed when it fails.
     fn admit_frame(

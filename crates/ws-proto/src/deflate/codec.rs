@@ -318,6 +318,11 @@ impl PerMessageDeflate {
         }
     }
 
+    /// No inflate buffer is held: [`recycle`](Self::recycle) would take one.
+    pub(crate) fn needs_buffer(&self) -> bool {
+        self.inflated.capacity() == 0
+    }
+
     /// Free the compressor and decompressor where no context is kept
     /// between messages (they are made again on next use). Call it when a
     /// connection goes idle.
