@@ -39,8 +39,18 @@ fn echo_server_returns_text_and_binary_messages() {
 
 #[test]
 fn sixteen_mib_binary_message_is_echoed_intact() {
-    let server = EchoServer::with_test_config();
-    let mut ws = client(&server.url);
+    // Compressing and inflating 16 MiB in a debug build on a loaded
+    // machine can take longer than the test config's 3 s read timeout,
+    // which run_echo applies between whole messages.
+    let config = Config {
+        read_timeout: Some(Duration::from_secs(60)),
+        ..config()
+    };
+    let server =
+        EchoServer::start(WsServer::bind_with_config("127.0.0.1:0", config.clone()).unwrap());
+    // The client waits as long for the echo, which the server compresses
+    // whole before it writes a byte.
+    let mut ws = connect_with_config(&server.url, &config).expect("connect");
     let payload = pattern(16 << 20);
 
     ws.send_binary(&payload).unwrap();
