@@ -46,6 +46,19 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     PIN_SERVER=(taskset -c 1) PIN_LOAD=(taskset -c 0)
 fi
 
+# stop_server PID: ask the server to stop (SIGINT), and kill it if it has
+# not gone within 5 s (a server that waits for its connections, or an old
+# build without a signal handler, must not hang the comparison).
+stop_server() {
+    kill -INT "$1" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 # run BINARY PORT: msg/s of one run.
 run() {
     local pid rate
@@ -55,8 +68,7 @@ run() {
     rate=$("${PIN_LOAD[@]}" "$LOAD" --url "ws://127.0.0.1:$2" --connections "$CONNS" \
         --size "$SIZE" --in-flight "$IN_FLIGHT" --duration "$DURATION" --warmup 1 \
         | sed -n 's/.*throughput *\([0-9]*\) msg\/s.*/\1/p')
-    kill -INT "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    stop_server "$pid"
     [ -n "$rate" ] || { echo "ab.sh: no throughput from a run of $1" >&2; exit 1; }
     echo "$rate"
 }
