@@ -18,7 +18,7 @@ use ws_proto::timer::TimerConfig;
 /// | `handshake_timeout` | 10 s | connection closed |
 /// | `idle_timeout` | 60 s | a ping is sent |
 /// | `pong_timeout` | 10 s (after that ping) | close 1001 |
-/// | `close_timeout` | 5 s | socket closed without the peer's close |
+/// | `close_timeout` | 5 s | socket closed without the peer's close (on shutdown: counted from when the queue ahead of the 1001 is written) |
 /// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull`; reading pauses from half of it |
 /// | `stall_timeout` | 30 s without write progress | socket closed (the peer does not read) |
 /// | `max_connections` | 100,000 per loop | new connections closed at once |
@@ -56,6 +56,14 @@ pub struct Config {
     /// connection is closed with 1001.
     pub pong_timeout: Duration,
     /// Time the peer has to answer our close frame.
+    ///
+    /// On shutdown, the 1001 goes out behind every message already queued for
+    /// the connection, however full its queue: its close timeout starts
+    /// once all of that is written. Until then the connection is kept as
+    /// long as writes make progress, at most `close_timeout` apart (or
+    /// `stall_timeout`, if shorter). A loop returns when its connections
+    /// are closed, and at the latest `stall_timeout + close_timeout` after
+    /// the shutdown began.
     pub close_timeout: Duration,
     /// Bound on each connection's queue of outgoing bytes. A send is
     /// refused once the queue holds this much; reading from the connection

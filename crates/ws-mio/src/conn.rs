@@ -68,6 +68,9 @@ pub(crate) struct Conn<D> {
     /// `on_open` accepted it: `on_close` is owed.
     pub(crate) opened: bool,
     pub(crate) close_reported: bool,
+    /// Our close (a shutdown's 1001) waits behind queued messages: its
+    /// close deadline starts once the queue, close included, is written.
+    pub(crate) close_unwritten: bool,
     /// Reading stopped because the outgoing queue is above high water.
     pub(crate) read_paused: bool,
     /// In the loop's list of connections to flush.
@@ -105,6 +108,7 @@ impl<D> Conn<D> {
             data: None,
             opened: false,
             close_reported: false,
+            close_unwritten: false,
             read_paused: false,
             dirty: false,
             read_closed: false,

@@ -435,6 +435,33 @@ impl<D> Core<D> {
         }
     }
 
+    /// Shutdown: queue our close behind whatever is queued, and start its
+    /// close deadline only once all of it is written (see
+    /// [`flush`](Self::flush)); until then the connection is bounded by
+    /// write progress (see [`sweep`](Self::sweep)).
+    pub(crate) fn start_close_after_queue(
+        &mut self,
+        index: usize,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
+        let now = self.turn_started.max(Instant::now());
+        let conn = &mut self.conns[index];
+        if conn.queued() == 0 {
+            return self.start_close(index, code, reason);
+        }
+        if !matches!(conn.phase, Phase::Open) {
+            return Err(SendError::Refused(ws_proto::SendError::Closed));
+        }
+        conn.proto.close(code, reason)?;
+        conn.close_unwritten = true;
+        // The write-progress clock starts now, not at the last write
+        // before the shutdown.
+        conn.last_write = now;
+        self.mark_dirty(index);
+        Ok(())
+    }
+
     /// Queue our close frame and start the close timer.
     pub(crate) fn start_close(
         &mut self,
@@ -551,6 +578,13 @@ impl<D> Core<D> {
             conn.out_pos = 0;
             let out = std::mem::take(&mut conn.out);
             self.pool.give(out);
+            if conn.close_unwritten {
+                // The shutdown's close is out: the peer's answer is due
+                // within the close timeout from now.
+                conn.close_unwritten = false;
+                let now = self.turn_started.saturating_duration_since(self.origin);
+                self.conns[index].timers.on_close_sent(now);
+            }
         }
         let conn = &mut self.conns[index];
         let finished = match conn.phase {
@@ -992,7 +1026,14 @@ impl<D> Core<D> {
             }
         }
         let timers = self.config.timers();
-        let stall = self.config.stall_timeout;
+        // While shutting down, a connection still writing its queue (the
+        // 1001 behind it) goes once it makes no progress for the close
+        // timeout, if that is shorter than the stall timeout.
+        let stall = if self.stop_requested {
+            self.config.stall_timeout.min(self.config.close_timeout)
+        } else {
+            self.config.stall_timeout
+        };
         let clock = self.clock(now);
         for (index, conn) in &mut self.conns {
             if let Some(timer) = due_timer(conn, &timers, stall, now, clock) {

@@ -62,8 +62,10 @@ impl ShutdownHandle {
     }
 
     /// Ask every attached loop to shut down: each sends 1001 (going away)
-    /// to its open connections, waits up to the close timeout for them to
-    /// close, and returns from `run`.
+    /// to its open connections, behind every message already queued for
+    /// them (and the mail other loops posted to it), waits for them to
+    /// close, and returns from `run`; see
+    /// [`Config::close_timeout`](crate::Config::close_timeout) for how long.
     pub fn shutdown(&self) {
         self.inner.requested.store(true, Ordering::SeqCst);
         let wakers = self
@@ -224,7 +226,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// True once a shutdown has run its course: every connection closed,
-    /// or the close timeout passed. [`run`](Self::run) returns then.
+    /// or `stall_timeout + close_timeout` passed since it began (see
+    /// [`Config::close_timeout`](crate::Config::close_timeout)).
+    /// [`run`](Self::run) returns then.
     pub fn is_finished(&self) -> bool {
         self.stop_deadline
             .is_some_and(|deadline| self.core.conns.is_empty() || Instant::now() >= deadline)
@@ -503,6 +507,9 @@ impl<H: Handler> EventLoop<H> {
     /// Returns the time by which the loop exits regardless.
     fn begin_shutdown(&mut self) -> Instant {
         self.core.stop_requested = true;
+        // What other loops posted before the shutdown goes ahead of the
+        // 1001.
+        self.core.deliver_mail(&mut self.handler);
         self.accept_retry_at = None;
         for mut listener in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener.socket);
@@ -513,9 +520,11 @@ impl<H: Handler> EventLoop<H> {
             match conn.phase {
                 Phase::Open if conn.proto.is_open() => {
                     // Already closing or failed otherwise: nothing to add.
-                    let _ =
-                        self.core
-                            .start_close(index, CloseCode::GOING_AWAY, "server shutting down");
+                    let _ = self.core.start_close_after_queue(
+                        index,
+                        CloseCode::GOING_AWAY,
+                        "server shutting down",
+                    );
                 }
                 Phase::Open => {}
                 _ => {
@@ -531,7 +540,8 @@ impl<H: Handler> EventLoop<H> {
             }
         }
         self.core.flush_dirty(&mut self.handler);
-        Instant::now() + self.core.config.close_timeout
+        let config = &self.core.config;
+        Instant::now() + config.stall_timeout + config.close_timeout
     }
 
     fn drop_all(&mut self) {

@@ -261,9 +261,11 @@ impl<D> Context<'_, D> {
 
     /// Stop the loop, and every other loop of its [`Server`](crate::Server)
     /// (or of its [`ShutdownHandle`](crate::ShutdownHandle)): every open
-    /// connection is sent 1001 (going away) at the end of this turn, and
-    /// each loop returns when its connections are closed or the close
-    /// timeout passed.
+    /// connection is sent 1001 (going away) at the end of this turn,
+    /// behind everything already queued for it (sends made here
+    /// included), and each loop returns when its connections are closed;
+    /// see [`Config::close_timeout`](crate::Config::close_timeout) for how long
+    /// that may take.
     pub fn shutdown(&mut self) {
         self.core.stop_requested = true;
     }
