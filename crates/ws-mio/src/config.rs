@@ -19,7 +19,7 @@ use ws_proto::timer::TimerConfig;
 /// | `idle_timeout` | 60 s | a ping is sent |
 /// | `pong_timeout` | 10 s (after that ping) | close 1001 |
 /// | `close_timeout` | 5 s | socket closed without the peer's close (on shutdown: counted from when the queue ahead of the 1001 is written) |
-/// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull`; reading pauses from half of it |
+/// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull` (then `Handler::on_writable` once under half of it); reading pauses from half of it |
 /// | `stall_timeout` | 30 s without write progress | socket closed (the peer does not read) |
 /// | `max_connections` | 100,000 per loop | new connections closed at once |
 /// | `max_mailbox` | 16 MiB per loop | sends from other loops refused with `SendError::QueueFull` |
@@ -71,7 +71,9 @@ pub struct Config {
     /// read cannot make the server buffer without limit. One message may
     /// take the queue past the bound (so a 16 MiB echo works with a 1 MiB
     /// bound): memory per connection stays under `max_outgoing` plus one
-    /// maximal message.
+    /// maximal message. After a refusal the handler's
+    /// [`on_writable`](crate::Handler::on_writable) runs once the queue
+    /// has drained to half of `max_outgoing` (the low-water mark).
     pub max_outgoing: usize,
     /// A connection whose outgoing queue makes no progress for this long is
     /// dropped.
@@ -154,6 +156,12 @@ impl Config {
     /// The message size limit as a `usize` for the assembler.
     pub(crate) fn max_message_len(&self) -> usize {
         usize::try_from(self.protocol.max_message_size).unwrap_or(usize::MAX)
+    }
+
+    /// The queue size to which a full queue must drain before the
+    /// handler hears `on_writable`.
+    pub(crate) fn low_water(&self) -> usize {
+        self.max_outgoing / 2
     }
 
     /// The queue size from which reading pauses.

@@ -71,6 +71,9 @@ pub(crate) struct Conn<D> {
     /// Our close (a shutdown's 1001) waits behind queued messages: its
     /// close deadline starts once the queue, close included, is written.
     pub(crate) close_unwritten: bool,
+    /// A send was refused with `QueueFull`: `on_writable` is owed once the
+    /// queue drains to the low-water mark.
+    pub(crate) wants_writable: bool,
     /// Reading stopped because the outgoing queue is above high water.
     pub(crate) read_paused: bool,
     /// In the loop's list of connections to flush.
@@ -109,6 +112,7 @@ impl<D> Conn<D> {
             opened: false,
             close_reported: false,
             close_unwritten: false,
+            wants_writable: false,
             read_paused: false,
             dirty: false,
             read_closed: false,

@@ -196,6 +196,7 @@ impl<D> Core<D> {
             return Err(SendError::Refused(ws_proto::SendError::Closed));
         }
         if conn.queued() >= self.config.max_outgoing {
+            conn.wants_writable = true;
             return Err(SendError::QueueFull);
         }
         if conn.out.capacity() == 0 {
@@ -598,6 +599,13 @@ impl<D> Core<D> {
         if conn.read_paused && conn.queued() < self.config.high_water() {
             conn.read_paused = false;
             self.again.push(index);
+        }
+        if conn.wants_writable && conn.queued() <= self.config.low_water() {
+            conn.wants_writable = false;
+            if conn.is_open() {
+                let id = self.id_of(index);
+                handler.on_writable(&mut Context { core: self }, id);
+            }
         }
     }
 

@@ -124,6 +124,17 @@ pub trait Handler {
         let _ = (ctx, id, payload);
     }
 
+    /// A send to `id` was refused with
+    /// [`SendError::QueueFull`](crate::SendError::QueueFull) (its queue
+    /// held [`Config::max_outgoing`](crate::Config::max_outgoing) bytes),
+    /// and the queue has since drained to half of that: send again. Called
+    /// once per refusal (however many sends were refused before it), only
+    /// while the connection is open; a queue full of mail from other loops
+    /// or of a broadcast counts too. Default: nothing.
+    fn on_writable(&mut self, ctx: &mut Context<'_, Self::Data>, id: ConnectionId) {
+        let _ = (ctx, id);
+    }
+
     /// The connection is closing or closed: the peer's close frame
     /// arrived, we failed it (the code we sent), or it was lost
     /// ([`CloseCode::ABNORMAL`]). Called once per opened connection; its
