@@ -22,6 +22,8 @@ use ws_proto::timer::TimerConfig;
 /// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull` (then `Handler::on_writable` once under half of it); reading pauses from half of it |
 /// | `stall_timeout` | 30 s without write progress | socket closed (the peer does not read) |
 /// | `max_connections` | 100,000 per loop | new connections closed at once |
+/// | `max_server_connections` | none | new connections closed at once, whichever loop accepts them |
+/// | `allowed_origins` | any | HTTP 403 for a request whose `Origin` is not listed |
 /// | `max_mailbox` | 16 MiB per loop | sends from other loops refused with `SendError::QueueFull` |
 /// | `compression` | permessage-deflate on, level 6, threshold 256 B | inflated size counts against `max_message_size` |
 ///
@@ -78,10 +80,27 @@ pub struct Config {
     /// A connection whose outgoing queue makes no progress for this long is
     /// dropped.
     pub stall_timeout: Duration,
-    /// Most connections one loop holds; more are closed on accept. See
+    /// Most connections one loop holds; more are closed on accept. A
+    /// [`Server`](crate::Server) with N loops may hold N times this; cap
+    /// the whole server with `max_server_connections`. See
     /// [Accepting, and running out of descriptors](Self#accepting-and-running-out-of-descriptors)
     /// for what happens when the process's descriptor limit comes first.
     pub max_connections: usize,
+    /// Most connections all the loops of a [`Server`](crate::Server) hold
+    /// together (`None`: no cap but each loop's `max_connections`). Past
+    /// it a new connection is accepted and closed at once, like one over
+    /// `max_connections`. Client connections made with `connect` count
+    /// towards it but are never refused by it. For a lone
+    /// [`EventLoop`](crate::EventLoop) it is a second cap on that loop.
+    pub max_server_connections: Option<usize>,
+    /// The `Origin` header values a server accepts (compared ignoring
+    /// ASCII case, for example `"https://example.com"`); `None` (the
+    /// default) accepts any request, with or without `Origin`. With a
+    /// list, a request whose `Origin` is not in it, or that has none, is
+    /// answered with HTTP 403 before the handler's `on_open` sees it.
+    /// Browsers always send `Origin`; other clients usually do not, so
+    /// list the origins they should send.
+    pub allowed_origins: Option<Vec<String>>,
     /// Bound on the bytes that the other loops of a [`Server`](crate::Server)
     /// may have waiting for this loop (their sends to its connections and
     /// their broadcasts), each message counting its size plus 64 bytes. A
@@ -139,6 +158,8 @@ impl Default for Config {
             max_outgoing: 1 << 20,
             stall_timeout: Duration::from_secs(30),
             max_connections: 100_000,
+            max_server_connections: None,
+            allowed_origins: None,
             max_mailbox: 16 << 20,
             read_buffer_size: 64 * 1024,
             max_pooled_buffer: 256 * 1024,

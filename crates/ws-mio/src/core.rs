@@ -121,6 +121,33 @@ impl<D> Core<D> {
             .map(|_| index)
     }
 
+    /// Whether one more accepted connection fits under the loop's
+    /// `max_connections` and the server's `max_server_connections`; if it
+    /// does, it is counted against the latter (given back by
+    /// [`remove`](Self::remove), or by [`insert_accepted`](Self::insert_accepted) failing).
+    pub(crate) fn take_slot(&self) -> bool {
+        if self.conns.len() >= self.config.max_connections {
+            return false;
+        }
+        let cap = self.config.max_server_connections.unwrap_or(usize::MAX);
+        match &self.office {
+            Some(office) => office.take_connection(cap),
+            None => self.conns.len() < cap,
+        }
+    }
+
+    /// Register an accepted socket that [`take_slot`](Self::take_slot)
+    /// made room for; returns its index.
+    pub(crate) fn insert_accepted(&mut self, stream: TcpStream, phase: Phase) -> io::Result<usize> {
+        let inserted = self.insert(stream, phase, Role::Server);
+        if inserted.is_err() {
+            if let Some(office) = &self.office {
+                office.release_connection();
+            }
+        }
+        inserted
+    }
+
     /// Register a new socket; returns its index.
     pub(crate) fn insert(
         &mut self,
@@ -534,6 +561,10 @@ impl<D> Core<D> {
         };
         let phase = Phase::ClientHandshake(Box::new(handshake));
         let index = self.insert(stream, phase, Role::Client)?;
+        if let Some(office) = &self.office {
+            // Counted, not capped: the cap is on what the server accepts.
+            office.add_connection();
+        }
         self.conns[index].out = bytes;
         self.mark_dirty(index);
         Ok(self.id_of(index))
@@ -825,6 +856,9 @@ impl<D> Core<D> {
         }
         let mut conn = self.conns.remove(index);
         self.descriptor_freed = true;
+        if let Some(office) = &self.office {
+            office.release_connection();
+        }
         if conn.opened {
             self.count_opened(false);
         }
@@ -883,6 +917,20 @@ impl<D> Core<D> {
             }
         };
         let request = incoming.request();
+        if let Some(allowed) = &self.config.allowed_origins {
+            let listed = request
+                .header("origin")
+                .and_then(|origin| std::str::from_utf8(origin).ok())
+                .is_some_and(|origin| {
+                    let origin = origin.trim();
+                    allowed.iter().any(|ok| ok.eq_ignore_ascii_case(origin))
+                });
+            if !listed {
+                self.pool.give(bytes);
+                self.refuse(index, Err(Refusal { status: 403 }));
+                return None;
+            }
+        }
         let supported: Vec<&str> = self
             .config
             .subprotocols

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use ws_proto::handshake::ServerHandshake;
-use ws_proto::{CloseCode, Role};
+use ws_proto::CloseCode;
 
 use crate::config::Config;
 use crate::conn::Phase;
@@ -348,8 +348,7 @@ impl<H: Handler> EventLoop<H> {
                 }
                 Err(_) => return self.owe_accept(listener),
             };
-            if self.core.conns.len() >= self.core.config.max_connections || self.core.stop_requested
-            {
+            if self.core.stop_requested || !self.core.take_slot() {
                 drop(stream);
                 continue;
             }
@@ -361,7 +360,7 @@ impl<H: Handler> EventLoop<H> {
             // A socket that cannot be registered is dropped (closed).
             let _ = self
                 .core
-                .insert(stream, Phase::ServerHandshake(handshake), Role::Server);
+                .insert_accepted(stream, Phase::ServerHandshake(handshake));
         }
     }
 
