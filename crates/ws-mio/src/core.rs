@@ -2,7 +2,8 @@
 //! [`Context`](crate::Context): connections, buffers, and the logic of
 //! sending, flushing, closing and timers.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
@@ -69,6 +70,11 @@ pub(crate) struct Core<D> {
     /// loop last looked: an accept owed for want of descriptors may
     /// succeed now.
     pub(crate) descriptor_freed: bool,
+    /// The handler's timers (`Context::set_timer`): when each is due, in
+    /// the order they were set, and its token.
+    handler_timers: BinaryHeap<Reverse<(Instant, u64, u64)>>,
+    /// How many handler timers were ever set (orders timers due at once).
+    timers_set: u64,
 }
 
 impl<D> Core<D> {
@@ -89,6 +95,40 @@ impl<D> Core<D> {
             opened: 0,
             mail: VecDeque::new(),
             descriptor_freed: false,
+            handler_timers: BinaryHeap::new(),
+            timers_set: 0,
+        }
+    }
+
+    /// Have the handler's `on_timer` called with `token` once `after`
+    /// has passed.
+    pub(crate) fn set_timer(&mut self, after: Duration, token: u64) {
+        let due = Instant::now() + after;
+        self.timers_set += 1;
+        self.handler_timers
+            .push(Reverse((due, self.timers_set, token)));
+    }
+
+    /// When the earliest handler timer is due, if one is set.
+    pub(crate) fn next_handler_timer(&self) -> Option<Instant> {
+        self.handler_timers.peek().map(|Reverse((due, _, _))| *due)
+    }
+
+    /// Call `on_timer` for every handler timer due at `now`, earliest
+    /// first; timers set by those calls wait for a later turn even if
+    /// they are due already, so a timer of zero cannot starve the loop.
+    pub(crate) fn run_handler_timers<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        now: Instant,
+    ) {
+        let last = self.timers_set;
+        while let Some(&Reverse((due, set, token))) = self.handler_timers.peek() {
+            if due > now || set > last {
+                break;
+            }
+            self.handler_timers.pop();
+            handler.on_timer(&mut Context { core: self }, token);
         }
     }
 

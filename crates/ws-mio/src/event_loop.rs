@@ -254,6 +254,9 @@ impl<H: Handler> EventLoop<H> {
         if let Some(retry_at) = self.accept_retry_at {
             timeout = timeout.min(retry_at.saturating_duration_since(Instant::now()));
         }
+        if let Some(due) = self.core.next_handler_timer() {
+            timeout = timeout.min(due.saturating_duration_since(Instant::now()));
+        }
         if !self.core.again.is_empty() || self.core.has_mail() {
             timeout = Duration::ZERO;
         }
@@ -302,6 +305,10 @@ impl<H: Handler> EventLoop<H> {
         self.core.deliver_mail(&mut self.handler);
         self.core.flush_dirty(&mut self.handler);
         let now = Instant::now();
+        if self.core.next_handler_timer().is_some_and(|due| due <= now) {
+            self.core.run_handler_timers(&mut self.handler, now);
+            self.core.flush_dirty(&mut self.handler);
+        }
         if now >= self.next_sweep {
             self.core.sweep(&mut self.handler, now, &mut self.expired);
             self.core.flush_dirty(&mut self.handler);

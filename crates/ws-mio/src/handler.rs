@@ -2,6 +2,7 @@
 //! [`Context`] to act on any connection of the loop.
 
 use std::fmt;
+use std::time::Duration;
 
 use ws_proto::handshake::client::Response;
 use ws_proto::handshake::server::Request;
@@ -135,6 +136,12 @@ pub trait Handler {
         let _ = (ctx, id);
     }
 
+    /// A timer set with [`Context::set_timer`] is due: `token` is the one
+    /// it was set with. Default: nothing.
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self::Data>, token: u64) {
+        let _ = (ctx, token);
+    }
+
     /// The connection is closing or closed: the peer's close frame
     /// arrived, we failed it (the code we sent), or it was lost
     /// ([`CloseCode::ABNORMAL`]). Called once per opened connection; its
@@ -261,11 +268,26 @@ impl<D> Context<'_, D> {
         self.core.queued(id)
     }
 
+    /// Have [`Handler::on_timer`] called with `token` on this loop once
+    /// `after` has passed (at the first turn of the loop after that; a
+    /// timer set from `on_timer` runs at a later turn, never in the same
+    /// one). Timers are not tied to a connection and cannot be cancelled:
+    /// use the token to tell whether one still matters. They end with the
+    /// loop.
+    pub fn set_timer(&mut self, after: Duration, token: u64) {
+        self.core.set_timer(after, token);
+    }
+
     /// Open a client connection to a `ws://` URL from this loop; its
     /// `on_open` follows when the handshake succeeds, or exactly one
     /// `on_error` if it does not (see [`Handler::on_error`]). An error
     /// returned here (bad URL, no address, a connect that fails at once)
     /// is the only report of that attempt.
+    ///
+    /// A host name is resolved here, on the loop's thread, and that
+    /// blocks the loop until the resolver answers: give an IP address
+    /// (`ws://127.0.0.1:9002/`), resolved beforehand, to keep the loop
+    /// from waiting.
     pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
         self.core.connect(url)
     }

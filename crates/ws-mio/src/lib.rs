@@ -4,9 +4,10 @@
 //! You write a [`Handler`]; the loop calls it when a connection opens
 //! (`on_open`), a message arrives (`on_message`), a ping or pong arrives
 //! (`on_ping`, `on_pong`), a full outgoing queue has drained after a
-//! refused send (`on_writable`), a connection closes (`on_close`) or
-//! something fails (`on_error`), with a [`Context`] that can send to any
-//! connection, close it, or broadcast.
+//! refused send (`on_writable`), a timer it set is due (`on_timer`), a
+//! connection closes (`on_close`) or something fails (`on_error`), with a
+//! [`Context`] that can send to any connection, close it, broadcast, or
+//! set a timer.
 //!
 //! ```
 //! use ws_mio::{ConnectionId, Context, Handler, MessageRef, Opening, Refusal, Server};
