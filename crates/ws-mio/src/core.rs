@@ -51,6 +51,9 @@ pub(crate) struct Core<D> {
     /// fairness).
     pub(crate) again: Vec<usize>,
     pub(crate) stop_requested: bool,
+    /// The shutdown began: 1001s are queued (set after `stop_requested`,
+    /// at the start of the next turn).
+    pub(crate) shutting_down: bool,
     /// The time this turn of the loop began (after its poll): the time of
     /// every read and write in it, for the idle and stall timers, which
     /// count in seconds. One clock read per turn instead of two per
@@ -88,6 +91,7 @@ impl<D> Core<D> {
             dirty: Vec::new(),
             again: Vec::new(),
             stop_requested: false,
+            shutting_down: false,
             turn_started: Instant::now(),
             origin: Instant::now(),
             office: None,
@@ -1125,7 +1129,7 @@ impl<D> Core<D> {
         // While shutting down, a connection still writing its queue (the
         // 1001 behind it) goes once it makes no progress for the close
         // timeout, if that is shorter than the stall timeout.
-        let stall = if self.stop_requested {
+        let stall = if self.shutting_down {
             self.config.stall_timeout.min(self.config.close_timeout)
         } else {
             self.config.stall_timeout

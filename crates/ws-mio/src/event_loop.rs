@@ -516,6 +516,7 @@ impl<H: Handler> EventLoop<H> {
         // What other loops posted before the shutdown goes ahead of the
         // 1001.
         self.core.deliver_mail(&mut self.handler);
+        self.core.shutting_down = true;
         self.accept_retry_at = None;
         for mut listener in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener.socket);
