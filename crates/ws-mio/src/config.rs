@@ -18,10 +18,12 @@ use ws_proto::timer::TimerConfig;
 /// | `handshake_timeout` | 10 s | connection closed |
 /// | `idle_timeout` | 60 s | a ping is sent |
 /// | `pong_timeout` | 10 s (after that ping) | close 1001 |
-/// | `close_timeout` | 5 s | socket closed without the peer's close |
-/// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull`; reading pauses from half of it |
+/// | `close_timeout` | 5 s | socket closed without the peer's close (on shutdown: counted from when the queue ahead of the 1001 is written) |
+/// | `max_outgoing` | 1 MiB | sends refused with `SendError::QueueFull` (then `Handler::on_writable` once under half of it); reading pauses from half of it |
 /// | `stall_timeout` | 30 s without write progress | socket closed (the peer does not read) |
 /// | `max_connections` | 100,000 per loop | new connections closed at once |
+/// | `max_server_connections` | none | new connections closed at once, whichever loop accepts them |
+/// | `allowed_origins` | any | HTTP 403 for a request whose `Origin` is not listed |
 /// | `max_mailbox` | 16 MiB per loop | sends from other loops refused with `SendError::QueueFull` |
 /// | `compression` | permessage-deflate on, level 6, threshold 256 B | inflated size counts against `max_message_size` |
 ///
@@ -56,6 +58,14 @@ pub struct Config {
     /// connection is closed with 1001.
     pub pong_timeout: Duration,
     /// Time the peer has to answer our close frame.
+    ///
+    /// On shutdown, the 1001 goes out behind every message already queued for
+    /// the connection, however full its queue: its close timeout starts
+    /// once all of that is written. Until then the connection is kept as
+    /// long as writes make progress, at most `close_timeout` apart (or
+    /// `stall_timeout`, if shorter). A loop returns when its connections
+    /// are closed, and at the latest `stall_timeout + close_timeout` after
+    /// the shutdown began.
     pub close_timeout: Duration,
     /// Bound on each connection's queue of outgoing bytes. A send is
     /// refused once the queue holds this much; reading from the connection
@@ -63,15 +73,34 @@ pub struct Config {
     /// read cannot make the server buffer without limit. One message may
     /// take the queue past the bound (so a 16 MiB echo works with a 1 MiB
     /// bound): memory per connection stays under `max_outgoing` plus one
-    /// maximal message.
+    /// maximal message. After a refusal the handler's
+    /// [`on_writable`](crate::Handler::on_writable) runs once the queue
+    /// has drained to half of `max_outgoing` (the low-water mark).
     pub max_outgoing: usize,
     /// A connection whose outgoing queue makes no progress for this long is
     /// dropped.
     pub stall_timeout: Duration,
-    /// Most connections one loop holds; more are closed on accept. See
+    /// Most connections one loop holds; more are closed on accept. A
+    /// [`Server`](crate::Server) with N loops may hold N times this; cap
+    /// the whole server with `max_server_connections`. See
     /// [Accepting, and running out of descriptors](Self#accepting-and-running-out-of-descriptors)
     /// for what happens when the process's descriptor limit comes first.
     pub max_connections: usize,
+    /// Most connections all the loops of a [`Server`](crate::Server) hold
+    /// together (`None`: no cap but each loop's `max_connections`). Past
+    /// it a new connection is accepted and closed at once, like one over
+    /// `max_connections`. Client connections made with `connect` count
+    /// towards it but are never refused by it. For a lone
+    /// [`EventLoop`](crate::EventLoop) it is a second cap on that loop.
+    pub max_server_connections: Option<usize>,
+    /// The `Origin` header values a server accepts (compared ignoring
+    /// ASCII case, for example `"https://example.com"`); `None` (the
+    /// default) accepts any request, with or without `Origin`. With a
+    /// list, a request whose `Origin` is not in it, or that has none, is
+    /// answered with HTTP 403 before the handler's `on_open` sees it.
+    /// Browsers always send `Origin`; other clients usually do not, so
+    /// list the origins they should send.
+    pub allowed_origins: Option<Vec<String>>,
     /// Bound on the bytes that the other loops of a [`Server`](crate::Server)
     /// may have waiting for this loop (their sends to its connections and
     /// their broadcasts), each message counting its size plus 64 bytes. A
@@ -129,6 +158,8 @@ impl Default for Config {
             max_outgoing: 1 << 20,
             stall_timeout: Duration::from_secs(30),
             max_connections: 100_000,
+            max_server_connections: None,
+            allowed_origins: None,
             max_mailbox: 16 << 20,
             read_buffer_size: 64 * 1024,
             max_pooled_buffer: 256 * 1024,
@@ -146,6 +177,12 @@ impl Config {
     /// The message size limit as a `usize` for the assembler.
     pub(crate) fn max_message_len(&self) -> usize {
         usize::try_from(self.protocol.max_message_size).unwrap_or(usize::MAX)
+    }
+
+    /// The queue size to which a full queue must drain before the
+    /// handler hears `on_writable`.
+    pub(crate) fn low_water(&self) -> usize {
+        self.max_outgoing / 2
     }
 
     /// The queue size from which reading pauses.

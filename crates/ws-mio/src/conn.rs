@@ -68,6 +68,12 @@ pub(crate) struct Conn<D> {
     /// `on_open` accepted it: `on_close` is owed.
     pub(crate) opened: bool,
     pub(crate) close_reported: bool,
+    /// Our close (a shutdown's 1001) waits behind queued messages: its
+    /// close deadline starts once the queue, close included, is written.
+    pub(crate) close_unwritten: bool,
+    /// A send was refused with `QueueFull`: `on_writable` is owed once the
+    /// queue drains to the low-water mark.
+    pub(crate) wants_writable: bool,
     /// Reading stopped because the outgoing queue is above high water.
     pub(crate) read_paused: bool,
     /// In the loop's list of connections to flush.
@@ -105,6 +111,8 @@ impl<D> Conn<D> {
             data: None,
             opened: false,
             close_reported: false,
+            close_unwritten: false,
+            wants_writable: false,
             read_paused: false,
             dirty: false,
             read_closed: false,

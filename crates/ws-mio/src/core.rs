@@ -2,7 +2,8 @@
 //! [`Context`](crate::Context): connections, buffers, and the logic of
 //! sending, flushing, closing and timers.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
@@ -50,6 +51,9 @@ pub(crate) struct Core<D> {
     /// fairness).
     pub(crate) again: Vec<usize>,
     pub(crate) stop_requested: bool,
+    /// The shutdown began: 1001s are queued (set after `stop_requested`,
+    /// at the start of the next turn).
+    pub(crate) shutting_down: bool,
     /// The time this turn of the loop began (after its poll): the time of
     /// every read and write in it, for the idle and stall timers, which
     /// count in seconds. One clock read per turn instead of two per
@@ -69,6 +73,11 @@ pub(crate) struct Core<D> {
     /// loop last looked: an accept owed for want of descriptors may
     /// succeed now.
     pub(crate) descriptor_freed: bool,
+    /// The handler's timers (`Context::set_timer`): when each is due, in
+    /// the order they were set, and its token.
+    handler_timers: BinaryHeap<Reverse<(Instant, u64, u64)>>,
+    /// How many handler timers were ever set (orders timers due at once).
+    timers_set: u64,
 }
 
 impl<D> Core<D> {
@@ -82,6 +91,7 @@ impl<D> Core<D> {
             dirty: Vec::new(),
             again: Vec::new(),
             stop_requested: false,
+            shutting_down: false,
             turn_started: Instant::now(),
             origin: Instant::now(),
             office: None,
@@ -89,6 +99,40 @@ impl<D> Core<D> {
             opened: 0,
             mail: VecDeque::new(),
             descriptor_freed: false,
+            handler_timers: BinaryHeap::new(),
+            timers_set: 0,
+        }
+    }
+
+    /// Have the handler's `on_timer` called with `token` once `after`
+    /// has passed.
+    pub(crate) fn set_timer(&mut self, after: Duration, token: u64) {
+        let due = Instant::now() + after;
+        self.timers_set += 1;
+        self.handler_timers
+            .push(Reverse((due, self.timers_set, token)));
+    }
+
+    /// When the earliest handler timer is due, if one is set.
+    pub(crate) fn next_handler_timer(&self) -> Option<Instant> {
+        self.handler_timers.peek().map(|Reverse((due, _, _))| *due)
+    }
+
+    /// Call `on_timer` for every handler timer due at `now`, earliest
+    /// first; timers set by those calls wait for a later turn even if
+    /// they are due already, so a timer of zero cannot starve the loop.
+    pub(crate) fn run_handler_timers<H: Handler<Data = D>>(
+        &mut self,
+        handler: &mut H,
+        now: Instant,
+    ) {
+        let last = self.timers_set;
+        while let Some(&Reverse((due, set, token))) = self.handler_timers.peek() {
+            if due > now || set > last {
+                break;
+            }
+            self.handler_timers.pop();
+            handler.on_timer(&mut Context { core: self }, token);
         }
     }
 
@@ -119,6 +163,33 @@ impl<D> Core<D> {
             .get(index)
             .filter(|conn| conn.generation == id.generation && id.home == self.home)
             .map(|_| index)
+    }
+
+    /// Whether one more accepted connection fits under the loop's
+    /// `max_connections` and the server's `max_server_connections`; if it
+    /// does, it is counted against the latter (given back by
+    /// [`remove`](Self::remove), or by [`insert_accepted`](Self::insert_accepted) failing).
+    pub(crate) fn take_slot(&self) -> bool {
+        if self.conns.len() >= self.config.max_connections {
+            return false;
+        }
+        let cap = self.config.max_server_connections.unwrap_or(usize::MAX);
+        match &self.office {
+            Some(office) => office.take_connection(cap),
+            None => self.conns.len() < cap,
+        }
+    }
+
+    /// Register an accepted socket that [`take_slot`](Self::take_slot)
+    /// made room for; returns its index.
+    pub(crate) fn insert_accepted(&mut self, stream: TcpStream, phase: Phase) -> io::Result<usize> {
+        let inserted = self.insert(stream, phase, Role::Server);
+        if inserted.is_err() {
+            if let Some(office) = &self.office {
+                office.release_connection();
+            }
+        }
+        inserted
     }
 
     /// Register a new socket; returns its index.
@@ -196,6 +267,7 @@ impl<D> Core<D> {
             return Err(SendError::Refused(ws_proto::SendError::Closed));
         }
         if conn.queued() >= self.config.max_outgoing {
+            conn.wants_writable = true;
             return Err(SendError::QueueFull);
         }
         if conn.out.capacity() == 0 {
@@ -435,6 +507,33 @@ impl<D> Core<D> {
         }
     }
 
+    /// Shutdown: queue our close behind whatever is queued, and start its
+    /// close deadline only once all of it is written (see
+    /// [`flush`](Self::flush)); until then the connection is bounded by
+    /// write progress (see [`sweep`](Self::sweep)).
+    pub(crate) fn start_close_after_queue(
+        &mut self,
+        index: usize,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
+        let now = self.turn_started.max(Instant::now());
+        let conn = &mut self.conns[index];
+        if conn.queued() == 0 {
+            return self.start_close(index, code, reason);
+        }
+        if !matches!(conn.phase, Phase::Open) {
+            return Err(SendError::Refused(ws_proto::SendError::Closed));
+        }
+        conn.proto.close(code, reason)?;
+        conn.close_unwritten = true;
+        // The write-progress clock starts now, not at the last write
+        // before the shutdown.
+        conn.last_write = now;
+        self.mark_dirty(index);
+        Ok(())
+    }
+
     /// Queue our close frame and start the close timer.
     pub(crate) fn start_close(
         &mut self,
@@ -506,6 +605,10 @@ impl<D> Core<D> {
         };
         let phase = Phase::ClientHandshake(Box::new(handshake));
         let index = self.insert(stream, phase, Role::Client)?;
+        if let Some(office) = &self.office {
+            // Counted, not capped: the cap is on what the server accepts.
+            office.add_connection();
+        }
         self.conns[index].out = bytes;
         self.mark_dirty(index);
         Ok(self.id_of(index))
@@ -551,6 +654,13 @@ impl<D> Core<D> {
             conn.out_pos = 0;
             let out = std::mem::take(&mut conn.out);
             self.pool.give(out);
+            if conn.close_unwritten {
+                // The shutdown's close is out: the peer's answer is due
+                // within the close timeout from now.
+                conn.close_unwritten = false;
+                let now = self.turn_started.saturating_duration_since(self.origin);
+                self.conns[index].timers.on_close_sent(now);
+            }
         }
         let conn = &mut self.conns[index];
         let finished = match conn.phase {
@@ -564,6 +674,13 @@ impl<D> Core<D> {
         if conn.read_paused && conn.queued() < self.config.high_water() {
             conn.read_paused = false;
             self.again.push(index);
+        }
+        if conn.wants_writable && conn.queued() <= self.config.low_water() {
+            conn.wants_writable = false;
+            if conn.is_open() {
+                let id = self.id_of(index);
+                handler.on_writable(&mut Context { core: self }, id);
+            }
         }
     }
 
@@ -783,6 +900,9 @@ impl<D> Core<D> {
         }
         let mut conn = self.conns.remove(index);
         self.descriptor_freed = true;
+        if let Some(office) = &self.office {
+            office.release_connection();
+        }
         if conn.opened {
             self.count_opened(false);
         }
@@ -841,6 +961,20 @@ impl<D> Core<D> {
             }
         };
         let request = incoming.request();
+        if let Some(allowed) = &self.config.allowed_origins {
+            let listed = request
+                .header("origin")
+                .and_then(|origin| std::str::from_utf8(origin).ok())
+                .is_some_and(|origin| {
+                    let origin = origin.trim();
+                    allowed.iter().any(|ok| ok.eq_ignore_ascii_case(origin))
+                });
+            if !listed {
+                self.pool.give(bytes);
+                self.refuse(index, Err(Refusal { status: 403 }));
+                return None;
+            }
+        }
         let supported: Vec<&str> = self
             .config
             .subprotocols
@@ -992,7 +1126,14 @@ impl<D> Core<D> {
             }
         }
         let timers = self.config.timers();
-        let stall = self.config.stall_timeout;
+        // While shutting down, a connection still writing its queue (the
+        // 1001 behind it) goes once it makes no progress for the close
+        // timeout, if that is shorter than the stall timeout.
+        let stall = if self.shutting_down {
+            self.config.stall_timeout.min(self.config.close_timeout)
+        } else {
+            self.config.stall_timeout
+        };
         let clock = self.clock(now);
         for (index, conn) in &mut self.conns {
             if let Some(timer) = due_timer(conn, &timers, stall, now, clock) {

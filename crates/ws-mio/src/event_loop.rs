@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use ws_proto::handshake::ServerHandshake;
-use ws_proto::{CloseCode, Role};
+use ws_proto::CloseCode;
 
 use crate::config::Config;
 use crate::conn::Phase;
@@ -62,8 +62,10 @@ impl ShutdownHandle {
     }
 
     /// Ask every attached loop to shut down: each sends 1001 (going away)
-    /// to its open connections, waits up to the close timeout for them to
-    /// close, and returns from `run`.
+    /// to its open connections, behind every message already queued for
+    /// them (and the mail other loops posted to it), waits for them to
+    /// close, and returns from `run`; see
+    /// [`Config::close_timeout`](crate::Config::close_timeout) for how long.
     pub fn shutdown(&self) {
         self.inner.requested.store(true, Ordering::SeqCst);
         let wakers = self
@@ -224,7 +226,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// True once a shutdown has run its course: every connection closed,
-    /// or the close timeout passed. [`run`](Self::run) returns then.
+    /// or `stall_timeout + close_timeout` passed since it began (see
+    /// [`Config::close_timeout`](crate::Config::close_timeout)).
+    /// [`run`](Self::run) returns then.
     pub fn is_finished(&self) -> bool {
         self.stop_deadline
             .is_some_and(|deadline| self.core.conns.is_empty() || Instant::now() >= deadline)
@@ -249,6 +253,9 @@ impl<H: Handler> EventLoop<H> {
         let mut timeout = timeout.map_or(until_sweep, |t| t.min(until_sweep));
         if let Some(retry_at) = self.accept_retry_at {
             timeout = timeout.min(retry_at.saturating_duration_since(Instant::now()));
+        }
+        if let Some(due) = self.core.next_handler_timer() {
+            timeout = timeout.min(due.saturating_duration_since(Instant::now()));
         }
         if !self.core.again.is_empty() || self.core.has_mail() {
             timeout = Duration::ZERO;
@@ -298,6 +305,10 @@ impl<H: Handler> EventLoop<H> {
         self.core.deliver_mail(&mut self.handler);
         self.core.flush_dirty(&mut self.handler);
         let now = Instant::now();
+        if self.core.next_handler_timer().is_some_and(|due| due <= now) {
+            self.core.run_handler_timers(&mut self.handler, now);
+            self.core.flush_dirty(&mut self.handler);
+        }
         if now >= self.next_sweep {
             self.core.sweep(&mut self.handler, now, &mut self.expired);
             self.core.flush_dirty(&mut self.handler);
@@ -344,8 +355,7 @@ impl<H: Handler> EventLoop<H> {
                 }
                 Err(_) => return self.owe_accept(listener),
             };
-            if self.core.conns.len() >= self.core.config.max_connections || self.core.stop_requested
-            {
+            if self.core.stop_requested || !self.core.take_slot() {
                 drop(stream);
                 continue;
             }
@@ -357,7 +367,7 @@ impl<H: Handler> EventLoop<H> {
             // A socket that cannot be registered is dropped (closed).
             let _ = self
                 .core
-                .insert(stream, Phase::ServerHandshake(handshake), Role::Server);
+                .insert_accepted(stream, Phase::ServerHandshake(handshake));
         }
     }
 
@@ -503,6 +513,10 @@ impl<H: Handler> EventLoop<H> {
     /// Returns the time by which the loop exits regardless.
     fn begin_shutdown(&mut self) -> Instant {
         self.core.stop_requested = true;
+        // What other loops posted before the shutdown goes ahead of the
+        // 1001.
+        self.core.deliver_mail(&mut self.handler);
+        self.core.shutting_down = true;
         self.accept_retry_at = None;
         for mut listener in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener.socket);
@@ -513,9 +527,11 @@ impl<H: Handler> EventLoop<H> {
             match conn.phase {
                 Phase::Open if conn.proto.is_open() => {
                     // Already closing or failed otherwise: nothing to add.
-                    let _ =
-                        self.core
-                            .start_close(index, CloseCode::GOING_AWAY, "server shutting down");
+                    let _ = self.core.start_close_after_queue(
+                        index,
+                        CloseCode::GOING_AWAY,
+                        "server shutting down",
+                    );
                 }
                 Phase::Open => {}
                 _ => {
@@ -531,7 +547,8 @@ impl<H: Handler> EventLoop<H> {
             }
         }
         self.core.flush_dirty(&mut self.handler);
-        Instant::now() + self.core.config.close_timeout
+        let config = &self.core.config;
+        Instant::now() + config.stall_timeout + config.close_timeout
     }
 
     fn drop_all(&mut self) {

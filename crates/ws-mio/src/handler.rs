@@ -2,6 +2,7 @@
 //! [`Context`] to act on any connection of the loop.
 
 use std::fmt;
+use std::time::Duration;
 
 use ws_proto::handshake::client::Response;
 use ws_proto::handshake::server::Request;
@@ -122,6 +123,23 @@ pub trait Handler {
     /// A pong arrived.
     fn on_pong(&mut self, ctx: &mut Context<'_, Self::Data>, id: ConnectionId, payload: &[u8]) {
         let _ = (ctx, id, payload);
+    }
+
+    /// A send to `id` was refused with
+    /// [`SendError::QueueFull`](crate::SendError::QueueFull) (its queue
+    /// held [`Config::max_outgoing`](crate::Config::max_outgoing) bytes),
+    /// and the queue has since drained to half of that: send again. Called
+    /// once per refusal (however many sends were refused before it), only
+    /// while the connection is open; a queue full of mail from other loops
+    /// or of a broadcast counts too. Default: nothing.
+    fn on_writable(&mut self, ctx: &mut Context<'_, Self::Data>, id: ConnectionId) {
+        let _ = (ctx, id);
+    }
+
+    /// A timer set with [`Context::set_timer`] is due: `token` is the one
+    /// it was set with. Default: nothing.
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self::Data>, token: u64) {
+        let _ = (ctx, token);
     }
 
     /// The connection is closing or closed: the peer's close frame
@@ -250,20 +268,37 @@ impl<D> Context<'_, D> {
         self.core.queued(id)
     }
 
+    /// Have [`Handler::on_timer`] called with `token` on this loop once
+    /// `after` has passed (at the first turn of the loop after that; a
+    /// timer set from `on_timer` runs at a later turn, never in the same
+    /// one). Timers are not tied to a connection and cannot be cancelled:
+    /// use the token to tell whether one still matters. They end with the
+    /// loop.
+    pub fn set_timer(&mut self, after: Duration, token: u64) {
+        self.core.set_timer(after, token);
+    }
+
     /// Open a client connection to a `ws://` URL from this loop; its
     /// `on_open` follows when the handshake succeeds, or exactly one
     /// `on_error` if it does not (see [`Handler::on_error`]). An error
     /// returned here (bad URL, no address, a connect that fails at once)
     /// is the only report of that attempt.
+    ///
+    /// A host name is resolved here, on the loop's thread, and that
+    /// blocks the loop until the resolver answers: give an IP address
+    /// (`ws://127.0.0.1:9002/`), resolved beforehand, to keep the loop
+    /// from waiting.
     pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
         self.core.connect(url)
     }
 
     /// Stop the loop, and every other loop of its [`Server`](crate::Server)
     /// (or of its [`ShutdownHandle`](crate::ShutdownHandle)): every open
-    /// connection is sent 1001 (going away) at the end of this turn, and
-    /// each loop returns when its connections are closed or the close
-    /// timeout passed.
+    /// connection is sent 1001 (going away) at the end of this turn,
+    /// behind everything already queued for it (sends made here
+    /// included), and each loop returns when its connections are closed;
+    /// see [`Config::close_timeout`](crate::Config::close_timeout) for how long
+    /// that may take.
     pub fn shutdown(&mut self) {
         self.core.stop_requested = true;
     }

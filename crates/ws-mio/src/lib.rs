@@ -1,9 +1,13 @@
 //! `ws-mio`: WebSockets (RFC 6455) for servers with many connections, on a
 //! `mio` event loop per thread, driven by the `ws-proto` core.
 //!
-//! You write a [`Handler`]; the loop calls it when a connection opens, a
-//! message arrives, or a connection closes, with a [`Context`] that can
-//! send to any connection, close it, or broadcast.
+//! You write a [`Handler`]; the loop calls it when a connection opens
+//! (`on_open`), a message arrives (`on_message`), a ping or pong arrives
+//! (`on_ping`, `on_pong`), a full outgoing queue has drained after a
+//! refused send (`on_writable`), a timer it set is due (`on_timer`), a
+//! connection closes (`on_close`) or something fails (`on_error`), with a
+//! [`Context`] that can send to any connection, close it, broadcast, or
+//! set a timer.
 //!
 //! ```
 //! use ws_mio::{ConnectionId, Context, Handler, MessageRef, Opening, Refusal, Server};
@@ -55,8 +59,12 @@
 //!   `SO_REUSEPORT`; a handler's sends, closes and broadcasts reach the
 //!   connections of every loop (through bounded mailboxes,
 //!   [`Config::max_mailbox`]).
-//! - Shutdown: [`ShutdownHandle::shutdown`] sends 1001 to every peer, waits
-//!   up to the close timeout, and returns from `run`.
+//! - Backpressure the handler can act on: a send refused with
+//!   [`SendError::QueueFull`] is followed by [`Handler::on_writable`] once
+//!   the queue has drained to half of [`Config::max_outgoing`].
+//! - Shutdown: [`ShutdownHandle::shutdown`] sends 1001 to every peer
+//!   behind what is already queued for it, waits for the peers' closes
+//!   (see [`Config::close_timeout`]), and returns from `run`.
 //! - Out of descriptors: connections that cannot be accepted wait in the
 //!   listen backlog and are accepted when a connection closes or within
 //!   100 ms of descriptors freeing up (see

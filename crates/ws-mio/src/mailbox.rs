@@ -81,6 +81,9 @@ pub(crate) struct PostOffice {
     mailboxes: Box<[Mailbox]>,
     /// Bound on the bytes waiting in each mailbox.
     limit: usize,
+    /// Connections held by all the loops together (for
+    /// `Config::max_server_connections`).
+    connections: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -102,7 +105,29 @@ impl PostOffice {
         PostOffice {
             mailboxes: (0..loops).map(|_| Mailbox::default()).collect(),
             limit,
+            connections: AtomicUsize::new(0),
         }
+    }
+
+    /// Count one more connection if the loops hold fewer than `cap`
+    /// together; false if they hold `cap` already.
+    pub(crate) fn take_connection(&self, cap: usize) -> bool {
+        self.connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < cap).then_some(held + 1)
+            })
+            .is_ok()
+    }
+
+    /// Count one more connection, whatever the cap (a client connection).
+    pub(crate) fn add_connection(&self) {
+        self.connections.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A connection counted by `take_connection` or `add_connection` is
+    /// gone.
+    pub(crate) fn release_connection(&self) {
+        self.connections.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// How many loops share it.

@@ -1,0 +1,160 @@
+//! A shutdown loses nothing: messages queued before it (up to a full
+//! outgoing queue, to a peer that reads slowly) all go out ahead of the
+//! 1001 close, even when writing them takes longer than the close timeout.
+
+mod common;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{config, read_frame, read_http_head, Running, IO_TIMEOUT};
+use socket2::{Domain, Protocol, Socket, Type};
+use ws_mio::{
+    CloseCode, Config, ConnectionId, Context, Handler, MessageRef, Opening, Refusal, SendError,
+};
+use ws_proto::OpCode;
+use ws_test_support::raw::upgrade_request;
+
+/// Size of each queued message (its first four bytes number it).
+const MESSAGE: usize = 4000;
+
+/// On the client's first message, queue numbered messages until the
+/// queue is full; record how many, then shut down from the handler or
+/// leave that to the test.
+struct Filler {
+    queued: Arc<AtomicUsize>,
+    shutdown_here: bool,
+}
+
+impl Handler for Filler {
+    type Data = ();
+
+    fn on_open(
+        &mut self,
+        _: &mut Context<'_, ()>,
+        _: ConnectionId,
+        _: &Opening<'_>,
+    ) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, _: MessageRef<'_>) {
+        let mut payload = vec![0u8; MESSAGE];
+        // Bounded: the queue refuses after `max_outgoing` bytes.
+        for n in 0u32..100_000 {
+            payload[..4].copy_from_slice(&n.to_be_bytes());
+            match ctx.send(id, MessageRef::Binary(&payload)) {
+                Ok(()) => {}
+                Err(SendError::QueueFull) => {
+                    self.queued.store(n as usize, Ordering::SeqCst);
+                    break;
+                }
+                Err(err) => panic!("send {n}: {err}"),
+            }
+        }
+        if self.shutdown_here {
+            ctx.shutdown();
+        }
+    }
+
+    fn on_close(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, _: CloseCode, _: &str) {}
+}
+
+/// A close timeout far shorter than the time the client takes to read
+/// the queue.
+fn shutdown_config() -> Config {
+    Config {
+        max_outgoing: 8 << 20,
+        close_timeout: Duration::from_millis(300),
+        stall_timeout: Duration::from_secs(5),
+        compression: None,
+        ..config()
+    }
+}
+
+/// A client with a small receive buffer, upgraded by hand.
+fn slow_client(addr: SocketAddr) -> TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .connect_timeout(&addr.into(), IO_TIMEOUT)
+        .expect("TCP connect");
+    let mut stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream
+        .write_all(upgrade_request(addr, "/", "13", "").as_bytes())
+        .unwrap();
+    let head = read_http_head(&mut stream).expect("read the upgrade response");
+    assert!(head.starts_with("HTTP/1.1 101 "), "not upgraded: {head:?}");
+    stream
+}
+
+/// Read slowly (pausing well under the close timeout, taking several
+/// close timeouts in all): every queued message arrives, in order, and
+/// then the 1001.
+fn reads_all_then_going_away(stream: &mut TcpStream, queued: &AtomicUsize) {
+    assert!(common::wait_until(IO_TIMEOUT, || queued
+        .load(Ordering::SeqCst)
+        > 0));
+    let started = Instant::now();
+    let expected = queued.load(Ordering::SeqCst);
+    assert!(expected > 100, "only {expected} messages filled the queue");
+    for n in 0..expected {
+        if n % 64 == 0 {
+            thread::sleep(Duration::from_millis(40));
+        }
+        let frame = read_frame(stream).unwrap_or_else(|err| panic!("message {n}: {err}"));
+        assert_eq!(frame.opcode, 0x2, "message {n} is not binary");
+        assert_eq!(frame.payload.len(), MESSAGE);
+        assert_eq!(frame.payload[..4], (n as u32).to_be_bytes(), "out of order");
+    }
+    let close = read_frame(stream).expect("the close after the messages");
+    assert_eq!(close.opcode, 0x8, "a close follows the {expected} messages");
+    assert_eq!(close.close_code(), 1001);
+    assert!(
+        started.elapsed() > 2 * shutdown_config().close_timeout,
+        "the client read faster than the test means it to"
+    );
+}
+
+#[test]
+fn context_shutdown_delivers_a_full_queue_before_1001() {
+    let queued = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&queued);
+    let server = Running::start(shutdown_config(), move || Filler {
+        queued: Arc::clone(&counter),
+        shutdown_here: true,
+    });
+    let mut stream = slow_client(server.addr);
+    stream
+        .write_all(&common::client_frame(OpCode::Binary, true, b"go"))
+        .unwrap();
+    reads_all_then_going_away(&mut stream, &queued);
+    assert!(common::wait_until(IO_TIMEOUT, || server.is_finished()));
+    server.stop_ok();
+}
+
+#[test]
+fn handle_shutdown_delivers_a_full_queue_before_1001() {
+    let queued = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&queued);
+    let server = Running::start(shutdown_config(), move || Filler {
+        queued: Arc::clone(&counter),
+        shutdown_here: false,
+    });
+    let mut stream = slow_client(server.addr);
+    stream
+        .write_all(&common::client_frame(OpCode::Binary, true, b"go"))
+        .unwrap();
+    assert!(common::wait_until(IO_TIMEOUT, || queued
+        .load(Ordering::SeqCst)
+        > 0));
+    server.shutdown_handle().shutdown();
+    reads_all_then_going_away(&mut stream, &queued);
+    server.stop_ok();
+}
