@@ -557,6 +557,11 @@ impl<S: Stream> WebSocket<S> {
     /// Write the control frames the core has queued (after any batched
     /// frames, which were encoded first).
     fn flush_control(&mut self) -> Result<()> {
+        // Called after every receive step: read the clock only when a
+        // control frame is queued.
+        if !self.conn.wants_transmit() {
+            return Ok(());
+        }
         self.flush_control_by(WriteDeadline::after(self.config.write_timeout))
     }
 
@@ -610,13 +615,18 @@ impl<S: Stream> WebSocket<S> {
         if self.socket_closed {
             return Err(self.closed_error());
         }
+        // The first call needs no arming while the stream's timeout is the
+        // whole `write_timeout` (it was not cut): the deadline was set just
+        // before. Most writes finish in that one call, without a clock read.
+        let mut armed = !self.write_timeout_cut;
         while !bufs.is_empty() {
-            if let Some(deadline) = deadline {
+            if let (Some(deadline), false) = (deadline, armed) {
                 if let Err(err) = self.arm_write_timeout(deadline) {
                     self.socket_closed = true;
                     return Err(err);
                 }
             }
+            armed = false;
             match self.stream.write_vectored(bufs) {
                 Ok(0) => {
                     self.socket_closed = true;
@@ -777,6 +787,11 @@ impl<S: Stream> WebSocket<S> {
     /// Write the frames given to [`feed`](Self::feed), in one write call
     /// where the stream takes them at once.
     pub fn flush(&mut self) -> Result<()> {
+        // No clock read when there is nothing to write: `recv` calls this
+        // before every read.
+        if self.batch.is_empty() {
+            return Ok(());
+        }
         self.flush_by(WriteDeadline::after(self.config.write_timeout))
     }
 
