@@ -5,17 +5,14 @@
 mod common;
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::{client_frame, config, read_frame, read_http_head, Running, IO_TIMEOUT};
-use socket2::{Domain, Protocol, Socket, Type};
+use common::{client_frame, config, read_frame, slow_client, Running};
 use ws_mio::{Config, ConnectionId, Context, Handler, MessageRef, Opening, Refusal, SendError};
 use ws_proto::OpCode;
-use ws_test_support::raw::upgrade_request;
 
 /// Messages the producer sends in all.
 const TOTAL: u32 = 3000;
@@ -83,24 +80,6 @@ fn backpressure_config() -> Config {
 
 fn ctx_low_water() -> usize {
     backpressure_config().max_outgoing / 2
-}
-
-/// A client with a small receive buffer, upgraded by hand.
-fn slow_client(addr: SocketAddr) -> TcpStream {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    socket
-        .connect_timeout(&addr.into(), IO_TIMEOUT)
-        .expect("TCP connect");
-    let mut stream: TcpStream = socket.into();
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream
-        .write_all(upgrade_request(addr, "/", "13", "").as_bytes())
-        .unwrap();
-    let head = read_http_head(&mut stream).expect("read the upgrade response");
-    assert!(head.starts_with("HTTP/1.1 101 "), "not upgraded: {head:?}");
-    stream
 }
 
 #[test]

@@ -5,19 +5,17 @@
 mod common;
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{config, read_frame, read_http_head, Running, IO_TIMEOUT};
-use socket2::{Domain, Protocol, Socket, Type};
+use common::{config, read_frame, slow_client, Running, IO_TIMEOUT};
 use ws_mio::{
     CloseCode, Config, ConnectionId, Context, Handler, MessageRef, Opening, Refusal, SendError,
 };
 use ws_proto::OpCode;
-use ws_test_support::raw::upgrade_request;
 
 /// Size of each queued message (its first four bytes number it).
 const MESSAGE: usize = 4000;
@@ -74,24 +72,6 @@ fn shutdown_config() -> Config {
         compression: None,
         ..config()
     }
-}
-
-/// A client with a small receive buffer, upgraded by hand.
-fn slow_client(addr: SocketAddr) -> TcpStream {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    socket
-        .connect_timeout(&addr.into(), IO_TIMEOUT)
-        .expect("TCP connect");
-    let mut stream: TcpStream = socket.into();
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream
-        .write_all(upgrade_request(addr, "/", "13", "").as_bytes())
-        .unwrap();
-    let head = read_http_head(&mut stream).expect("read the upgrade response");
-    assert!(head.starts_with("HTTP/1.1 101 "), "not upgraded: {head:?}");
-    stream
 }
 
 /// Read slowly (pausing well under the close timeout, taking several

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::io;
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -310,4 +310,23 @@ impl Handler for Recorder {
 /// and `extra` header lines (each ending in CRLF).
 pub fn upgrade_request(addr: SocketAddr, path: &str, extra: &str) -> String {
     ws_test_support::upgrade_request(addr, path, "13", extra)
+}
+
+/// A client with a small receive buffer (4 KiB), upgraded by hand: a peer
+/// that reads slowly, so that a server's queue for it fills.
+pub fn slow_client(addr: SocketAddr) -> TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .connect_timeout(&addr.into(), IO_TIMEOUT)
+        .expect("TCP connect");
+    let mut stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream
+        .write_all(ws_test_support::raw::upgrade_request(addr, "/", "13", "").as_bytes())
+        .unwrap();
+    let head = read_http_head(&mut stream).expect("read the upgrade response");
+    assert!(head.starts_with("HTTP/1.1 101 "), "not upgraded: {head:?}");
+    stream
 }
