@@ -184,7 +184,9 @@ impl Recorder {
 }
 
 /// Run `receive` over `buf` until it needs more bytes (true) or fails
-/// (false), then drop the consumed bytes from the front of `buf`.
+/// (false), transmitting whenever it stops with frames queued (a ping
+/// waits for the previous ping's pong), then drop the consumed bytes from
+/// the front of `buf`.
 fn pump(conn: &mut Connection, buf: &mut Vec<u8>, rec: &mut Recorder) -> bool {
     let mut start = 0;
     let alive = loop {
@@ -197,6 +199,13 @@ fn pump(conn: &mut Connection, buf: &mut Vec<u8>, rec: &mut Recorder) -> bool {
                 );
                 let Some(event) = event else {
                     start += consumed;
+                    if conn.wants_transmit() {
+                        // A ping may wait for the last one's pong: send the
+                        // queued frames, as a transport does, and go on.
+                        let mut out = [0u8; 512];
+                        conn.poll_transmit(&mut out);
+                        continue;
+                    }
                     break true;
                 };
                 assert!(consumed > 0, "an event that consumed nothing: {event:?}");
