@@ -138,7 +138,7 @@ pub use stream::Stream;
 pub use websocket::{Incoming, OwnedFrame, WebSocket};
 pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};
-pub use ws_proto::message::Message;
+pub use ws_proto::message::{Message, MessageRef};
 pub use ws_proto::url::WsUrl;
 pub use ws_proto::{CloseCode, Frame, HandshakeError, MessageKind, OpCode, Role, State};
 

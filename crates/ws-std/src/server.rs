@@ -11,7 +11,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use ws_proto::message::Message;
 use ws_proto::timer::{TimerConfig, TimerEvent, Timers};
 use ws_proto::{CloseCode, Frame};
 
@@ -451,11 +450,8 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
         return;
     }
     loop {
-        match ws.recv() {
-            Ok(message) => {
-                if echo_message(ws, &message).is_err() {
-                    return;
-                }
+        match ws.echo_next() {
+            Ok(()) => {
                 if shared.stopped.load(Ordering::SeqCst) {
                     let _ = ws.close_with(CloseCode::GOING_AWAY, "server shutting down");
                     return;
@@ -572,22 +568,6 @@ fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
     Err(last_error.unwrap_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "address resolves to nothing")
     }))
-}
-
-/// Echo one message. Small ones are batched: every echo of the messages
-/// that one read brought in leaves in a single write, made before the next
-/// read (see [`WebSocket::feed`]).
-fn echo_message(ws: &mut WebSocket<EchoSocket>, message: &Message) -> crate::Result<()> {
-    const BATCHED: usize = 1024;
-    let len = message.as_bytes().len();
-    if len > BATCHED || ws.compresses(len) {
-        return ws.send(message).map(drop);
-    }
-    let frame = match message {
-        Message::Text(text) => Frame::text(text),
-        Message::Binary(data) => Frame::binary(data),
-    };
-    ws.feed(&frame)
 }
 
 /// The address to connect to in order to reach a listener bound to `addr`

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ws_proto::constants::MAX_HEADER_LEN;
 use ws_proto::deflate::{CompressionConfig, DeflateParams};
 use ws_proto::mask::{os_mask, OsMask};
-use ws_proto::message::Message;
+use ws_proto::message::{Message, MessageRef};
 use ws_proto::session::{self, Messages, Received};
 use ws_proto::{
     CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, ProtocolError, Role,
@@ -64,6 +64,9 @@ struct Scratch {
     messages: Messages,
     frame: Vec<u8>,
     frame_opcode: OpCode,
+    /// The last message [`WebSocket::recv_ref`] gathered or inflated, lent
+    /// out from here; its buffer takes the next such message.
+    held: Message,
 }
 
 impl Scratch {
@@ -75,6 +78,60 @@ impl Scratch {
     ) -> std::result::Result<Option<Message>, ProtocolError> {
         Ok(self.messages.receive(chunk)?.map(Received::into_owned))
     }
+
+    /// Gather a chunk without copying a message that arrived whole: where
+    /// the whole message is, once it is complete. `inbox` is the address
+    /// of the receive buffer, of which an in-place message's payload is a
+    /// part.
+    fn locate(
+        &mut self,
+        chunk: &ws_proto::DataChunk<'_>,
+        inbox: usize,
+    ) -> std::result::Result<Option<Whole>, ProtocolError> {
+        let held = &mut self.held;
+        let recycled = || {
+            let mut buffer = std::mem::replace(held, Message::Binary(Vec::new())).into_bytes();
+            if buffer.capacity() > HELD_BUFFER_KEPT {
+                // A big message's buffer is not kept for ever after it.
+                return Vec::new();
+            }
+            buffer.clear();
+            buffer
+        };
+        Ok(match self.messages.receive_with(chunk, recycled)? {
+            None => None,
+            Some(Received::Borrowed(message)) => {
+                // A sub-slice of the buffer: its offset, found without
+                // holding the borrow, which cannot leave the receive loop.
+                let start = message.as_bytes().as_ptr() as usize - inbox;
+                Some(Whole::InInbox {
+                    kind: message.kind(),
+                    range: start..start + message.as_bytes().len(),
+                })
+            }
+            Some(Received::Owned(message)) => {
+                self.held = message;
+                Some(Whole::Held)
+            }
+        })
+    }
+}
+
+/// The largest buffer of a gathered message kept for the next one (the
+/// rest are freed): bigger messages are rare, and 10,000 connections that
+/// each received one should not each keep it.
+const HELD_BUFFER_KEPT: usize = 64 * 1024;
+
+/// Where the whole message found by [`WebSocket::next_whole`] is.
+enum Whole {
+    /// In the receive buffer, unmasked in place (it arrived as one
+    /// uncompressed frame).
+    InInbox {
+        kind: MessageKind,
+        range: std::ops::Range<usize>,
+    },
+    /// Gathered from fragments or inflated: in [`Scratch::held`].
+    Held,
 }
 
 /// The receive buffer: bytes `start..end` are read and not yet consumed.
@@ -243,6 +300,7 @@ impl<S: Stream> WebSocket<S> {
                 messages: Messages::new(max_message).with_budget(&config.memory_budget),
                 frame: Vec::new(),
                 frame_opcode: OpCode::Continuation,
+                held: Message::Binary(Vec::new()),
             },
             outbox: Vec::new(),
             batch: Vec::new(),
@@ -354,6 +412,90 @@ impl<S: Stream> WebSocket<S> {
         self.pump(|scratch, event| match event {
             Event::Data(chunk) => Ok(match scratch.message(&chunk)? {
                 Some(message) => Step::Done(message),
+                None => Step::Continue,
+            }),
+            Event::Ping(_) | Event::Pong(_) => Ok(Step::Continue),
+            Event::Close(close) => Err(Error::Closed {
+                code: close.code,
+                reason: close.reason.into(),
+            }),
+        })
+    }
+
+    /// [`recv`](Self::recv) without the copy: the message is lent from
+    /// the connection's buffers until the next call that needs `&mut self`.
+    /// A message that arrived as one uncompressed frame (most do) is read
+    /// in the receive buffer, where it was unmasked; one gathered from
+    /// fragments or inflated is kept in a buffer that the next such
+    /// message reuses. Nothing is allocated per message, so a loop of
+    /// `recv_ref` costs no more than the bytes it reads.
+    ///
+    /// ```no_run
+    /// use ws_std::MessageRef;
+    ///
+    /// let mut ws = ws_std::connect("ws://127.0.0.1:9001/")?;
+    /// loop {
+    ///     match ws.recv_ref()? {
+    ///         MessageRef::Text(text) => println!("{text}"),
+    ///         MessageRef::Binary(data) => println!("{} bytes", data.len()),
+    ///     }
+    /// }
+    /// # Ok::<(), ws_std::Error>(())
+    /// ```
+    pub fn recv_ref(&mut self) -> Result<MessageRef<'_>> {
+        match self.next_whole()? {
+            // Text was checked once already, but a `&str` cannot leave the
+            // receive loop (the borrow checker cannot see that the loop
+            // stops with it), so it is checked again here: a fast pass
+            // (simdutf8) over bytes just read, against a copy and an
+            // allocation saved.
+            Whole::InInbox { kind, range } => Ok(MessageRef::new(kind, &self.inbox.buf[range])?),
+            Whole::Held => Ok(self.scratch.held.as_ref()),
+        }
+    }
+
+    /// Receive the next message and send it back unchanged: the body of
+    /// the echo server's loop. A message that arrived as one frame is sent
+    /// from the receive buffer, where it was unmasked: no copy into a
+    /// message of its own, no allocation.
+    pub(crate) fn echo_next(&mut self) -> Result<()> {
+        match self.next_whole()? {
+            Whole::InInbox { kind, range } => {
+                // Out of `self` for the send, which does not read (so
+                // cannot touch the receive buffer): no copy of the payload.
+                let inbox = std::mem::take(&mut self.inbox.buf);
+                let result = self.echo(&Frame::new(kind.opcode(), &inbox[range]));
+                self.inbox.buf = inbox;
+                result
+            }
+            Whole::Held => {
+                let held = std::mem::replace(&mut self.scratch.held, Message::Binary(Vec::new()));
+                let result = self.echo(&Frame::new(held.kind().opcode(), held.as_bytes()));
+                // Its buffer takes the next gathered message.
+                self.scratch.held = held;
+                result
+            }
+        }
+    }
+
+    /// Send a whole message back: a small one joins the send batch, which
+    /// leaves in one write with the others read in the same go (before
+    /// the next read); a big or compressed one is sent at once.
+    fn echo(&mut self, frame: &Frame<'_>) -> Result<()> {
+        const BATCHED: usize = 1024;
+        let len = frame.payload().len();
+        if len > BATCHED || self.compresses(len) {
+            return self.send_frame(frame).map(drop);
+        }
+        self.feed(frame)
+    }
+
+    /// Receive until a whole message is there; say where it is.
+    fn next_whole(&mut self) -> Result<Whole> {
+        let inbox = self.inbox.buf.as_ptr() as usize;
+        self.pump(|scratch, event| match event {
+            Event::Data(chunk) => Ok(match scratch.locate(&chunk, inbox)? {
+                Some(whole) => Step::Done(whole),
                 None => Step::Continue,
             }),
             Event::Ping(_) | Event::Pong(_) => Ok(Step::Continue),

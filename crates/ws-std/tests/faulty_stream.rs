@@ -226,10 +226,20 @@ struct Seen {
     injected: Injected,
 }
 
-/// `recv`, retrying the timeouts the injector makes up (bounded).
-fn recv(ws: &mut WebSocket<Faulty>, retries: &mut usize) -> ws_std::Result<Message> {
+/// `recv`, retrying the timeouts the injector makes up (bounded); or, when
+/// `in_place`, `recv_ref` (the message lent from the connection's buffers),
+/// copied here to be compared.
+fn recv(
+    ws: &mut WebSocket<Faulty>,
+    retries: &mut usize,
+    in_place: bool,
+) -> ws_std::Result<Message> {
     loop {
-        match ws.recv() {
+        let received = match in_place {
+            true => ws.recv_ref().map(|message| message.to_owned()),
+            false => ws.recv(),
+        };
+        match received {
             Err(Error::Io(err)) if is_injected(&err) && *retries < MAX_RETRIES => {
                 assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err}");
                 *retries += 1;
@@ -250,7 +260,7 @@ fn serve(stream: Faulty, setup: Setup) -> Result<Seen, String> {
     let mut messages = Vec::new();
     let mut retries = 0;
     loop {
-        match recv(&mut ws, &mut retries) {
+        match recv(&mut ws, &mut retries, false) {
             Ok(message) => {
                 ws.send(&message)
                     .map_err(|err| format!("server: echo {}: {err}", messages.len()))?;
@@ -299,13 +309,16 @@ fn talk(stream: Faulty, setup: Setup, specs: &[Spec]) -> Result<Seen, String> {
     let mut messages = Vec::new();
     let mut retries = 0;
     while messages.len() < specs.len() {
-        let message = recv(&mut ws, &mut retries)
+        // Every other echo is received in place: both paths, whatever
+        // the fragments, the compression and the stream's faults.
+        let in_place = messages.len() % 2 == 1;
+        let message = recv(&mut ws, &mut retries, in_place)
             .map_err(|err| format!("client: echo {}: {err}", messages.len()))?;
         messages.push(message);
     }
     ws.send_close(CloseCode::NORMAL, "done")
         .map_err(|err| format!("client: close: {err}"))?;
-    match recv(&mut ws, &mut retries) {
+    match recv(&mut ws, &mut retries, true) {
         Err(Error::Closed { code, .. }) => Ok(Seen {
             messages,
             close: code,
