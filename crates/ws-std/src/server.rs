@@ -522,13 +522,10 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
 /// between messages. The handshake is over and `close_with` keeps its own
 /// close deadline, so those two are not run.
 fn timer_config(config: &Config) -> TimerConfig {
-    TimerConfig {
-        handshake: None,
-        idle_ping: config.idle_ping,
-        pong: Some(config.pong_timeout),
-        message: config.read_timeout,
-        close: None,
-    }
+    TimerConfig::off()
+        .idle_ping(config.idle_ping)
+        .pong(Some(config.pong_timeout))
+        .message(config.read_timeout)
 }
 
 /// How long the next read may wait at `now` (time since the connection's
