@@ -174,16 +174,16 @@ macro_rules! __session_settings {
     };
 }
 
-/// Expands the list of [`__session_settings!`] into setters: `[own]` on
-/// [`SessionConfig`] itself, `[forward field]` on a type that holds one in
-/// `field`.
+/// Builder-style setters, `const`: for each `name: type = field.path;`
+/// (with its docs), `pub const fn name(self, value: type) -> Self` that
+/// sets `self.field.path`. Every configuration type of this crate has its
+/// setters made by it, and a transport may use it for its own.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __session_setters {
-    ([own] $($(#[doc = $doc:expr])* $name:ident: $ty:ty = $($path:ident).+;)*) => {
+macro_rules! __setters {
+    ($($(#[doc = $doc:expr])* $name:ident: $ty:ty = $($path:ident).+;)*) => {
         $(
             $(#[doc = $doc])*
-            #[doc = concat!("\n\nSets `", stringify!($($path).+), "`.")]
             #[must_use]
             pub const fn $name(mut self, value: $ty) -> Self {
                 self.$($path).+ = value;
@@ -191,20 +191,35 @@ macro_rules! __session_setters {
             }
         )*
     };
+}
+
+/// Expands the list of [`__session_settings!`] into setters: `[own]` on
+/// [`SessionConfig`] itself, `[forward field]` on a type that holds one in
+/// `field`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __session_setters {
+    ([own] $($(#[doc = $doc:expr])* $name:ident: $ty:ty = $($path:ident).+;)*) => {
+        $crate::__setters! {
+            $(
+                $(#[doc = $doc])*
+                #[doc = concat!("\n\nSets `", stringify!($($path).+), "`.")]
+                $name: $ty = $($path).+;
+            )*
+        }
+    };
     ([forward $field:ident] $($(#[doc = $doc:expr])* $name:ident: $ty:ty = $($path:ident).+;)*) => {
-        $(
-            $(#[doc = $doc])*
-            #[doc = concat!(
-                "\n\nSets `", stringify!($field), ".", stringify!($($path).+),
-                "` ([`SessionConfig::", stringify!($name), "`](",
-                "ws_proto::SessionConfig::", stringify!($name), "))."
-            )]
-            #[must_use]
-            pub const fn $name(mut self, value: $ty) -> Self {
-                self.$field.$($path).+ = value;
-                self
-            }
-        )*
+        $crate::__setters! {
+            $(
+                $(#[doc = $doc])*
+                #[doc = concat!(
+                    "\n\nSets `", stringify!($field), ".", stringify!($($path).+),
+                    "` ([`SessionConfig::", stringify!($name), "`](",
+                    "ws_proto::SessionConfig::", stringify!($name), "))."
+                )]
+                $name: $ty = $field.$($path).+;
+            )*
+        }
     };
 }
 

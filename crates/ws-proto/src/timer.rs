@@ -140,44 +140,22 @@ impl TimerConfig {
         }
     }
 
-    /// Sets [`handshake`](Self::handshake), the time allowed for the
-    /// opening handshake.
-    #[must_use]
-    pub const fn handshake(mut self, timeout: Option<Duration>) -> Self {
-        self.handshake = timeout;
-        self
-    }
-
-    /// Sets [`idle_ping`](Self::idle_ping), the silence after which a ping
-    /// is sent.
-    #[must_use]
-    pub const fn idle_ping(mut self, after: Option<Duration>) -> Self {
-        self.idle_ping = after;
-        self
-    }
-
-    /// Sets [`pong`](Self::pong), the time the peer has after the idle
-    /// ping.
-    #[must_use]
-    pub const fn pong(mut self, timeout: Option<Duration>) -> Self {
-        self.pong = timeout;
-        self
-    }
-
-    /// Sets [`message`](Self::message), the longest time between two
-    /// messages from the peer.
-    #[must_use]
-    pub const fn message(mut self, timeout: Option<Duration>) -> Self {
-        self.message = timeout;
-        self
-    }
-
-    /// Sets [`close`](Self::close), the time the peer's close may take
-    /// after ours.
-    #[must_use]
-    pub const fn close(mut self, timeout: Option<Duration>) -> Self {
-        self.close = timeout;
-        self
+    crate::__setters! {
+        /// Sets [`handshake`](Self::handshake), the time allowed for the
+        /// opening handshake.
+        handshake: Option<Duration> = handshake;
+        /// Sets [`idle_ping`](Self::idle_ping), the silence after which a ping
+        /// is sent.
+        idle_ping: Option<Duration> = idle_ping;
+        /// Sets [`pong`](Self::pong), the time the peer has after the idle
+        /// ping.
+        pong: Option<Duration> = pong;
+        /// Sets [`message`](Self::message), the longest time between two
+        /// messages from the peer.
+        message: Option<Duration> = message;
+        /// Sets [`close`](Self::close), the time the peer's close may take
+        /// after ours.
+        close: Option<Duration> = close;
     }
 }
 

@@ -99,36 +99,19 @@ impl Default for Config {
 impl Config {
     ws_proto::session_config_setters!(session);
 
-    /// Sets [`read_timeout`](Self::read_timeout), the timeout of each
-    /// read once the connection is open.
-    #[must_use]
-    pub const fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.read_timeout = timeout;
-        self
-    }
-
-    /// Sets [`write_timeout`](Self::write_timeout), the time allowed for
-    /// each whole write.
-    #[must_use]
-    pub const fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.write_timeout = timeout;
-        self
-    }
-
-    /// Sets [`read_buffer_size`](Self::read_buffer_size), the size of the
-    /// receive buffer.
-    #[must_use]
-    pub const fn read_buffer_size(mut self, bytes: usize) -> Self {
-        self.read_buffer_size = bytes;
-        self
-    }
-
-    /// Sets [`max_connections`](Self::max_connections), the most
-    /// connections `run_echo` serves at once.
-    #[must_use]
-    pub const fn max_connections(mut self, connections: usize) -> Self {
-        self.max_connections = connections;
-        self
+    ws_proto::__setters! {
+        /// Sets [`read_timeout`](Self::read_timeout), the timeout of each
+        /// read once the connection is open.
+        read_timeout: Option<Duration> = read_timeout;
+        /// Sets [`write_timeout`](Self::write_timeout), the time allowed for
+        /// each whole write.
+        write_timeout: Option<Duration> = write_timeout;
+        /// Sets [`read_buffer_size`](Self::read_buffer_size), the size of the
+        /// receive buffer.
+        read_buffer_size: usize = read_buffer_size;
+        /// Sets [`max_connections`](Self::max_connections), the most
+        /// connections `run_echo` serves at once.
+        max_connections: usize = max_connections;
     }
 
     /// Sets [`extra_headers`](Self::extra_headers), the headers a client

@@ -135,36 +135,19 @@ impl Config {
         }
     }
 
-    /// Sets [`max_frame_size`](Self::max_frame_size), the largest
-    /// accepted frame payload.
-    #[must_use]
-    pub const fn max_frame_size(mut self, bytes: u64) -> Self {
-        self.max_frame_size = bytes;
-        self
-    }
-
-    /// Sets [`max_message_size`](Self::max_message_size), the largest
-    /// accepted message.
-    #[must_use]
-    pub const fn max_message_size(mut self, bytes: u64) -> Self {
-        self.max_message_size = bytes;
-        self
-    }
-
-    /// Sets [`auto_pong`](Self::auto_pong): whether every ping gets its
-    /// pong queued.
-    #[must_use]
-    pub const fn auto_pong(mut self, on: bool) -> Self {
-        self.auto_pong = on;
-        self
-    }
-
-    /// Sets [`compression`](Self::compression): whether permessage-deflate
-    /// was negotiated. Transports set it from the handshake's outcome.
-    #[must_use]
-    pub const fn compression(mut self, negotiated: bool) -> Self {
-        self.compression = negotiated;
-        self
+    crate::__setters! {
+        /// Sets [`max_frame_size`](Self::max_frame_size), the largest
+        /// accepted frame payload.
+        max_frame_size: u64 = max_frame_size;
+        /// Sets [`max_message_size`](Self::max_message_size), the largest
+        /// accepted message.
+        max_message_size: u64 = max_message_size;
+        /// Sets [`auto_pong`](Self::auto_pong): whether every ping gets its
+        /// pong queued.
+        auto_pong: bool = auto_pong;
+        /// Sets [`compression`](Self::compression): whether permessage-deflate
+        /// was negotiated. Transports set it from the handshake's outcome.
+        compression: bool = compression;
     }
 }
 

@@ -87,34 +87,17 @@ impl DeflateConfig {
         }
     }
 
-    /// Sets [`server_no_context_takeover`](Self::server_no_context_takeover).
-    #[must_use]
-    pub const fn server_no_context_takeover(mut self, on: bool) -> Self {
-        self.server_no_context_takeover = on;
-        self
-    }
-
-    /// Sets [`client_no_context_takeover`](Self::client_no_context_takeover).
-    #[must_use]
-    pub const fn client_no_context_takeover(mut self, on: bool) -> Self {
-        self.client_no_context_takeover = on;
-        self
-    }
-
-    /// Sets [`server_max_window_bits`](Self::server_max_window_bits)
-    /// (`8..=15`; others are clamped when used).
-    #[must_use]
-    pub const fn server_max_window_bits(mut self, bits: u8) -> Self {
-        self.server_max_window_bits = bits;
-        self
-    }
-
-    /// Sets [`client_max_window_bits`](Self::client_max_window_bits)
-    /// (`8..=15`; others are clamped when used).
-    #[must_use]
-    pub const fn client_max_window_bits(mut self, bits: u8) -> Self {
-        self.client_max_window_bits = bits;
-        self
+    crate::__setters! {
+        /// Sets [`server_no_context_takeover`](Self::server_no_context_takeover).
+        server_no_context_takeover: bool = server_no_context_takeover;
+        /// Sets [`client_no_context_takeover`](Self::client_no_context_takeover).
+        client_no_context_takeover: bool = client_no_context_takeover;
+        /// Sets [`server_max_window_bits`](Self::server_max_window_bits)
+        /// (`8..=15`; others are clamped when used).
+        server_max_window_bits: u8 = server_max_window_bits;
+        /// Sets [`client_max_window_bits`](Self::client_max_window_bits)
+        /// (`8..=15`; others are clamped when used).
+        client_max_window_bits: u8 = client_max_window_bits;
     }
 
     fn clamped(&self) -> Self {

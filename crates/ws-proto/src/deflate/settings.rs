@@ -45,26 +45,14 @@ impl CompressionConfig {
         }
     }
 
-    /// Sets [`negotiation`](Self::negotiation), what to offer or accept.
-    #[must_use]
-    pub const fn negotiation(mut self, negotiation: DeflateConfig) -> Self {
-        self.negotiation = negotiation;
-        self
-    }
-
-    /// Sets [`level`](Self::level), the zlib level (0 to 9).
-    #[must_use]
-    pub const fn level(mut self, level: u8) -> Self {
-        self.level = level;
-        self
-    }
-
-    /// Sets [`threshold`](Self::threshold): shorter messages go
-    /// uncompressed.
-    #[must_use]
-    pub const fn threshold(mut self, bytes: usize) -> Self {
-        self.threshold = bytes;
-        self
+    crate::__setters! {
+        /// Sets [`negotiation`](Self::negotiation), what to offer or accept.
+        negotiation: DeflateConfig = negotiation;
+        /// Sets [`level`](Self::level), the zlib level (0 to 9).
+        level: u8 = level;
+        /// Sets [`threshold`](Self::threshold): shorter messages go
+        /// uncompressed.
+        threshold: usize = threshold;
     }
 }
 
