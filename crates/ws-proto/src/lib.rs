@@ -84,7 +84,8 @@
 //!   `budget::MemoryBudget`, which caps what many connections' unfinished
 //!   messages hold together (needs atomics: `target_has_atomic = "ptr"`);
 //!   `url::WsUrl`, the parser of `ws://` URLs; `session::Messages`, the
-//!   message layer both transports use (compression too with `deflate`).
+//!   message layer both transports use (compression too with `deflate`);
+//!   the `subprotocols` and `memory_budget` of [`SessionConfig`].
 //! - `getrandom`: `mask::OsMask`, masking keys from the operating system's
 //!   entropy source, for clients.
 //! - `std`: `alloc`, plus run-time CPU detection for the SIMD UTF-8 validator.
