@@ -885,10 +885,10 @@ impl<S: Stream> WebSocket<S> {
     }
 
     /// Close gracefully: send a close frame (unless one was sent), wait up
-    /// the close timeout ([`Config::close_timeout`]; `None`: for ever) for
-    /// the peer's close while discarding
-    /// any data still arriving, then close the socket. Returns `Ok` when
-    /// the peer's close arrived in time.
+    /// to the close timeout ([`Config::close_timeout`]; `None`: for ever)
+    /// for the peer's close while discarding any data still arriving, then
+    /// close the socket. Returns `Ok` when the peer's close arrived in
+    /// time.
     pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<()> {
         if self.socket_closed {
             return Ok(());
