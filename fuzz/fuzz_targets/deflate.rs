@@ -438,11 +438,9 @@ struct Sent {
 }
 
 fn part_two(input: &Input<'_>, params: DeflateParams, ours: Role, limits: [usize; 2]) {
-    let config = CompressionConfig {
-        level: input.tune & 0x0f,
-        threshold: 0,
-        ..CompressionConfig::default()
-    };
+    let config = CompressionConfig::default()
+        .level(input.tune & 0x0f)
+        .threshold(0);
     let roles = [ours, other(ours)];
     let mut codecs =
         [0, 1].map(|side| PerMessageDeflate::new(roles[side], params, config, limits[side]));

@@ -25,12 +25,11 @@ struct Input<'a> {
 fn config(
     (server_nct, client_nct, server_bits, client_bits): (bool, bool, u8, u8),
 ) -> DeflateConfig {
-    DeflateConfig {
-        server_no_context_takeover: server_nct,
-        client_no_context_takeover: client_nct,
-        server_max_window_bits: 8 + server_bits % 8,
-        client_max_window_bits: 8 + client_bits % 8,
-    }
+    DeflateConfig::new()
+        .server_no_context_takeover(server_nct)
+        .client_no_context_takeover(client_nct)
+        .server_max_window_bits(8 + server_bits % 8)
+        .client_max_window_bits(8 + client_bits % 8)
 }
 
 fuzz_target!(|input: Input<'_>| {

@@ -180,10 +180,7 @@ fn judge<S: TestServer>(server: S, watch: MemWatch, attackers: Vec<TcpStream>, e
 /// The raw deflate of `len` zeros as a client's first, unfinished frame
 /// (RSV1, FIN=0, zero mask key).
 fn compressed_zeros(len: usize) -> Vec<u8> {
-    let config = CompressionConfig {
-        threshold: 0,
-        ..CompressionConfig::default()
-    };
+    let config = CompressionConfig::default().threshold(0);
     let mut deflate =
         PerMessageDeflate::new(Role::Client, DeflateParams::default(), config, usize::MAX);
     let mut payload = Vec::new();

@@ -193,13 +193,12 @@ impl Config {
     /// The protocol core's timers for these settings (no limit between
     /// messages).
     pub(crate) fn timers(&self) -> TimerConfig {
-        TimerConfig {
-            handshake: Some(self.handshake_timeout),
-            idle_ping: self.idle_timeout,
-            pong: Some(self.pong_timeout),
-            message: None,
-            close: Some(self.close_timeout),
-        }
+        TimerConfig::new()
+            .handshake(Some(self.handshake_timeout))
+            .idle_ping(self.idle_timeout)
+            .pong(Some(self.pong_timeout))
+            .message(None)
+            .close(Some(self.close_timeout))
     }
 
     /// The shortest timeout: timers are checked at a quarter of it.

@@ -32,10 +32,7 @@ fn ws_std_client_on_ws_mio_server_echoes_text_binary_large_and_fragmented_messag
     );
     let mut client = ws_std::connect_with_config(
         &server.url("/interop"),
-        &ws_std::Config {
-            subprotocols: vec!["chat.v1".into(), "chat.v2".into()],
-            ..client_config()
-        },
+        &client_config().subprotocols(["chat.v1", "chat.v2"]),
     )
     .expect("connect");
     // The server's preference wins.
@@ -185,10 +182,7 @@ fn turn_until<H: Handler>(
 fn ws_mio_client_on_ws_std_server_echoes_negotiates_and_sees_the_servers_close() {
     let server = ws_std::WsServer::bind_with_config(
         "127.0.0.1:0",
-        ws_std::Config {
-            subprotocols: vec!["chat.v1".into()],
-            ..client_config()
-        },
+        client_config().subprotocols(["chat.v1"]),
     )
     .expect("bind");
     let url = format!("ws://{}/echo", server.local_addr().unwrap());

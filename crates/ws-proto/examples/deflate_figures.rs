@@ -43,10 +43,7 @@ fn random(len: usize) -> Vec<u8> {
 }
 
 fn codec(role: Role, params: DeflateParams) -> PerMessageDeflate {
-    let config = CompressionConfig {
-        threshold: 0,
-        ..CompressionConfig::default()
-    };
+    let config = CompressionConfig::default().threshold(0);
     PerMessageDeflate::new(role, params, config, 64 << 20)
 }
 

@@ -46,6 +46,11 @@ struct Shared {
 }
 
 impl MemoryBudget {
+    /// The limit of the default budget of a
+    /// [`SessionConfig`](crate::SessionConfig), and so of the transports:
+    /// 256 MiB, sixteen messages of the largest default size at once.
+    pub const DEFAULT_LIMIT: usize = 256 << 20;
+
     /// A budget of `limit` bytes.
     pub fn new(limit: usize) -> Self {
         MemoryBudget {

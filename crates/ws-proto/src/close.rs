@@ -70,7 +70,11 @@ impl core::fmt::Display for CloseCode {
 pub const MAX_CLOSE_REASON: usize = MAX_CONTROL_PAYLOAD - 2;
 
 /// Why a close payload was rejected.
+///
+/// `#[non_exhaustive]`: new reasons may be added, so a `match` needs a
+/// wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClosePayloadError {
     /// A 1-byte payload: a code needs two (close code 1002).
     Truncated,

@@ -109,7 +109,11 @@ impl core::fmt::Display for ProtocolError {
 impl core::error::Error for ProtocolError {}
 
 /// Why the caller's request to send was refused.
+///
+/// `#[non_exhaustive]`: new reasons may be added, so a `match` needs a
+/// wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
     /// A close frame has been sent or queued: no more frames may follow.
     Closed,

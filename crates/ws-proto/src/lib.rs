@@ -60,6 +60,8 @@
 //! - [`deflate`]: permessage-deflate (RFC 7692): its negotiation, and with
 //!   the feature `deflate` its codec.
 //! - [`connection`]: the state machine that ties them together.
+//! - [`config`]: [`SessionConfig`], the one configuration every transport
+//!   embeds (limits, timers, compression, subprotocols, budget).
 //! - `session` (feature `alloc`): whole messages over a [`Connection`],
 //!   gathered, inflated, compressed and framed, with one error type.
 //! - [`timer`]: the endpoint's deadlines (opening handshake, idle ping,
@@ -82,7 +84,8 @@
 //!   `budget::MemoryBudget`, which caps what many connections' unfinished
 //!   messages hold together (needs atomics: `target_has_atomic = "ptr"`);
 //!   `url::WsUrl`, the parser of `ws://` URLs; `session::Messages`, the
-//!   message layer both transports use (compression too with `deflate`).
+//!   message layer both transports use (compression too with `deflate`);
+//!   the `subprotocols` and `memory_budget` of [`SessionConfig`].
 //! - `getrandom`: `mask::OsMask`, masking keys from the operating system's
 //!   entropy source, for clients.
 //! - `std`: `alloc`, plus run-time CPU detection for the SIMD UTF-8 validator.
@@ -120,6 +123,7 @@ extern crate std;
 #[cfg(feature = "alloc")]
 pub mod budget;
 pub mod close;
+pub mod config;
 pub mod connection;
 pub mod constants;
 pub mod deflate;
@@ -138,6 +142,7 @@ pub mod url;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, ClosePayload};
+pub use config::SessionConfig;
 pub use connection::{
     Config, Connection, DataChunk, EncodedHeader, Event, MessageKind, Role, State,
 };
@@ -147,3 +152,11 @@ pub use handshake::HandshakeError;
 pub use mask::{apply_mask, MaskSource, NoMask};
 pub use timer::{TimerConfig, TimerEvent, TimerState, Timers};
 pub use utf8::Utf8Validator;
+
+/// What the exported macros name from `alloc`, whatever the caller calls
+/// its crates. Not part of the API.
+#[cfg(feature = "alloc")]
+#[doc(hidden)]
+pub mod __private {
+    pub use alloc::string::String;
+}

@@ -124,7 +124,11 @@ impl core::fmt::Display for Error {
 impl core::error::Error for Error {}
 
 /// A whole message from [`Messages::receive`].
+///
+/// `#[non_exhaustive]`: new forms may be added, so a `match` needs a
+/// wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Received<'a> {
     /// It arrived as one uncompressed chunk: borrowed from the receive
     /// buffer, not copied.
@@ -389,7 +393,11 @@ impl Messages {
 }
 
 /// What [`Session::receive`] found in the bytes.
+///
+/// `#[non_exhaustive]`: new kinds of event may be added, so a `match` needs a
+/// wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Incoming<'a> {
     /// A whole text or binary message.
     Message(Received<'a>),

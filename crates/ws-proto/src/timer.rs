@@ -80,8 +80,24 @@ use crate::close::CloseCode;
 ///
 /// The defaults are those of the transports (`ws-std`, `ws-mio`):
 /// handshake 10 s, idle ping 60 s, pong 10 s, close 5 s, no limit between
-/// messages.
+/// messages. Build one with the setters, which take and return the value
+/// and are `const`:
+///
+/// ```
+/// use core::time::Duration;
+/// use ws_proto::TimerConfig;
+///
+/// const TIMERS: TimerConfig = TimerConfig::new()
+///     .idle_ping(Some(Duration::from_secs(30)))
+///     .message(Some(Duration::from_secs(300)));
+/// assert_eq!(TIMERS.pong, Some(Duration::from_secs(10)));
+/// ```
+///
+/// It is `#[non_exhaustive]`: new timers may be added without breaking
+/// code that builds it with [`new`](Self::new), [`off`](Self::off) or
+/// [`Default`] and the setters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct TimerConfig {
     /// Time allowed for the whole opening handshake (default 10 s).
     pub handshake: Option<Duration>,
@@ -123,6 +139,24 @@ impl TimerConfig {
             close: None,
         }
     }
+
+    crate::__setters! {
+        /// Sets [`handshake`](Self::handshake), the time allowed for the
+        /// opening handshake.
+        handshake: Option<Duration> = handshake;
+        /// Sets [`idle_ping`](Self::idle_ping), the silence after which a ping
+        /// is sent.
+        idle_ping: Option<Duration> = idle_ping;
+        /// Sets [`pong`](Self::pong), the time the peer has after the idle
+        /// ping.
+        pong: Option<Duration> = pong;
+        /// Sets [`message`](Self::message), the longest time between two
+        /// messages from the peer.
+        message: Option<Duration> = message;
+        /// Sets [`close`](Self::close), the time the peer's close may take
+        /// after ours.
+        close: Option<Duration> = close;
+    }
 }
 
 impl Default for TimerConfig {
@@ -132,6 +166,10 @@ impl Default for TimerConfig {
 }
 
 /// What [`Timers::handle_timeout`] found due.
+///
+/// Exhaustive on purpose, like [`Event`](crate::Event): each event asks
+/// the transport to act, and a new one must not be ignored by a wildcard
+/// arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimerEvent {
     /// The opening handshake took longer than [`TimerConfig::handshake`]:

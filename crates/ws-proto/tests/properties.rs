@@ -562,24 +562,10 @@ fn any_role() -> impl Strategy<Value = Role> {
 fn config() -> impl Strategy<Value = Config> {
     prop_oneof![
         Just(Config::new()),
-        Just(Config {
-            max_frame_size: 100,
-            max_message_size: 150,
-            ..Config::new()
-        }),
-        Just(Config {
-            max_frame_size: 200,
-            max_message_size: 64,
-            ..Config::new()
-        }),
-        Just(Config {
-            compression: true,
-            ..Config::new()
-        }),
-        Just(Config {
-            auto_pong: false,
-            ..Config::new()
-        }),
+        Just(Config::new().max_frame_size(100).max_message_size(150)),
+        Just(Config::new().max_frame_size(200).max_message_size(64)),
+        Just(Config::new().compression(true)),
+        Just(Config::new().auto_pong(false)),
     ]
 }
 

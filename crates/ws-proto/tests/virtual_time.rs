@@ -416,10 +416,7 @@ impl Pair {
 /// A server with the default timers, a client (a browser, say) with none
 /// but the close deadline.
 fn server_pings() -> (TimerConfig, TimerConfig) {
-    let client = TimerConfig {
-        idle_ping: None,
-        ..TimerConfig::new()
-    };
+    let client = TimerConfig::new().idle_ping(None);
     (TimerConfig::new(), client)
 }
 
@@ -626,10 +623,7 @@ fn server_to_client_traffic_does_not_keep_the_server_from_pinging() {
 #[test]
 fn a_message_limit_closes_a_connection_kept_alive_only_by_pongs() {
     let (server, client) = server_pings();
-    let server = TimerConfig {
-        message: Some(secs(90)),
-        ..server
-    };
+    let server = server.message(Some(secs(90)));
     let mut pair = Pair::open(server, client);
     pair.run_until(secs(200));
     assert_eq!(

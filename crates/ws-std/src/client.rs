@@ -21,7 +21,11 @@ pub fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
 /// limits, timeouts).
 pub fn connect_with_config(url: &str, config: &Config) -> Result<WebSocket<TcpStream>> {
     let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
-    let timeout = config.handshake_timeout.unwrap_or(Duration::from_secs(30));
+    let timeout = config
+        .session
+        .timers
+        .handshake
+        .unwrap_or(Duration::from_secs(30));
     let stream = connect_tcp(&url, timeout)?;
     stream.set_nodelay(true)?;
     client_handshake(stream, &url.host_header(), &url.path, config)

@@ -6,7 +6,11 @@ use std::io;
 use ws_proto::{CloseCode, HandshakeError, ProtocolError, SendError};
 
 /// What went wrong, told apart the way a caller needs to react.
+///
+/// `#[non_exhaustive]`: new kinds of error may be added, so a `match`
+/// needs a wildcard arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The socket failed, timed out, or the peer vanished (an unexpected
     /// end of stream is `io::ErrorKind::UnexpectedEof`).

@@ -106,11 +106,13 @@ where
     F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
 {
     let deadline = config
-        .handshake_timeout
+        .session
+        .timers
+        .handshake
         .map(|timeout| (Instant::now() + timeout, timeout));
     let mut received = already_read.to_vec();
-    let mut handshake = ServerHandshake::with_max_header_len(config.max_handshake_header);
-    if let Some(compression) = config.compression {
+    let mut handshake = ServerHandshake::with_max_header_len(config.session.max_handshake_header);
+    if let Some(compression) = config.session.compression {
         handshake.negotiate_deflate(compression.negotiation);
     }
     let peer_addr = stream.peer_addr();
@@ -122,7 +124,12 @@ where
                     Ok(accept) => accept,
                     Err(refusal) => return Err(reject(&mut stream, &refusal, config)),
                 };
-                let supported: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();
+                let supported: Vec<&str> = config
+                    .session
+                    .subprotocols
+                    .iter()
+                    .map(String::as_str)
+                    .collect();
                 let subprotocol = accept
                     .subprotocol
                     .as_deref()
@@ -150,7 +157,9 @@ where
                 let mut ws =
                     WebSocket::from_parts(stream, Role::Server, config.clone(), rest, chosen);
                 ws.set_opened_with(OpenedWith::from_request(request, peer_addr));
-                if let (Some(params), Some(compression)) = (done.deflate, config.compression) {
+                if let (Some(params), Some(compression)) =
+                    (done.deflate, config.session.compression)
+                {
                     ws.enable_deflate(params, compression);
                 }
                 return Ok(ws);
@@ -282,18 +291,20 @@ pub fn client_handshake<S: Stream>(
     config: &Config,
 ) -> Result<WebSocket<S>> {
     let deadline = config
-        .handshake_timeout
+        .session
+        .timers
+        .handshake
         .map(|timeout| (Instant::now() + timeout, timeout));
     let mut key = [0u8; 16];
     os_entropy(&mut key);
     let mut handshake = ClientHandshake::new(host, path, key)?;
-    for subprotocol in &config.subprotocols {
+    for subprotocol in &config.session.subprotocols {
         handshake.offer_subprotocol(subprotocol)?;
     }
-    if let Some(compression) = config.compression {
+    if let Some(compression) = config.session.compression {
         handshake.offer_deflate(compression.negotiation);
     }
-    handshake.set_max_header_len(config.max_handshake_header);
+    handshake.set_max_header_len(config.session.max_handshake_header);
     let extra = borrowed(&config.extra_headers);
     let mut out = vec![0; handshake.request_capacity(&extra)];
     let len = handshake.write_request(&extra, &mut out)?;
@@ -320,7 +331,7 @@ pub fn client_handshake<S: Stream>(
             let mut ws =
                 WebSocket::from_parts(stream, Role::Client, config.clone(), rest, subprotocol);
             ws.set_opened_with(opened_with);
-            if let (Some(params), Some(compression)) = (done.deflate, config.compression) {
+            if let (Some(params), Some(compression)) = (done.deflate, config.session.compression) {
                 ws.enable_deflate(params, compression);
             }
             return Ok(ws);

@@ -112,7 +112,21 @@
 //! refusals, send-side misuse, and the peer's close.
 //!
 //! # Limits
-//! All limits and timeouts live in [`Config`], with safe defaults.
+//! All limits and timeouts live in [`Config`], with safe defaults. Those
+//! that every transport shares (frame and message limits, timers,
+//! compression, subprotocols, the memory budget) are its
+//! [`session`](Config::session), a [`ws_proto::SessionConfig`]; `Config`
+//! has setters for them as for its own:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let config = ws_std::Config::default()
+//!     .max_message_size(1 << 20)
+//!     .close_timeout(Some(Duration::from_secs(2)))
+//!     .read_timeout(Some(Duration::from_secs(30)));
+//! assert_eq!(config.session.timers.close, Some(Duration::from_secs(2)));
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -140,7 +154,9 @@ pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};
 pub use ws_proto::message::{Message, MessageRef};
 pub use ws_proto::url::WsUrl;
-pub use ws_proto::{CloseCode, Frame, HandshakeError, MessageKind, OpCode, Role, State};
+pub use ws_proto::{
+    CloseCode, Frame, HandshakeError, MessageKind, OpCode, Role, SessionConfig, State, TimerConfig,
+};
 
 /// The Vais `std/websocket` name for a connection.
 pub type WsConnection<S = std::net::TcpStream> = WebSocket<S>;

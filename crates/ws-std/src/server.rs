@@ -340,7 +340,8 @@ impl WsServer {
     /// A connection from which nothing arrived for [`Config::idle_ping`] is
     /// pinged, and closed with 1001 when nothing arrives within
     /// [`Config::pong_timeout`] after that; one that sent no message for
-    /// [`Config::read_timeout`] (when set) is closed with 1001 too. A
+    /// [`Config::message_timeout`] (or, when that is unset,
+    /// [`Config::read_timeout`]) is closed with 1001 too. A
     /// write (an echo, a pong) that takes longer than
     /// [`Config::write_timeout`] drops the connection. Between messages a
     /// connection's thread sleeps until the next of these deadlines;
@@ -514,17 +515,16 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
 }
 
 /// The core's timers as an echo connection runs them: the idle ping and
-/// its pong deadline, and [`Config::read_timeout`] as the longest time
-/// between messages. The handshake is over and `close_with` keeps its own
-/// close deadline, so those two are not run.
+/// its pong deadline, and the message timeout (or, when it is unset,
+/// [`Config::read_timeout`]) as the longest time between messages. The
+/// handshake is over and `close_with` keeps its own close deadline, so
+/// those two are not run.
 fn timer_config(config: &Config) -> TimerConfig {
-    TimerConfig {
-        handshake: None,
-        idle_ping: config.idle_ping,
-        pong: Some(config.pong_timeout),
-        message: config.read_timeout,
-        close: None,
-    }
+    let timers = config.session.timers;
+    timers
+        .handshake(None)
+        .close(None)
+        .message(timers.message.or(config.read_timeout))
 }
 
 /// How long the next read may wait at `now` (time since the connection's
@@ -603,12 +603,10 @@ mod tests {
     use super::*;
 
     fn config(idle_ping: Option<u64>, pong_timeout: u64, read_timeout: Option<u64>) -> Config {
-        Config {
-            idle_ping: idle_ping.map(Duration::from_secs),
-            pong_timeout: Duration::from_secs(pong_timeout),
-            read_timeout: read_timeout.map(Duration::from_secs),
-            ..Config::default()
-        }
+        Config::default()
+            .idle_ping(idle_ping.map(Duration::from_secs))
+            .pong_timeout(Some(Duration::from_secs(pong_timeout)))
+            .read_timeout(read_timeout.map(Duration::from_secs))
     }
 
     fn open(config: &Config) -> Timers {

@@ -45,7 +45,11 @@ impl OwnedFrame {
 
 /// What [`WebSocket::recv_event`] hands back: a whole message, or a ping
 /// or pong the peer sent.
+///
+/// `#[non_exhaustive]`: new kinds of event may be added, so a `match`
+/// needs a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Incoming {
     /// A whole text or binary message, as [`WebSocket::recv`] returns it.
     Message(Message),
@@ -287,17 +291,17 @@ impl<S: Stream> WebSocket<S> {
         already_read: &[u8],
         subprotocol: Option<String>,
     ) -> Self {
-        let max_message = config.max_message_len();
+        let max_message = config.session.max_message_len();
         // Best effort: only a zero duration is refused, and Stream
         // implementations avoid it.
         let _ = stream.set_read_timeout(config.read_timeout);
         let _ = stream.set_write_timeout(config.write_timeout);
         WebSocket {
             stream,
-            conn: Connection::new(role, config.protocol, os_mask()),
+            conn: Connection::new(role, config.session.protocol, os_mask()),
             inbox: Inbox::new(config.effective_read_buffer(), already_read),
             scratch: Scratch {
-                messages: Messages::new(max_message).with_budget(&config.memory_budget),
+                messages: Messages::new(max_message).with_budget(&config.session.memory_budget),
                 frame: Vec::new(),
                 frame_opcode: OpCode::Continuation,
                 held: Message::Binary(Vec::new()),
@@ -525,7 +529,7 @@ impl<S: Stream> WebSocket<S> {
     ///     match ws.recv_event()? {
     ///         Incoming::Pong(payload) if payload == b"are you there" => break,
     ///         Incoming::Message(message) => println!("{message:?}"),
-    ///         Incoming::Ping(_) | Incoming::Pong(_) => {}
+    ///         _ => {} // pings (already answered), other pongs
     ///     }
     /// }
     /// # Ok::<(), ws_std::Error>(())
@@ -727,10 +731,23 @@ impl<S: Stream> WebSocket<S> {
             return;
         }
         if self.role() == Role::Client {
-            let deadline = Instant::now() + self.config.close_timeout;
+            // No close timeout: wait for the server for ever.
+            let deadline = self
+                .config
+                .session
+                .timers
+                .close
+                .map(|after| Instant::now() + after);
             let mut sink = [0u8; 512];
-            while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-                let _ = self.stream.set_read_timeout(Some(left));
+            loop {
+                let left = match deadline {
+                    Some(at) => match at.checked_duration_since(Instant::now()) {
+                        Some(left) => Some(left),
+                        None => break,
+                    },
+                    None => None,
+                };
+                let _ = self.stream.set_read_timeout(left);
                 match self.stream.read(&mut sink) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
@@ -1010,9 +1027,10 @@ impl<S: Stream> WebSocket<S> {
     }
 
     /// Close gracefully: send a close frame (unless one was sent), wait up
-    /// to [`Config::close_timeout`] for the peer's close while discarding
-    /// any data still arriving, then close the socket. Returns `Ok` when
-    /// the peer's close arrived in time.
+    /// to the close timeout ([`Config::close_timeout`]; `None`: for ever)
+    /// for the peer's close while discarding any data still arriving, then
+    /// close the socket. Returns `Ok` when the peer's close arrived in
+    /// time.
     pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<()> {
         if self.socket_closed {
             return Ok(());
@@ -1035,12 +1053,14 @@ impl<S: Stream> WebSocket<S> {
         if self.conn.peer_close_code().is_some() || self.conn.failure().is_some() {
             return Ok(());
         }
-        let deadline = Instant::now() + self.config.close_timeout;
-        self.stream
-            .set_read_timeout(Some(self.config.close_timeout))?;
+        let timeout = self.config.session.timers.close;
+        let deadline = timeout.map(|after| Instant::now() + after);
+        self.stream.set_read_timeout(timeout)?;
         self.pump(|_, event| match event {
             Event::Close(_) => Ok(Step::Done(())),
-            _ if Instant::now() >= deadline => Err(Error::Io(io::ErrorKind::TimedOut.into())),
+            _ if deadline.is_some_and(|at| Instant::now() >= at) => {
+                Err(Error::Io(io::ErrorKind::TimedOut.into()))
+            }
             _ => Ok(Step::Continue),
         })
     }

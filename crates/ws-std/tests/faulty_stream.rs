@@ -108,15 +108,13 @@ fn config(setup: Setup) -> Config {
         compress,
         small_buffer,
     } = setup;
-    Config {
-        handshake_timeout: Some(Duration::from_secs(5)),
-        read_timeout: Some(Duration::from_secs(5)),
-        write_timeout: Some(Duration::from_secs(5)),
-        close_timeout: Duration::from_secs(2),
-        compression: compress.then(CompressionConfig::default),
-        read_buffer_size: if small_buffer { 0 } else { 64 * 1024 },
-        ..Config::default()
-    }
+    Config::default()
+        .handshake_timeout(Some(Duration::from_secs(5)))
+        .read_timeout(Some(Duration::from_secs(5)))
+        .write_timeout(Some(Duration::from_secs(5)))
+        .close_timeout(Some(Duration::from_secs(2)))
+        .compression(compress.then(CompressionConfig::default))
+        .read_buffer_size(if small_buffer { 0 } else { 64 * 1024 })
 }
 
 /// A message to send, and how.

@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ws_std::{connect_with_config, Config, Error};
+use ws_std::{connect_with_config, Error};
 
 /// A plain TCP server that accepts one connection, hands it to `body`,
 /// and returns what `body` returns.
@@ -45,10 +45,7 @@ fn client_handshake_timeout_says_it_timed_out_and_after_how_long() {
         let mut sink = [0u8; 64];
         let _ = stream.read(&mut sink);
     });
-    let config = Config {
-        handshake_timeout: Some(Duration::from_millis(300)),
-        ..config()
-    };
+    let config = config().handshake_timeout(Some(Duration::from_millis(300)));
     let started = Instant::now();
     let err = connect_with_config(&format!("ws://{addr}/"), &config)
         .expect_err("the server never answers");
@@ -145,11 +142,9 @@ impl ws_std::Stream for Trickle {
 
 #[test]
 fn a_write_that_trickles_out_fails_when_its_write_timeout_has_passed() {
-    let config = Config {
-        write_timeout: Some(Duration::from_millis(200)),
-        compression: None,
-        ..config()
-    };
+    let config = config()
+        .write_timeout(Some(Duration::from_millis(200)))
+        .compression(None);
     let mut ws =
         ws_std::WebSocket::from_parts(Trickle::default(), ws_std::Role::Server, config, &[], None);
     let started = Instant::now();
@@ -181,14 +176,12 @@ fn a_write_that_trickles_out_fails_when_its_write_timeout_has_passed() {
 /// idle ping nor read timeout: only the write deadline can end a
 /// connection whose peer does not read.
 fn one_slot_server_with_write_timeout() -> EchoServer {
-    let config = Config {
-        write_timeout: Some(Duration::from_millis(500)),
-        idle_ping: None,
-        read_timeout: None,
-        max_connections: 1,
-        compression: None,
-        ..config()
-    };
+    let config = config()
+        .write_timeout(Some(Duration::from_millis(500)))
+        .idle_ping(None)
+        .read_timeout(None)
+        .max_connections(1)
+        .compression(None);
     EchoServer::start(ws_std::WsServer::bind_with_config("127.0.0.1:0", config).unwrap())
 }
 
@@ -322,13 +315,11 @@ fn server_gives_up_an_echo_to_a_peer_that_reads_a_trickle() {
 #[test]
 fn silent_peers_are_closed_with_1001_and_free_their_slots() {
     const SLOTS: usize = 16;
-    let slots = Config {
-        idle_ping: Some(Duration::from_millis(300)),
-        pong_timeout: Duration::from_millis(300),
-        read_timeout: None,
-        max_connections: SLOTS,
-        ..config()
-    };
+    let slots = config()
+        .idle_ping(Some(Duration::from_millis(300)))
+        .pong_timeout(Some(Duration::from_millis(300)))
+        .read_timeout(None)
+        .max_connections(SLOTS);
     let server =
         EchoServer::start(ws_std::WsServer::bind_with_config("127.0.0.1:0", slots).unwrap());
     // Sixteen peers complete the handshake, then neither read nor write.
@@ -371,11 +362,7 @@ fn silent_peers_are_closed_with_1001_and_free_their_slots() {
 /// Echo connections with no deadline at all: neither idle ping nor read
 /// timeout. Only data or `stop` can wake their threads.
 fn sleepy_server() -> EchoServer {
-    let config = Config {
-        idle_ping: None,
-        read_timeout: None,
-        ..config()
-    };
+    let config = config().idle_ping(None).read_timeout(None);
     EchoServer::start(ws_std::WsServer::bind_with_config("127.0.0.1:0", config).unwrap())
 }
 
@@ -418,10 +405,7 @@ fn idle_echo_connections_do_not_wake() {
     const CONNECTIONS: usize = 8;
     // Default idle ping (60 s), no read timeout: nothing is due for a
     // minute.
-    let config = Config {
-        read_timeout: None,
-        ..config()
-    };
+    let config = config().read_timeout(None);
     let before = threads_named("ws-echo");
     let server =
         EchoServer::start(ws_std::WsServer::bind_with_config("127.0.0.1:0", config).unwrap());

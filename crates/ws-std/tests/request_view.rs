@@ -32,12 +32,10 @@ type Decision = Result<Accept, Refusal>;
 
 /// Short timeouts wherever something is waited for.
 fn config() -> Config {
-    Config {
-        close_timeout: Duration::from_millis(500),
-        handshake_timeout: Some(Duration::from_secs(2)),
-        read_timeout: Some(IO_TIMEOUT),
-        ..Config::default()
-    }
+    Config::default()
+        .close_timeout(Some(Duration::from_millis(500)))
+        .handshake_timeout(Some(Duration::from_secs(2)))
+        .read_timeout(Some(IO_TIMEOUT))
 }
 
 /// Wait for `handle` at most `limit`; panic if it still runs, re-raise its
@@ -169,14 +167,8 @@ fn accepts_with_the_chosen_subprotocol_and_an_extra_header_seen_by_a_raw_client(
 #[test]
 fn the_ws_std_client_sees_the_chosen_subprotocol_and_the_extra_header() {
     // The server's configuration would pick chat.v1; the callback wins.
-    let server = WsServer::bind_with_config(
-        "127.0.0.1:0",
-        Config {
-            subprotocols: vec!["chat.v1".into()],
-            ..config()
-        },
-    )
-    .unwrap();
+    let server =
+        WsServer::bind_with_config("127.0.0.1:0", config().subprotocols(["chat.v1"])).unwrap();
     let url = format!("ws://{}/chat", server.local_addr().unwrap());
     let serving = thread::spawn(move || -> ws_std::Result<Option<String>> {
         let mut ws = server.accept_with(|_| {
@@ -190,10 +182,7 @@ fn the_ws_std_client_sees_the_chosen_subprotocol_and_the_extra_header() {
         let _ = ws.close();
         Ok(chosen)
     });
-    let client_config = Config {
-        subprotocols: vec!["chat.v1".into(), "chat.v2".into()],
-        ..config()
-    };
+    let client_config = config().subprotocols(["chat.v1", "chat.v2"]);
     let mut ws = connect_with_config(&url, &client_config).expect("connect");
     assert_eq!(ws.subprotocol(), Some("chat.v2"));
     let opened = ws.opened_with().expect("a client keeps the response");

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ws_std::{
-    accept, connect, connect_with_config, ws_upgrade, CloseCode, Config, Error, Frame, Message,
+    accept, connect, connect_with_config, ws_upgrade, CloseCode, Error, Frame, Message,
     MessageKind, OpCode, OwnedFrame, Role, State, Stream, WsServer,
 };
 
@@ -42,10 +42,7 @@ fn sixteen_mib_binary_message_is_echoed_intact() {
     // Compressing and inflating 16 MiB in a debug build on a loaded
     // machine can take longer than the test config's 3 s read timeout,
     // which run_echo applies between whole messages.
-    let config = Config {
-        read_timeout: Some(Duration::from_secs(60)),
-        ..config()
-    };
+    let config = config().read_timeout(Some(Duration::from_secs(60)));
     let server =
         EchoServer::start(WsServer::bind_with_config("127.0.0.1:0", config.clone()).unwrap());
     // The client waits as long for the echo, which the server compresses
@@ -298,8 +295,7 @@ fn oversized_header_block_is_refused_with_431_and_the_socket_closed() {
 
 #[test]
 fn silent_client_fails_the_handshake_after_the_handshake_timeout() {
-    let mut config = config();
-    config.handshake_timeout = Some(Duration::from_millis(200));
+    let config = config().handshake_timeout(Some(Duration::from_millis(200)));
     let server = with_server(config, |server| server.accept().err());
     let mut raw = raw_connect(server.addr);
     raw.write_all(b"GET / HTTP/1.1\r\n").unwrap();
@@ -384,8 +380,7 @@ fn ws_upgrade_accepts_the_rfc_masked_hello_frame() {
 
 #[test]
 fn message_over_the_size_limit_fails_with_1009_on_both_sides() {
-    let mut limited = config();
-    limited.protocol.max_message_size = 1024;
+    let limited = config().max_message_size(1024);
     let server = with_connection(limited, |mut ws| {
         let result = ws.recv();
         (result, ws.state())
@@ -408,8 +403,7 @@ fn message_over_the_size_limit_fails_with_1009_on_both_sides() {
 
 #[test]
 fn fragmented_message_over_the_size_limit_fails_with_1009() {
-    let mut limited = config();
-    limited.protocol.max_message_size = 1024;
+    let limited = config().max_message_size(1024);
     let server = with_connection(limited, |mut ws| ws.recv());
     let mut ws = client(&server.url());
 
@@ -557,11 +551,9 @@ fn unmasked_frame_from_a_client_is_closed_with_1002() {
 
 #[test]
 fn subprotocol_is_negotiated_on_both_sides() {
-    let mut server_config = config();
-    server_config.subprotocols = vec!["chat".into(), "superchat".into()];
+    let server_config = config().subprotocols(["chat", "superchat"]);
     let server = with_connection(server_config, |ws| ws.subprotocol().map(str::to_owned));
-    let mut client_config = config();
-    client_config.subprotocols = vec!["superchat".into()];
+    let client_config = config().subprotocols(["superchat"]);
 
     let ws = connect_with_config(&server.url(), &client_config).unwrap();
     assert_eq!(ws.subprotocol(), Some("superchat"));
@@ -570,11 +562,9 @@ fn subprotocol_is_negotiated_on_both_sides() {
 
 #[test]
 fn no_common_subprotocol_leaves_none_on_both_sides() {
-    let mut server_config = config();
-    server_config.subprotocols = vec!["chat".into()];
+    let server_config = config().subprotocols(["chat"]);
     let server = with_connection(server_config, |ws| ws.subprotocol().map(str::to_owned));
-    let mut client_config = config();
-    client_config.subprotocols = vec!["superchat".into()];
+    let client_config = config().subprotocols(["superchat"]);
 
     let ws = connect_with_config(&server.url(), &client_config).unwrap();
     assert_eq!(ws.subprotocol(), None);
@@ -774,8 +764,7 @@ fn oversized_ping_is_refused_and_the_connection_stays_usable() {
 
 #[test]
 fn frame_over_the_frame_size_limit_fails_with_1009() {
-    let mut limited = config();
-    limited.protocol.max_frame_size = 100;
+    let limited = config().max_frame_size(100);
     let server = with_connection(limited, |mut ws| ws.recv());
     let mut ws = client(&server.url());
 
@@ -1210,12 +1199,10 @@ fn recv_that_times_out_still_answers_the_ping_that_arrived_meanwhile() {
 /// for the pong; `read_timeout` off, so only the idle ping can end a
 /// quiet connection.
 fn keepalive_server() -> EchoServer {
-    let config = Config {
-        idle_ping: Some(Duration::from_millis(300)),
-        pong_timeout: Duration::from_millis(300),
-        read_timeout: None,
-        ..config()
-    };
+    let config = config()
+        .idle_ping(Some(Duration::from_millis(300)))
+        .pong_timeout(Some(Duration::from_millis(300)))
+        .read_timeout(None);
     EchoServer::start(WsServer::bind_with_config("127.0.0.1:0", config).unwrap())
 }
 

@@ -120,12 +120,10 @@ impl Limits {
 /// short close timeout, and a write timeout short enough that an echo
 /// thread blocked on a peer that does not read gives up within the test.
 pub fn std_config() -> ws_std::Config {
-    ws_std::Config {
-        handshake_timeout: Some(Duration::from_secs(1)),
-        close_timeout: Duration::from_millis(500),
-        write_timeout: Some(Duration::from_secs(2)),
-        ..ws_std::Config::default()
-    }
+    ws_std::Config::default()
+        .handshake_timeout(Some(Duration::from_secs(1)))
+        .close_timeout(Some(Duration::from_millis(500)))
+        .write_timeout(Some(Duration::from_secs(2)))
 }
 
 /// ws-mio settings: 1 s handshake and stall timeouts, a short close
@@ -154,7 +152,10 @@ impl TestServer for StdServer {
     fn start_with(limits: Limits) -> Self {
         let panics_at_start = server_panics();
         let mut config = std_config();
-        limits.apply(&mut config.memory_budget, &mut config.protocol);
+        limits.apply(
+            &mut config.session.memory_budget,
+            &mut config.session.protocol,
+        );
         let server =
             ws_std::WsServer::bind_with_config("127.0.0.1:0", config).expect("bind ws-std");
         let addr = server.local_addr().expect("local_addr");
@@ -246,13 +247,11 @@ impl Drop for MioServer {
 
 /// ws-std client settings for the well-behaved clients: bounded waits.
 pub fn client_config() -> ws_std::Config {
-    ws_std::Config {
-        handshake_timeout: Some(IO_TIMEOUT),
-        read_timeout: Some(IO_TIMEOUT),
-        write_timeout: Some(IO_TIMEOUT),
-        close_timeout: Duration::from_millis(500),
-        ..ws_std::Config::default()
-    }
+    ws_std::Config::default()
+        .handshake_timeout(Some(IO_TIMEOUT))
+        .read_timeout(Some(IO_TIMEOUT))
+        .write_timeout(Some(IO_TIMEOUT))
+        .close_timeout(Some(Duration::from_millis(500)))
 }
 
 /// A fresh ws-std client echoes `text` through the server and closes.

@@ -42,13 +42,11 @@ pub fn config() -> Config {
 /// ws-std client settings: short close and handshake timeouts, and reads
 /// that fail after [`IO_TIMEOUT`] instead of hanging.
 pub fn client_config() -> ws_std::Config {
-    ws_std::Config {
-        close_timeout: Duration::from_millis(500),
-        handshake_timeout: Some(Duration::from_secs(1)),
-        read_timeout: Some(IO_TIMEOUT),
-        write_timeout: Some(IO_TIMEOUT),
-        ..ws_std::Config::default()
-    }
+    ws_std::Config::default()
+        .close_timeout(Some(Duration::from_millis(500)))
+        .handshake_timeout(Some(Duration::from_secs(1)))
+        .read_timeout(Some(IO_TIMEOUT))
+        .write_timeout(Some(IO_TIMEOUT))
 }
 
 /// Connect a ws-std client with [`client_config`].

@@ -72,8 +72,22 @@ pub enum State {
     Closed = 3,
 }
 
-/// Limits and switches of a connection.
+/// Limits and switches of a connection: what a [`Connection`] keeps.
+///
+/// A transport's users set these through the session-wide
+/// [`SessionConfig`](crate::SessionConfig), which holds one. Build it with
+/// [`new`](Self::new), [`embedded`](Self::embedded) or [`Default`] and the
+/// `const` setters; it is `#[non_exhaustive]`, so settings can be added
+/// without breaking that code.
+///
+/// ```
+/// use ws_proto::Config;
+///
+/// const LIMITS: Config = Config::new().max_frame_size(1 << 20).max_message_size(4 << 20);
+/// assert!(LIMITS.auto_pong);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// Largest accepted frame payload; a bigger frame fails the connection
     /// with 1009 as soon as its header arrives. Default 16 MiB.
@@ -119,6 +133,21 @@ impl Config {
             max_message_size: limit,
             ..Config::new()
         }
+    }
+
+    crate::__setters! {
+        /// Sets [`max_frame_size`](Self::max_frame_size), the largest
+        /// accepted frame payload.
+        max_frame_size: u64 = max_frame_size;
+        /// Sets [`max_message_size`](Self::max_message_size), the largest
+        /// accepted message.
+        max_message_size: u64 = max_message_size;
+        /// Sets [`auto_pong`](Self::auto_pong): whether every ping gets its
+        /// pong queued.
+        auto_pong: bool = auto_pong;
+        /// Sets [`compression`](Self::compression): whether permessage-deflate
+        /// was negotiated. Transports set it from the handshake's outcome.
+        compression: bool = compression;
     }
 }
 
@@ -169,6 +198,11 @@ pub struct DataChunk<'a> {
 }
 
 /// What [`Connection::receive`] found in the bytes.
+///
+/// Unlike the crate's errors and the session's events, this enum is
+/// exhaustive on purpose: it is the contract between the core and the
+/// transports, and a new kind of event must be a compile error in every
+/// transport's receive loop rather than be dropped by a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
     /// Part or all of a text or binary message.

@@ -15,7 +15,8 @@ use alloc::vec::Vec;
 
 use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush, Status};
 
-use super::negotiation::{DeflateConfig, DeflateParams};
+use super::negotiation::DeflateParams;
+use super::settings::CompressionConfig;
 use crate::budget::{MemoryBudget, Reservation};
 use crate::connection::{DataChunk, MessageKind, Role};
 use crate::error::ProtocolError;
@@ -44,28 +45,6 @@ pub fn compressed_frames(
         let end = (start + MAX_COMPRESSED_FRAME).min(len);
         (i == 0, i + 1 == count, start..end)
     })
-}
-
-/// Compression settings of a transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CompressionConfig {
-    /// What to offer (client) or accept (server).
-    pub negotiation: DeflateConfig,
-    /// zlib compression level, 0 (store) to 9 (smallest); default 6.
-    pub level: u8,
-    /// Messages shorter than this go uncompressed (default 256 bytes):
-    /// below it, compression costs more than it saves.
-    pub threshold: usize,
-}
-
-impl Default for CompressionConfig {
-    fn default() -> Self {
-        CompressionConfig {
-            negotiation: DeflateConfig::default(),
-            level: 6,
-            threshold: 256,
-        }
-    }
 }
 
 /// Why compression failed (only on a broken zlib state or out of memory).

@@ -20,11 +20,11 @@
 //! use ws_proto::deflate::{accept_response, negotiate, offer_header, response_header};
 //! use ws_proto::deflate::DeflateConfig;
 //!
-//! let client = DeflateConfig { client_max_window_bits: 12, ..DeflateConfig::default() };
+//! let client = DeflateConfig::new().client_max_window_bits(12);
 //! let offer = offer_header(&client);
 //! assert_eq!(offer, "permessage-deflate; client_max_window_bits=12");
 //!
-//! let policy = DeflateConfig { server_no_context_takeover: true, ..DeflateConfig::default() };
+//! let policy = DeflateConfig::new().server_no_context_takeover(true);
 //! let agreed = negotiate([offer.as_str()], &policy).unwrap();
 //! let response = response_header(&agreed);
 //! assert_eq!(
@@ -37,13 +37,15 @@
 //! # Codec (feature `deflate`)
 //!
 //! `PerMessageDeflate` is one connection's compressor and decompressor
-//! under the negotiated [`DeflateParams`], on the pure-Rust `zlib-rs`;
-//! `CompressionConfig` is a transport's compression settings (what to
-//! negotiate, the level, the size below which messages go uncompressed),
+//! under the negotiated [`DeflateParams`], on the pure-Rust `zlib-rs`,
 //! and `compressed_frames` cuts a compressed message into frames. Written
-//! once here, both transports use it.
+//! once here, both transports use it. [`CompressionConfig`], a
+//! transport's compression settings (what to negotiate, the level, the
+//! size below which messages go uncompressed), needs no feature: it is
+//! part of every [`SessionConfig`](crate::SessionConfig).
 
 mod negotiation;
+mod settings;
 
 #[cfg(feature = "deflate")]
 mod codec;
@@ -54,7 +56,7 @@ pub use negotiation::{
     PERMESSAGE_DEFLATE,
 };
 
+pub use settings::CompressionConfig;
+
 #[cfg(feature = "deflate")]
-pub use codec::{
-    compressed_frames, CompressError, CompressionConfig, PerMessageDeflate, MAX_COMPRESSED_FRAME,
-};
+pub use codec::{compressed_frames, CompressError, PerMessageDeflate, MAX_COMPRESSED_FRAME};

@@ -45,7 +45,11 @@ const _: () = assert!(
 ///
 /// Window sizes are powers of two in `8..=15`; 15 (32 KiB) means "no limit".
 /// Values outside that range are clamped into it.
+///
+/// `#[non_exhaustive]`: build it with [`new`](Self::new) or [`Default`]
+/// and the `const` setters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct DeflateConfig {
     /// The server drops its compression context after every message.
     /// A client that sets it requires it; a server that sets it does it
@@ -65,9 +69,16 @@ pub struct DeflateConfig {
 }
 
 impl Default for DeflateConfig {
+    /// [`DeflateConfig::new`].
+    fn default() -> Self {
+        DeflateConfig::new()
+    }
+}
+
+impl DeflateConfig {
     /// Context takeover on both sides and 32 KiB windows: plain
     /// `permessage-deflate`.
-    fn default() -> Self {
+    pub const fn new() -> Self {
         DeflateConfig {
             server_no_context_takeover: false,
             client_no_context_takeover: false,
@@ -75,9 +86,20 @@ impl Default for DeflateConfig {
             client_max_window_bits: MAX_WINDOW_BITS,
         }
     }
-}
 
-impl DeflateConfig {
+    crate::__setters! {
+        /// Sets [`server_no_context_takeover`](Self::server_no_context_takeover).
+        server_no_context_takeover: bool = server_no_context_takeover;
+        /// Sets [`client_no_context_takeover`](Self::client_no_context_takeover).
+        client_no_context_takeover: bool = client_no_context_takeover;
+        /// Sets [`server_max_window_bits`](Self::server_max_window_bits)
+        /// (`8..=15`; others are clamped when used).
+        server_max_window_bits: u8 = server_max_window_bits;
+        /// Sets [`client_max_window_bits`](Self::client_max_window_bits)
+        /// (`8..=15`; others are clamped when used).
+        client_max_window_bits: u8 = client_max_window_bits;
+    }
+
     fn clamped(&self) -> Self {
         DeflateConfig {
             server_max_window_bits: clamp_bits(self.server_max_window_bits),
@@ -163,7 +185,11 @@ fn clamp_bits(bits: u8) -> u8 {
 
 /// Why a permessage-deflate offer or response in a
 /// `Sec-WebSocket-Extensions` value was rejected.
+///
+/// `#[non_exhaustive]`: new reasons may be added, so a `match` needs a
+/// wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NegotiationError {
     /// The value does not follow the header's grammar.
     Malformed,

@@ -26,12 +26,10 @@ pub const JOIN_TIMEOUT: Duration = Duration::from_secs(4);
 /// Short timeouts everywhere waiting is involved; reads that would block
 /// longer than [`IO_TIMEOUT`] fail.
 pub fn config() -> Config {
-    Config {
-        close_timeout: Duration::from_millis(500),
-        handshake_timeout: Some(Duration::from_secs(1)),
-        read_timeout: Some(IO_TIMEOUT),
-        ..Config::default()
-    }
+    Config::default()
+        .close_timeout(Some(Duration::from_millis(500)))
+        .handshake_timeout(Some(Duration::from_secs(1)))
+        .read_timeout(Some(IO_TIMEOUT))
 }
 
 /// `WsServer::run_echo` in a thread.
