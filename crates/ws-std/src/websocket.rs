@@ -113,8 +113,9 @@ impl Scratch {
                     range: start..start + message.as_bytes().len(),
                 })
             }
-            Some(Received::Owned(message)) => {
-                self.held = message;
+            // Owned (gathered or inflated), or any kind added later.
+            Some(received) => {
+                self.held = received.into_owned();
                 Some(Whole::Held)
             }
         })

@@ -77,16 +77,16 @@ fn echoes_come_back_whole(config: Config) {
 
 #[test]
 fn run_echo_sends_back_every_shape_of_message_unchanged() {
-    echoes_come_back_whole(Config {
-        compression: None,
-        ..config()
-    });
+    echoes_come_back_whole(config().compression(None));
 }
 
 #[test]
 fn run_echo_sends_back_every_shape_of_message_unchanged_when_compressing() {
     let config = config();
-    assert!(config.compression.is_some(), "compression is on by default");
+    assert!(
+        config.session.compression.is_some(),
+        "compression is on by default"
+    );
     echoes_come_back_whole(config);
 }
 
