@@ -274,13 +274,20 @@ impl BenchConn {
         let data = &mut data[start..];
         let now = Instant::now();
         let mut used = 0;
-        // Every event consumes at least one byte, so this ends.
-        for _ in 0..=data.len() {
+        let len = data.len();
+        // Every event consumes at least one byte, and every pong taken
+        // follows a ping of at least two, so this ends.
+        for _ in 0..=len {
             let (n, event) = self.ws.receive(&mut data[used..]).map_err(|err| {
                 ConnError::other(format!("protocol error from the server: {err}"))
             })?;
             used += n;
             match event {
+                // A ping waits in the buffer for the last one's pong: take
+                // the pong (written by the next flush) and go on, or the
+                // bytes after it would sit in `carry` until the server
+                // sends again, which it may be waiting to be asked to.
+                None if self.ws.wants_transmit() && used < len => self.take_control(),
                 None => break,
                 Some(Event::Data(chunk)) => self.on_chunk(chunk, now, shared)?,
                 Some(Event::Ping(_) | Event::Pong(_)) => {}
@@ -434,6 +441,16 @@ impl BenchConn {
         }
     }
 
+    /// Move the control frames the core queued (pongs, a close) to the
+    /// control buffer. It holds at most a pong per ping of one read.
+    fn take_control(&mut self) {
+        if self.ws.wants_transmit() {
+            let mut out = [0u8; 2 * MAX_CONTROL_FRAME_LEN];
+            let n = self.ws.poll_transmit(&mut out);
+            self.ctrl.extend_from_slice(&out[..n]);
+        }
+    }
+
     /// Write control frames and queued messages until done or blocked.
     pub(crate) fn flush(&mut self) -> Result<(), ConnError> {
         if !matches!(self.phase, Phase::Open | Phase::Closing) {
@@ -444,10 +461,8 @@ impl BenchConn {
                 // Between frames: control frames may go now. The core keeps
                 // at most one pong and one close until they are taken, so
                 // take them only once the previous ones are written.
-                if self.ctrl.is_empty() && self.ws.wants_transmit() {
-                    let mut out = [0u8; 2 * MAX_CONTROL_FRAME_LEN];
-                    let n = self.ws.poll_transmit(&mut out);
-                    self.ctrl.extend_from_slice(&out[..n]);
+                if self.ctrl.is_empty() {
+                    self.take_control();
                 }
                 if !self.ctrl.is_empty() {
                     match self.stream.write(&self.ctrl) {

@@ -22,6 +22,9 @@ enum Echo {
     Short,
     /// Answer text with binary and binary with text.
     WrongType,
+    /// Send two pings in front of every echo, in the same write: the
+    /// client's core holds the second until the first's pong is taken.
+    PingsFirst,
 }
 
 /// Start a server for `connections` connections; returns its port.
@@ -80,6 +83,14 @@ fn handle(mut stream: TcpStream, echo: Echo) -> std::io::Result<()> {
                         let mut opcode = chunk.kind.opcode();
                         match echo {
                             Echo::Faithful => {}
+                            Echo::PingsFirst => {
+                                for _ in 0..2 {
+                                    let ping = Frame::new(OpCode::Ping, b"are you there");
+                                    let at = out.len();
+                                    out.resize(at + ping.encoded_len(false), 0);
+                                    ping.encode(&mut out[at..], None).unwrap();
+                                }
+                            }
                             Echo::Corrupt => {
                                 let middle = message.len() / 2;
                                 message[middle] ^= 0x20;
@@ -164,6 +175,18 @@ fn text_and_empty_messages_echo_cleanly() {
     let report = load::run(&args(port, 1, 0, false)).unwrap();
     assert_eq!(report.exit_code(), 0, "{report:?}");
     assert!(report.messages > 0);
+}
+
+#[test]
+fn echoes_behind_two_pings_are_received_without_waiting_for_more_data() {
+    // Before the fix, the bytes after the second ping waited in the
+    // client's carry buffer for the server's next write, which waited for
+    // the client: the run ended with no echo after the first pings.
+    let port = serve(2, Echo::PingsFirst);
+    let report = load::run(&args(port, 2, 100, false)).unwrap();
+    assert_eq!(report.stats.errors, 0, "{report:?}");
+    assert!(report.messages > 100, "{report:?}");
+    assert_eq!(report.exit_code(), 0, "{report:?}");
 }
 
 #[test]
