@@ -73,8 +73,8 @@ impl<'a> ClientRequest<'a> {
 
     /// Writes the request into `out` and returns its length.
     ///
-    /// Fails with [`HandshakeError::InvalidPath`] for an empty path or one
-    /// with a space or control character,
+    /// Fails with [`HandshakeError::InvalidPath`] for a path that does not
+    /// start with `/` or has a space or control character,
     /// [`HandshakeError::InvalidHeaderValue`] if a value contains CR, LF or
     /// another control character or a subprotocol is not a token,
     /// [`HandshakeError::InvalidHeaderName`] if an extra header's name is
@@ -119,10 +119,13 @@ impl<'a> ClientRequest<'a> {
     }
 }
 
-/// Whether `path` can stand in a request line: non-empty, no spaces, no
-/// control characters.
-fn is_request_target(path: &[u8]) -> bool {
-    !path.is_empty() && path.iter().all(|&b| b > b' ' && b != 0x7f)
+/// Whether `path` can stand in a request line as the origin-form a client
+/// sends (RFC 6455 section 4.1, the "/resource name/"; RFC 9112 section
+/// 3.2.1): it starts with `/` and has no space or control character.
+/// Anything else a server refuses (ours with `InvalidTarget`), or reads as
+/// another request.
+pub(crate) fn is_request_target(path: &[u8]) -> bool {
+    path.first() == Some(&b'/') && path.iter().all(|&b| b > b' ' && b != 0x7f)
 }
 
 /// Parses and checks the server's answer to a [`ClientRequest`] as it
@@ -674,8 +677,8 @@ mod tests {
     }
 
     #[test]
-    fn request_refuses_a_path_with_spaces_or_newlines() {
-        for path in ["", "/a b", "/a\r\nEvil: 1"] {
+    fn request_refuses_a_path_with_spaces_or_newlines_or_not_starting_with_a_slash() {
+        for path in ["", "/a b", "/a\r\nEvil: 1", "chat", "*", "ws://h/chat"] {
             let request = ClientRequest::new("h", path, KEY);
             assert_eq!(
                 request.write(&mut [0u8; 512]),

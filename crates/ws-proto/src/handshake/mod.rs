@@ -138,8 +138,8 @@ pub enum HandshakeError {
     /// Writing: a header value contains CR, LF or another control
     /// character (header injection), or a subprotocol name is not a token.
     InvalidHeaderValue,
-    /// Writing: the request path is empty or contains a space or a
-    /// control character.
+    /// Writing: the request path does not start with `/`, or contains a
+    /// space or a control character.
     InvalidPath,
     /// Writing: the output buffer is too small for the message.
     BufferTooSmall,
@@ -201,7 +201,7 @@ impl HandshakeError {
             Self::ExtensionNotOffered => "server chose an extension that was not offered",
             Self::InvalidHeaderName => "header name is not an HTTP token",
             Self::InvalidHeaderValue => "header value contains a control character",
-            Self::InvalidPath => "request path is empty or contains a space or control character",
+            Self::InvalidPath => "request path does not start with / or contains a space or control character",
             Self::BufferTooSmall => "output buffer too small",
             Self::InvalidStatus => "refusal status is not from 400 to 599",
             Self::TooLong(_) => "value too long for the handshake's storage",

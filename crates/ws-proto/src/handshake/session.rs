@@ -50,7 +50,7 @@
 
 use heapless::{String, Vec};
 
-use super::client::{check_response, ClientRequest, Response};
+use super::client::{check_response, is_request_target, ClientRequest, Response};
 use super::server::{write_rejection, write_response, Request, RequestParser};
 use super::{accept_key, is_token, HandshakeError, HeadScanner};
 use crate::constants::WS_HEADER_BUFFER;
@@ -113,10 +113,11 @@ impl ClientHandshake {
     /// 16 fresh random bytes; the core has no RNG.
     ///
     /// Fails with [`HandshakeError::TooLong`] past [`MAX_HOST_LEN`] or
-    /// [`MAX_TARGET_LEN`], and with [`HandshakeError::InvalidPath`] for an
-    /// empty target or one with a space or control character.
+    /// [`MAX_TARGET_LEN`], and with [`HandshakeError::InvalidPath`] for a
+    /// target that does not start with `/` or has a space or control
+    /// character.
     pub fn new(host: &str, target: &str, key: [u8; 16]) -> Result<Self, HandshakeError> {
-        if target.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        if !is_request_target(target.as_bytes()) {
             return Err(HandshakeError::InvalidPath);
         }
         Ok(Self {
@@ -767,10 +768,12 @@ mod tests {
             ClientHandshake::new("h", &target, KEY).unwrap_err(),
             HandshakeError::TooLong("request target")
         );
-        assert_eq!(
-            ClientHandshake::new("h", "a b", KEY).unwrap_err(),
-            HandshakeError::InvalidPath
-        );
+        for target in ["/a b", "chat", ""] {
+            assert_eq!(
+                ClientHandshake::new("h", target, KEY).unwrap_err(),
+                HandshakeError::InvalidPath
+            );
+        }
         let mut client = ClientHandshake::new("h", "/", KEY).unwrap();
         assert_eq!(
             client.offer_subprotocol(&long[..MAX_SUBPROTOCOL_LEN + 1]),
