@@ -964,8 +964,14 @@ impl<S: Stream> WebSocket<S> {
         self.batch = batch;
         self.batch.clear();
         result?;
-        self.stream.flush()?;
-        Ok(())
+        // A signal may interrupt a flush as it does a read or a write:
+        // call it again.
+        loop {
+            match self.stream.flush() {
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                result => return Ok(result?),
+            }
+        }
     }
 
     /// Send a text message (Vais `send_text`); returns the bytes written.
