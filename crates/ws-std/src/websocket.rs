@@ -8,11 +8,13 @@ use ws_proto::deflate::{CompressionConfig, DeflateParams};
 use ws_proto::mask::{os_mask, OsMask};
 use ws_proto::message::{Message, MessageRef};
 use ws_proto::session::{self, Messages, Received};
+use ws_proto::timer::{Deadline, Timers};
 use ws_proto::{
     CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, ProtocolError, Role,
     State,
 };
 
+use crate::clock;
 use crate::config::Config;
 use crate::error::{timed_out, Error, Result};
 use crate::request::OpenedWith;
@@ -267,6 +269,16 @@ pub struct WebSocket<S: Stream> {
     /// The stream's write timeout was cut to what was left of a write's
     /// deadline; the next write sets it again.
     write_timeout_cut: bool,
+    /// When a receive must end, however its bytes trickle in (the echo
+    /// loop's next deadline, the close handshake's): see
+    /// [`check_receive_deadline`](WebSocket::check_receive_deadline).
+    receive_deadline: Option<Deadline>,
+    /// The read timeout last asked for ([`set_read_timeout`](WebSocket::set_read_timeout)),
+    /// which the stream has unless `read_timeout_cut`.
+    read_timeout: Option<Duration>,
+    /// The stream's read timeout was cut to what was left until
+    /// `receive_deadline`; the next receive sets `read_timeout` again.
+    read_timeout_cut: bool,
 }
 
 impl<S: Stream> WebSocket<S> {
@@ -309,12 +321,15 @@ impl<S: Stream> WebSocket<S> {
             },
             outbox: Vec::new(),
             batch: Vec::new(),
-            config,
             subprotocol,
             opened_with: None,
             received: 0,
             socket_closed: false,
             write_timeout_cut: false,
+            receive_deadline: None,
+            read_timeout: config.read_timeout,
+            read_timeout_cut: false,
+            config,
         }
     }
 
@@ -404,7 +419,20 @@ impl<S: Stream> WebSocket<S> {
     /// A read that times out returns an error for which
     /// [`Error::is_timeout`] is true and loses nothing.
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
-        Ok(self.stream.set_read_timeout(timeout)?)
+        self.stream.set_read_timeout(timeout)?;
+        self.read_timeout = timeout;
+        self.read_timeout_cut = false;
+        Ok(())
+    }
+
+    /// Make every receive from now on end by `deadline` (on
+    /// [`clock::now`]'s time), however the peer trickles its bytes: a read
+    /// timeout bounds each read, and a peer that sends a byte just before
+    /// each one keeps a receive going for ever. `None`: the read timeout
+    /// alone bounds a read. A receive stopped by it fails as a read
+    /// timeout does ([`Error::is_timeout`], nothing lost).
+    pub(crate) fn set_receive_deadline(&mut self, deadline: Option<Deadline>) {
+        self.receive_deadline = deadline;
     }
 
     /// Receive the next whole message: fragments are joined, text is
@@ -620,6 +648,9 @@ impl<S: Stream> WebSocket<S> {
         mut on_event: impl FnMut(&mut Scratch, Event<'_>) -> Result<Step<T>>,
     ) -> Result<T> {
         self.check_can_receive()?;
+        // A read was made in this call: the next one checks the receive
+        // deadline.
+        let mut read_before = false;
         loop {
             let pending = &mut self.inbox.buf[self.inbox.start..self.inbox.end];
             let step = match self.conn.receive(pending) {
@@ -649,7 +680,10 @@ impl<S: Stream> WebSocket<S> {
                 Some(Step::Done(value)) => return Ok(value),
                 Some(Step::Continue) => {}
                 None if transmitted => {}
-                None => self.fill()?,
+                None => {
+                    self.fill(read_before)?;
+                    read_before = true;
+                }
             }
         }
     }
@@ -671,11 +705,21 @@ impl<S: Stream> WebSocket<S> {
         }
     }
 
-    /// Read more bytes into the receive buffer.
-    fn fill(&mut self) -> Result<()> {
+    /// Read more bytes into the receive buffer. `read_before`: this
+    /// receive has read already and still waits for the rest of a frame
+    /// or message, so it checks the receive deadline first.
+    fn fill(&mut self, read_before: bool) -> Result<()> {
         // Frames given to `feed` leave before we wait for the peer, which
         // may be waiting for them.
         self.flush()?;
+        // The first read of a receive (most messages arrive whole in one)
+        // reads no clock: its read timeout ends it.
+        if read_before && self.receive_deadline.is_some() {
+            self.check_receive_deadline()?;
+        } else if self.read_timeout_cut {
+            self.stream.set_read_timeout(self.read_timeout)?;
+            self.read_timeout_cut = false;
+        }
         let inbox = &mut self.inbox;
         if inbox.start == inbox.end || inbox.buf.len() - inbox.end < MAX_HEADER_LEN {
             inbox.compact();
@@ -699,6 +743,27 @@ impl<S: Stream> WebSocket<S> {
                 Err(err) => return Err(Error::Io(err)),
             }
         }
+    }
+
+    /// A receive that read and still waits: fail as a read timeout does
+    /// once the receive deadline has passed, and otherwise cut the
+    /// stream's read timeout to what is left of it when that is shorter,
+    /// so that however the peer trickles its bytes the receive ends by
+    /// the deadline. One clock read per such read; the system call only
+    /// while the deadline is nearer than the read timeout.
+    #[cold]
+    fn check_receive_deadline(&mut self) -> Result<()> {
+        let Some(deadline) = self.receive_deadline else {
+            return Ok(());
+        };
+        let Some(left) = deadline.remaining(clock::now()) else {
+            return Err(Error::Io(io::ErrorKind::TimedOut.into()));
+        };
+        if self.read_timeout.is_none_or(|timeout| left < timeout) {
+            self.stream.set_read_timeout(Some(left))?;
+            self.read_timeout_cut = true;
+        }
+        Ok(())
     }
 
     /// Write the control frames the core has queued (after any batched
@@ -733,16 +798,11 @@ impl<S: Stream> WebSocket<S> {
         }
         if self.role() == Role::Client {
             // No close timeout: wait for the server for ever.
-            let deadline = self
-                .config
-                .session
-                .timers
-                .close
-                .map(|after| Instant::now() + after);
+            let deadline = self.close_deadline(clock::now());
             let mut sink = [0u8; 512];
             loop {
                 let left = match deadline {
-                    Some(at) => match at.checked_duration_since(Instant::now()) {
+                    Some(deadline) => match deadline.remaining(clock::now()) {
                         Some(left) => Some(left),
                         None => break,
                     },
@@ -1060,16 +1120,29 @@ impl<S: Stream> WebSocket<S> {
         if self.conn.peer_close_code().is_some() || self.conn.failure().is_some() {
             return Ok(());
         }
-        let timeout = self.config.session.timers.close;
-        let deadline = timeout.map(|after| Instant::now() + after);
-        self.stream.set_read_timeout(timeout)?;
-        self.pump(|_, event| match event {
+        // The first read waits the whole close timeout; the receive
+        // deadline stops the wait there however the peer's data trickles.
+        let deadline = self.close_deadline(clock::now());
+        self.set_read_timeout(deadline.map(|deadline| deadline.allowed()))?;
+        self.receive_deadline = deadline;
+        let result = self.pump(|_, event| match event {
             Event::Close(_) => Ok(Step::Done(())),
-            _ if deadline.is_some_and(|at| Instant::now() >= at) => {
-                Err(Error::Io(io::ErrorKind::TimedOut.into()))
-            }
             _ => Ok(Step::Continue),
+        });
+        self.receive_deadline = None;
+        result.map_err(|err| match deadline {
+            Some(deadline) if err.is_timeout() => Error::Io(timed_out("close", deadline.allowed())),
+            _ => err,
         })
+    }
+
+    /// The close handshake's deadline for a close frame sent at `now`, as
+    /// the core's timers run it ([`TimerConfig::close`](ws_proto::TimerConfig::close)
+    /// after our close); `None` when there is no close timeout.
+    fn close_deadline(&self, now: Duration) -> Option<Deadline> {
+        let mut timers = Timers::new_open(self.config.session.timers, now);
+        timers.on_close_sent(now);
+        timers.deadline(now)
     }
 
     /// Close the socket at once, without the close handshake (Vais
