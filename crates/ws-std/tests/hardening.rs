@@ -554,3 +554,36 @@ fn a_ping_trickling_in_does_not_outlast_the_close_timeout() {
     );
     join_within(trickler, JOIN_TIMEOUT);
 }
+
+#[test]
+fn a_request_trickling_in_does_not_outlast_the_handshake_timeout() {
+    let config = config().handshake_timeout(Some(Duration::from_millis(300)));
+    let server = with_server(config, |server| {
+        let started = Instant::now();
+        let result = server.accept();
+        (result.map(drop), started.elapsed())
+    });
+    let mut raw = TcpStream::connect(server.addr).unwrap();
+    let request = upgrade_request(server.addr, "13", "");
+    let trickler = thread::spawn(move || {
+        let started = Instant::now();
+        for byte in request.bytes() {
+            if raw.write_all(&[byte]).is_err() || started.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let (result, took) = server.join();
+    let err = result.expect_err("the request takes seconds");
+    assert!(err.is_timeout(), "{err}");
+    assert!(
+        err.to_string().contains("handshake timed out after 300 ms"),
+        "{err}"
+    );
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_millis(1000),
+        "the handshake gave up after {took:?}, for a 300 ms timeout"
+    );
+    join_within(trickler, JOIN_TIMEOUT);
+}
