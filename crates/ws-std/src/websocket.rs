@@ -1,7 +1,7 @@
 //! The connection: a [`Stream`] driven by the `ws-proto` state machine.
 
 use std::io::{self, IoSlice};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ws_proto::constants::MAX_HEADER_LEN;
 use ws_proto::deflate::{CompressionConfig, DeflateParams};
@@ -177,24 +177,28 @@ enum Step<T> {
 }
 
 /// When a whole write (a frame, a batch, the pending control frames) must
-/// be done: [`Config::write_timeout`] after it began.
-#[derive(Debug, Clone, Copy)]
-struct WriteDeadline {
-    at: Instant,
-    allowed: Duration,
+/// be done: [`Config::write_timeout`] after it began, as a
+/// `ws_proto::timer` [`Deadline`] on [`clock::now`]'s time.
+///
+/// The deadline is a `ws_proto::timer::Deadline`, so its arithmetic (when
+/// it is due, what is left, how much was used) is the core's, as for every
+/// other deadline. The write timeout itself is not one of the core's
+/// [`Timers`]: those are the protocol's deadlines (handshake, idle ping,
+/// pong, between messages, close), the same for every transport, while
+/// this one bounds how long a blocking write to a socket that does not
+/// drain may take, a concern of a blocking transport only (an event loop
+/// never blocks in a write and bounds a stalled peer its own way). So the
+/// interval stays in ws-std's [`Config`], and re-arming the socket's write
+/// timeout before each write call stays here ([`WebSocket::arm_write_timeout`]),
+/// which keeps the first write call free of a second clock read and of a
+/// system call while the stream's timeout is whole.
+fn write_deadline(allowed: Option<Duration>) -> Option<Deadline> {
+    allowed.map(|allowed| Deadline::new(clock::now(), allowed))
 }
 
-impl WriteDeadline {
-    fn after(allowed: Option<Duration>) -> Option<WriteDeadline> {
-        allowed.map(|allowed| WriteDeadline {
-            at: Instant::now() + allowed,
-            allowed,
-        })
-    }
-
-    fn timed_out(&self) -> Error {
-        Error::Io(timed_out("write", self.allowed))
-    }
+/// The error of a write whose deadline passed.
+fn write_timed_out(deadline: Deadline) -> Error {
+    Error::Io(timed_out("write", deadline.allowed()))
 }
 
 /// How late a write may end past its deadline rather than pay a system
@@ -774,10 +778,10 @@ impl<S: Stream> WebSocket<S> {
         if !self.conn.wants_transmit() {
             return Ok(());
         }
-        self.flush_control_by(WriteDeadline::after(self.config.write_timeout))
+        self.flush_control_by(write_deadline(self.config.write_timeout))
     }
 
-    fn flush_control_by(&mut self, deadline: Option<WriteDeadline>) -> Result<()> {
+    fn flush_control_by(&mut self, deadline: Option<Deadline>) -> Result<()> {
         if self.conn.wants_transmit() {
             self.flush_by(deadline)?;
         }
@@ -830,7 +834,7 @@ impl<S: Stream> WebSocket<S> {
     fn write_all(
         &mut self,
         mut bufs: &mut [IoSlice<'_>],
-        deadline: Option<WriteDeadline>,
+        deadline: Option<Deadline>,
     ) -> Result<()> {
         if self.socket_closed {
             return Err(self.closed_error());
@@ -863,7 +867,7 @@ impl<S: Stream> WebSocket<S> {
                                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                             ) =>
                         {
-                            deadline.timed_out()
+                            write_timed_out(deadline)
                         }
                         _ => Error::Io(err),
                     });
@@ -878,12 +882,12 @@ impl<S: Stream> WebSocket<S> {
     /// [`Config::write_timeout`] and less than [`WRITE_DEADLINE_SLACK`] of
     /// it was used, the system call is skipped: a write that starts right
     /// away cannot end more than that past the deadline.
-    fn arm_write_timeout(&mut self, deadline: WriteDeadline) -> Result<()> {
-        let left = deadline.at.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(deadline.timed_out());
-        }
-        let used = deadline.allowed.saturating_sub(left);
+    fn arm_write_timeout(&mut self, deadline: Deadline) -> Result<()> {
+        let now = clock::now();
+        let Some(left) = deadline.remaining(now) else {
+            return Err(write_timed_out(deadline));
+        };
+        let used = deadline.used(now);
         if !self.write_timeout_cut && used < WRITE_DEADLINE_SLACK {
             return Ok(());
         }
@@ -899,7 +903,7 @@ impl<S: Stream> WebSocket<S> {
     /// client masks a copy.
     pub fn send_frame(&mut self, frame: &Frame<'_>) -> Result<usize> {
         // One deadline for the batch, the control frames and the frame.
-        let deadline = WriteDeadline::after(self.config.write_timeout);
+        let deadline = write_deadline(self.config.write_timeout);
         self.flush_by(deadline)?;
         self.flush_control_by(deadline)?;
         if self.role() == Role::Client && self.should_compress(frame) {
@@ -950,11 +954,7 @@ impl<S: Stream> WebSocket<S> {
 
     /// Send a whole message compressed (in frames of at most
     /// [`MAX_COMPRESSED_FRAME`](ws_proto::deflate::MAX_COMPRESSED_FRAME)).
-    fn send_compressed(
-        &mut self,
-        frame: &Frame<'_>,
-        deadline: Option<WriteDeadline>,
-    ) -> Result<usize> {
+    fn send_compressed(&mut self, frame: &Frame<'_>, deadline: Option<Deadline>) -> Result<usize> {
         let kind = if frame.is_text() {
             MessageKind::Text
         } else {
@@ -1012,10 +1012,10 @@ impl<S: Stream> WebSocket<S> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        self.flush_by(WriteDeadline::after(self.config.write_timeout))
+        self.flush_by(write_deadline(self.config.write_timeout))
     }
 
-    fn flush_by(&mut self, deadline: Option<WriteDeadline>) -> Result<()> {
+    fn flush_by(&mut self, deadline: Option<Deadline>) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
