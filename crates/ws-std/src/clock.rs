@@ -11,8 +11,15 @@ use std::time::{Duration, Instant};
 /// and the same origin for every connection, so that a deadline taken in
 /// one place (the echo loop) can be checked in another (a read).
 pub(crate) fn now() -> Duration {
+    at(Instant::now())
+}
+
+/// `instant` on the same time as [`now`] (zero if it came before the
+/// origin): for a moment noted as an `Instant` on a fast path and turned
+/// into a deadline only when one is needed.
+pub(crate) fn at(instant: Instant) -> Duration {
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    ORIGIN.get_or_init(Instant::now).elapsed()
+    instant.saturating_duration_since(*ORIGIN.get_or_init(|| instant))
 }
 
 #[cfg(test)]
@@ -24,5 +31,6 @@ mod tests {
         let first = now();
         std::thread::sleep(Duration::from_millis(2));
         assert!(now() >= first + Duration::from_millis(2));
+        assert!(at(Instant::now()) >= first + Duration::from_millis(2));
     }
 }

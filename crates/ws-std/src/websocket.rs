@@ -1,7 +1,7 @@
 //! The connection: a [`Stream`] driven by the `ws-proto` state machine.
 
 use std::io::{self, IoSlice};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ws_proto::constants::MAX_HEADER_LEN;
 use ws_proto::deflate::{CompressionConfig, DeflateParams};
@@ -176,9 +176,12 @@ enum Step<T> {
     Continue,
 }
 
-/// When a whole write (a frame, a batch, the pending control frames) must
-/// be done: [`Config::write_timeout`] after it began, as a
-/// `ws_proto::timer` [`Deadline`] on [`clock::now`]'s time.
+/// When a whole write (a frame, a batch, the pending control frames)
+/// began, and the [`Config::write_timeout`] it has: the start of its
+/// deadline. Most writes end in their first write call, whose socket
+/// timeout is the whole allowance; only a write that needs a second call
+/// turns this into a `ws_proto::timer` [`Deadline`] ([`deadline`](Self::deadline)),
+/// so the fast path reads the clock once and converts nothing.
 ///
 /// The deadline is a `ws_proto::timer::Deadline`, so its arithmetic (when
 /// it is due, what is left, how much was used) is the core's, as for every
@@ -192,13 +195,30 @@ enum Step<T> {
 /// timeout before each write call stays here ([`WebSocket::arm_write_timeout`]),
 /// which keeps the first write call free of a second clock read and of a
 /// system call while the stream's timeout is whole.
-fn write_deadline(allowed: Option<Duration>) -> Option<Deadline> {
-    allowed.map(|allowed| Deadline::new(clock::now(), allowed))
+#[derive(Debug, Clone, Copy)]
+struct WriteStart {
+    at: Instant,
+    allowed: Duration,
 }
 
-/// The error of a write whose deadline passed.
-fn write_timed_out(deadline: Deadline) -> Error {
-    Error::Io(timed_out("write", deadline.allowed()))
+impl WriteStart {
+    /// A write that begins now, if it has a write timeout.
+    fn now(allowed: Option<Duration>) -> Option<WriteStart> {
+        allowed.map(|allowed| WriteStart {
+            at: Instant::now(),
+            allowed,
+        })
+    }
+
+    /// Its deadline, on [`clock::now`]'s time.
+    fn deadline(&self) -> Deadline {
+        Deadline::new(clock::at(self.at), self.allowed)
+    }
+
+    /// The error of a write whose deadline passed.
+    fn timed_out(&self) -> Error {
+        Error::Io(timed_out("write", self.allowed))
+    }
 }
 
 /// How late a write may end past its deadline rather than pay a system
@@ -778,10 +798,10 @@ impl<S: Stream> WebSocket<S> {
         if !self.conn.wants_transmit() {
             return Ok(());
         }
-        self.flush_control_by(write_deadline(self.config.write_timeout))
+        self.flush_control_by(WriteStart::now(self.config.write_timeout))
     }
 
-    fn flush_control_by(&mut self, deadline: Option<Deadline>) -> Result<()> {
+    fn flush_control_by(&mut self, deadline: Option<WriteStart>) -> Result<()> {
         if self.conn.wants_transmit() {
             self.flush_by(deadline)?;
         }
@@ -834,7 +854,7 @@ impl<S: Stream> WebSocket<S> {
     fn write_all(
         &mut self,
         mut bufs: &mut [IoSlice<'_>],
-        deadline: Option<Deadline>,
+        deadline: Option<WriteStart>,
     ) -> Result<()> {
         if self.socket_closed {
             return Err(self.closed_error());
@@ -867,7 +887,7 @@ impl<S: Stream> WebSocket<S> {
                                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                             ) =>
                         {
-                            write_timed_out(deadline)
+                            deadline.timed_out()
                         }
                         _ => Error::Io(err),
                     });
@@ -882,10 +902,11 @@ impl<S: Stream> WebSocket<S> {
     /// [`Config::write_timeout`] and less than [`WRITE_DEADLINE_SLACK`] of
     /// it was used, the system call is skipped: a write that starts right
     /// away cannot end more than that past the deadline.
-    fn arm_write_timeout(&mut self, deadline: Deadline) -> Result<()> {
+    fn arm_write_timeout(&mut self, start: WriteStart) -> Result<()> {
+        let deadline = start.deadline();
         let now = clock::now();
         let Some(left) = deadline.remaining(now) else {
-            return Err(write_timed_out(deadline));
+            return Err(start.timed_out());
         };
         let used = deadline.used(now);
         if !self.write_timeout_cut && used < WRITE_DEADLINE_SLACK {
@@ -903,7 +924,7 @@ impl<S: Stream> WebSocket<S> {
     /// client masks a copy.
     pub fn send_frame(&mut self, frame: &Frame<'_>) -> Result<usize> {
         // One deadline for the batch, the control frames and the frame.
-        let deadline = write_deadline(self.config.write_timeout);
+        let deadline = WriteStart::now(self.config.write_timeout);
         self.flush_by(deadline)?;
         self.flush_control_by(deadline)?;
         if self.role() == Role::Client && self.should_compress(frame) {
@@ -954,7 +975,11 @@ impl<S: Stream> WebSocket<S> {
 
     /// Send a whole message compressed (in frames of at most
     /// [`MAX_COMPRESSED_FRAME`](ws_proto::deflate::MAX_COMPRESSED_FRAME)).
-    fn send_compressed(&mut self, frame: &Frame<'_>, deadline: Option<Deadline>) -> Result<usize> {
+    fn send_compressed(
+        &mut self,
+        frame: &Frame<'_>,
+        deadline: Option<WriteStart>,
+    ) -> Result<usize> {
         let kind = if frame.is_text() {
             MessageKind::Text
         } else {
@@ -1012,10 +1037,10 @@ impl<S: Stream> WebSocket<S> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        self.flush_by(write_deadline(self.config.write_timeout))
+        self.flush_by(WriteStart::now(self.config.write_timeout))
     }
 
-    fn flush_by(&mut self, deadline: Option<Deadline>) -> Result<()> {
+    fn flush_by(&mut self, deadline: Option<WriteStart>) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
@@ -1024,14 +1049,23 @@ impl<S: Stream> WebSocket<S> {
         self.batch = batch;
         self.batch.clear();
         result?;
-        // A signal may interrupt a flush as it does a read or a write:
-        // call it again.
-        loop {
+        match self.stream.flush() {
+            Ok(()) => Ok(()),
+            Err(err) => self.flush_failed(err),
+        }
+    }
+
+    /// A signal may interrupt a flush as it does a read or a write: call
+    /// it again; any other error is the flush's.
+    #[cold]
+    fn flush_failed(&mut self, mut err: io::Error) -> Result<()> {
+        while err.kind() == io::ErrorKind::Interrupted {
             match self.stream.flush() {
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                result => return Ok(result?),
+                Ok(()) => return Ok(()),
+                Err(again) => err = again,
             }
         }
+        Err(Error::Io(err))
     }
 
     /// Send a text message (Vais `send_text`); returns the bytes written.
