@@ -8,10 +8,10 @@ use std::net::{
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use ws_proto::timer::{TimerConfig, TimerEvent, Timers};
+use ws_proto::timer::{Deadline, TimerConfig, TimerEvent, Timers};
 use ws_proto::{CloseCode, Frame};
 
 use crate::clock;
@@ -395,8 +395,8 @@ impl WsServer {
     }
 
     fn wait_for_connections(&self, grace: Duration) {
-        let deadline = Instant::now() + grace;
-        while self.shared.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        let deadline = Deadline::new(clock::now(), grace);
+        while self.shared.active.load(Ordering::SeqCst) > 0 && !deadline.is_due(clock::now()) {
             thread::sleep(Duration::from_millis(10));
         }
     }
@@ -524,7 +524,8 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
 /// The core's timers as an echo connection runs them: the idle ping and
 /// its pong deadline, and the message timeout (or, when it is unset,
 /// [`Config::read_timeout`]) as the longest time between messages. The
-/// handshake is over and `close_with` keeps its own close deadline, so
+/// handshake is over and `close_with` waits out the close deadline (the
+/// core timers' too, taken when its close frame goes out), so
 /// those two are not run.
 fn timer_config(config: &Config) -> TimerConfig {
     let timers = config.session.timers;
