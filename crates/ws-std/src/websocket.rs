@@ -1215,3 +1215,95 @@ fn session_error(err: session::Error) -> Error {
         _ => Error::Send(ws_proto::SendError::Closed),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    /// A stream that reads scripted chunks (then times out) and records
+    /// the read timeouts it is given.
+    #[derive(Default)]
+    struct Scripted {
+        chunks: VecDeque<Vec<u8>>,
+        read_timeouts: Vec<Option<Duration>>,
+    }
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(chunk) = self.chunks.pop_front() else {
+                return Err(io::ErrorKind::WouldBlock.into());
+            };
+            buf[..chunk.len()].copy_from_slice(&chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    impl Write for Scripted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Stream for Scripted {
+        fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+            self.read_timeouts.push(timeout);
+            Ok(())
+        }
+    }
+
+    fn client(chunks: &[&[u8]]) -> WebSocket<Scripted> {
+        let stream = Scripted {
+            chunks: chunks.iter().map(|chunk| chunk.to_vec()).collect(),
+            ..Scripted::default()
+        };
+        let config = Config::default().read_timeout(Some(Duration::from_secs(10)));
+        WebSocket::from_parts(stream, Role::Client, config, &[], None)
+    }
+
+    #[test]
+    fn a_receive_that_reads_again_cuts_the_read_timeout_to_its_deadline_and_the_next_restores_it() {
+        let mut ws = client(&[b"\x81", b"\x05hello", b"\x81\x02hi"]);
+        let secs = Duration::from_secs;
+        ws.set_receive_deadline(Some(Deadline::new(clock::now(), secs(5))));
+        assert_eq!(ws.recv().unwrap(), Message::Text("hello".into()));
+        // The first read set nothing; the second cut 10 s to what was left
+        // of the 5 s.
+        let timeouts = ws.get_ref().read_timeouts.clone();
+        assert_eq!(timeouts.len(), 2, "{timeouts:?}");
+        assert_eq!(timeouts[0], Some(secs(10)));
+        assert!(timeouts[1].is_some_and(|left| left <= secs(5) && left > secs(4)));
+        // A message whole in one read: its read has the whole timeout back.
+        assert_eq!(ws.recv().unwrap(), Message::Text("hi".into()));
+        assert_eq!(ws.get_ref().read_timeouts[2..], [Some(secs(10))]);
+    }
+
+    #[test]
+    fn a_receive_past_its_deadline_times_out_and_loses_nothing() {
+        let mut ws = client(&[b"\x81", b"\x03", b"abc"]);
+        ws.set_receive_deadline(Some(Deadline::new(clock::now(), Duration::from_millis(1))));
+        std::thread::sleep(Duration::from_millis(2));
+        // The first read of the receive is made; before the second, the
+        // deadline has passed.
+        let err = ws.recv().unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        assert!(ws.is_open());
+        ws.set_receive_deadline(None);
+        assert_eq!(ws.recv().unwrap(), Message::Text("abc".into()));
+    }
+
+    #[test]
+    fn a_message_whole_in_one_read_sets_no_read_timeout() {
+        let mut ws = client(&[b"\x81\x02hi\x82\x01x"]);
+        ws.set_receive_deadline(Some(Deadline::new(clock::now(), Duration::from_secs(5))));
+        assert_eq!(ws.recv().unwrap(), Message::Text("hi".into()));
+        assert_eq!(ws.recv().unwrap(), Message::Binary(vec![b'x']));
+        assert_eq!(ws.get_ref().read_timeouts, [Some(Duration::from_secs(10))]);
+    }
+}
