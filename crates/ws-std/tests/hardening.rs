@@ -518,6 +518,38 @@ fn a_message_trickling_in_does_not_outlast_the_message_deadline() {
     server.stop_and_join().unwrap();
 }
 
+/// Write `bytes` to `stream` one at a time, `every` apart, in a thread,
+/// until a write fails or 3 s have passed.
+fn trickle_in_thread(
+    mut stream: TcpStream,
+    bytes: Vec<u8>,
+    every: Duration,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let started = Instant::now();
+        for byte in bytes {
+            if stream.write_all(&[byte]).is_err() || started.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+            thread::sleep(every);
+        }
+    })
+}
+
+/// `err` says that `what` timed out after its timeout of `millis` ms, and
+/// it came `took` after the wait began: not before the timeout (50 ms of
+/// slack for the clock), and well within a second after it.
+fn assert_gave_up(err: &Error, took: Duration, what: &str, millis: u64) {
+    assert!(err.is_timeout(), "{err}");
+    let message = format!("{what} timed out after {millis} ms");
+    assert!(err.to_string().contains(&message), "{err}");
+    let timeout = Duration::from_millis(millis);
+    assert!(
+        took + Duration::from_millis(50) >= timeout && took < timeout + Duration::from_millis(700),
+        "{what} gave up after {took:?}, for a {timeout:?} timeout"
+    );
+}
+
 #[test]
 fn a_ping_trickling_in_does_not_outlast_the_close_timeout() {
     // Close, then wait 500 ms (the test config's close timeout) for the
@@ -531,27 +563,11 @@ fn a_ping_trickling_in_does_not_outlast_the_close_timeout() {
     let mut raw = raw_upgrade(server.addr);
     let (first, _) = read_server_frame(&mut raw);
     assert_eq!(first, 0x88, "expected the close");
-    let trickler = thread::spawn(move || {
-        let ping = masked(&ws_std::Frame::new(ws_std::OpCode::Ping, &[b'p'; 125]));
-        let started = Instant::now();
-        for byte in ping {
-            if raw.write_all(&[byte]).is_err() || started.elapsed() > Duration::from_secs(3) {
-                break;
-            }
-            thread::sleep(Duration::from_millis(150));
-        }
-    });
+    let ping = masked(&ws_std::Frame::new(ws_std::OpCode::Ping, &[b'p'; 125]));
+    let trickler = trickle_in_thread(raw, ping, Duration::from_millis(150));
     let (result, took) = server.join();
     let err = result.expect_err("no close came back");
-    assert!(err.is_timeout(), "{err}");
-    assert!(
-        err.to_string().contains("close timed out after 500 ms"),
-        "{err}"
-    );
-    assert!(
-        took >= Duration::from_millis(450) && took < Duration::from_millis(1500),
-        "gave up waiting for the close after {took:?}, for a 500 ms close timeout"
-    );
+    assert_gave_up(&err, took, "close", 500);
     join_within(trickler, JOIN_TIMEOUT);
 }
 
@@ -563,27 +579,11 @@ fn a_request_trickling_in_does_not_outlast_the_handshake_timeout() {
         let result = server.accept();
         (result.map(drop), started.elapsed())
     });
-    let mut raw = TcpStream::connect(server.addr).unwrap();
+    let raw = TcpStream::connect(server.addr).unwrap();
     let request = upgrade_request(server.addr, "13", "");
-    let trickler = thread::spawn(move || {
-        let started = Instant::now();
-        for byte in request.bytes() {
-            if raw.write_all(&[byte]).is_err() || started.elapsed() > Duration::from_secs(3) {
-                break;
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-    });
+    let trickler = trickle_in_thread(raw, request.into_bytes(), Duration::from_millis(100));
     let (result, took) = server.join();
     let err = result.expect_err("the request takes seconds");
-    assert!(err.is_timeout(), "{err}");
-    assert!(
-        err.to_string().contains("handshake timed out after 300 ms"),
-        "{err}"
-    );
-    assert!(
-        took >= Duration::from_millis(250) && took < Duration::from_millis(1000),
-        "the handshake gave up after {took:?}, for a 300 ms timeout"
-    );
+    assert_gave_up(&err, took, "handshake", 300);
     join_within(trickler, JOIN_TIMEOUT);
 }
