@@ -150,7 +150,7 @@ pub use error::{ProtocolError, SendError};
 pub use frame::{Frame, FrameHeader, OpCode};
 pub use handshake::HandshakeError;
 pub use mask::{apply_mask, MaskSource, NoMask};
-pub use timer::{TimerConfig, TimerEvent, TimerState, Timers};
+pub use timer::{Deadline, TimerConfig, TimerEvent, TimerState, Timers};
 pub use utf8::Utf8Validator;
 
 /// What the exported macros name from `alloc`, whatever the caller calls

@@ -17,6 +17,10 @@
 //! [`on_closed`](Timers::on_closed). An event loop with one configuration
 //! for many connections keeps a [`TimerState`] per connection instead,
 //! which takes the [`TimerConfig`] as an argument.
+//! A transport that blocks in one wait at a time (a read with a socket
+//! timeout) takes the next deadline as a [`Deadline`]
+//! ([`Timers::deadline`]) and sets its socket timeout to what that has
+//! [`remaining`](Deadline::remaining).
 //!
 //! # Time
 //! Time is a [`Duration`] since an origin the caller chooses and keeps
@@ -320,6 +324,12 @@ impl Timers {
     pub fn handle_timeout(&mut self, now: Duration) -> Option<TimerEvent> {
         self.state.handle_timeout(&self.config, now)
     }
+
+    /// The earliest deadline as a [`Deadline`] seen from `now`; see
+    /// [`TimerState::deadline`].
+    pub fn deadline(&self, now: Duration) -> Option<Deadline> {
+        self.state.deadline(&self.config, now)
+    }
 }
 
 /// The state of [`Timers`] without the intervals, which its
@@ -440,6 +450,21 @@ impl TimerState {
         }
     }
 
+    /// The earliest deadline under `config` ([`poll_timeout`](Self::poll_timeout))
+    /// as a [`Deadline`] made at `now`, whose [`remaining`](Deadline::remaining)
+    /// a blocking transport makes its socket timeout; `None` when no
+    /// deadline runs. Its [`allowed`](Deadline::allowed) is the time from
+    /// `now` to it: the whole interval when `now` is when the phase began
+    /// (as for the handshake deadline at [`new`](Self::new), or the close
+    /// deadline at [`on_close_sent`](Self::on_close_sent)).
+    pub fn deadline(&self, config: &TimerConfig, now: Duration) -> Option<Deadline> {
+        let at = self.poll_timeout(config)?;
+        Some(Deadline {
+            at,
+            allowed: at.saturating_sub(now),
+        })
+    }
+
     /// What is due at `now` under `config`, at most one event a call (when
     /// two are due, the one of the earlier deadline); `None` before the
     /// next deadline. A caller woken for a deadline calls it until it
@@ -488,6 +513,78 @@ impl TimerState {
 
     fn message_deadline(&self, config: &TimerConfig) -> Option<Duration> {
         self.last_message.checked_add(config.message?)
+    }
+}
+
+/// One deadline on its own, on the caller's clock (see [Time](self#time)):
+/// for a transport that bounds a single wait with it, such as a blocking
+/// socket whose read or write timeout is set to
+/// [`remaining`](Self::remaining) before each call.
+///
+/// [`Timers::deadline`] gives the earliest deadline of an endpoint's timers
+/// as one (the opening handshake's, the close handshake's, the next of an
+/// open connection's); [`new`](Self::new) makes one from an interval, such
+/// as a transport's own write timeout. Like the rest of this module it
+/// reads no clock: it is two [`Duration`]s.
+///
+/// ```
+/// use core::time::Duration;
+/// use ws_proto::timer::Deadline;
+///
+/// let ms = Duration::from_millis;
+/// let deadline = Deadline::new(ms(1000), ms(300));
+/// assert_eq!(deadline.at(), ms(1300));
+/// assert_eq!(deadline.remaining(ms(1100)), Some(ms(200)));
+/// assert_eq!(deadline.used(ms(1100)), ms(100));
+/// // Due once `now` reaches it: nothing is left.
+/// assert!(deadline.is_due(ms(1300)));
+/// assert_eq!(deadline.remaining(ms(1300)), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Deadline {
+    at: Duration,
+    allowed: Duration,
+}
+
+impl Deadline {
+    /// A deadline `allowed` after `now` (one beyond the range of
+    /// `Duration` is at [`Duration::MAX`], which no clock reaches, and
+    /// allows the time until then).
+    pub const fn new(now: Duration, allowed: Duration) -> Self {
+        let at = now.saturating_add(allowed);
+        Deadline {
+            at,
+            allowed: at.saturating_sub(now),
+        }
+    }
+
+    /// When it is due.
+    pub const fn at(&self) -> Duration {
+        self.at
+    }
+
+    /// The time it allowed when it was made: for messages such as
+    /// "timed out after 10 s".
+    pub const fn allowed(&self) -> Duration {
+        self.allowed
+    }
+
+    /// True once `now` has reached it.
+    pub fn is_due(&self, now: Duration) -> bool {
+        now >= self.at
+    }
+
+    /// The time left at `now`, never zero: `None` once it is due. A
+    /// blocking transport sets its socket timeout to this (a zero timeout
+    /// would mean "for ever" to some, and is refused by others).
+    pub fn remaining(&self, now: Duration) -> Option<Duration> {
+        self.at.checked_sub(now).filter(|left| !left.is_zero())
+    }
+
+    /// How much of [`allowed`](Self::allowed) was used by `now` (all of it
+    /// once due; none before it was made).
+    pub fn used(&self, now: Duration) -> Duration {
+        self.allowed.saturating_sub(self.at.saturating_sub(now))
     }
 }
 
@@ -711,6 +808,51 @@ mod tests {
         assert!(!state.is_open());
         let timers = Timers::new_open(config, secs(1));
         assert_eq!(timers.state(), &TimerState::new_open(secs(1)));
+    }
+
+    #[test]
+    fn a_deadline_has_time_left_until_it_is_due_and_none_after() {
+        let deadline = Deadline::new(secs(10), secs(5));
+        assert_eq!(deadline.at(), secs(15));
+        assert_eq!(deadline.allowed(), secs(5));
+        assert_eq!(deadline.remaining(secs(10)), Some(secs(5)));
+        assert_eq!(deadline.remaining(secs(14)), Some(secs(1)));
+        assert!(!deadline.is_due(secs(14)));
+        assert_eq!(deadline.remaining(secs(15)), None);
+        assert!(deadline.is_due(secs(15)));
+        assert_eq!(deadline.remaining(secs(99)), None);
+        // Asked before it was made (a clock read earlier): all of it left.
+        assert_eq!(deadline.remaining(secs(9)), Some(secs(6)));
+        assert_eq!(deadline.used(secs(9)), Duration::ZERO);
+        assert_eq!(deadline.used(secs(12)), secs(2));
+        assert_eq!(deadline.used(secs(99)), secs(5));
+    }
+
+    #[test]
+    fn a_deadline_beyond_duration_is_never_due() {
+        let deadline = Deadline::new(secs(1), Duration::MAX);
+        assert_eq!(deadline.at(), Duration::MAX);
+        assert!(!deadline.is_due(secs(86_400 * 365)));
+        assert!(deadline.remaining(secs(86_400)).is_some());
+        assert_eq!(deadline.used(secs(1)), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_timers_deadline_is_their_earliest_seen_from_now() {
+        let mut timers = Timers::new(TimerConfig::new(), secs(100));
+        let handshake = timers.deadline(secs(100)).unwrap();
+        assert_eq!(handshake, Deadline::new(secs(100), secs(10)));
+        // Later, less is allowed from then, to the same instant.
+        assert_eq!(timers.deadline(secs(104)).unwrap().at(), secs(110));
+        assert_eq!(timers.deadline(secs(104)).unwrap().allowed(), secs(6));
+        timers.on_open(secs(101));
+        timers.on_close_sent(secs(102));
+        assert_eq!(
+            timers.deadline(secs(102)),
+            Some(Deadline::new(secs(102), secs(5)))
+        );
+        timers.on_closed();
+        assert_eq!(timers.deadline(secs(103)), None);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::time::Duration;
 use ws_proto::handshake::client::{ClientRequest, ResponseParser};
 use ws_proto::handshake::server::{write_response, RequestParser};
 use ws_proto::{
-    CloseCode, Config, Connection, Event, MaskSource, NoMask, State, TimerConfig, TimerEvent,
-    Timers,
+    CloseCode, Config, Connection, Deadline, Event, MaskSource, NoMask, State, TimerConfig,
+    TimerEvent, Timers,
 };
 
 /// Time since the start of the run.
@@ -646,4 +646,51 @@ fn a_message_limit_closes_a_connection_kept_alive_only_by_pongs() {
     // The client answered the close: both closed cleanly, in time.
     assert_eq!(pair.server.times_of(&Note::Closed), [ms(90_150)]);
     assert_eq!(pair.client.times_of(&Note::Closed), [ms(90_100)]);
+}
+
+/// A blocking reader on a virtual clock, as `ws-std` waits: before each
+/// read the socket timeout is set to what the [`Deadline`] has left, and a
+/// read ends when a byte arrives or that timeout passes. Returns when the
+/// reads gave up and how many bytes they got.
+fn blocking_reads(deadline: Deadline, byte_every: Time, start: Time) -> (Time, usize) {
+    let mut now = start;
+    let mut bytes = 0;
+    while let Some(left) = deadline.remaining(now) {
+        if byte_every < left {
+            now += byte_every;
+            bytes += 1;
+        } else {
+            now += left;
+        }
+    }
+    (now, bytes)
+}
+
+#[test]
+fn a_wait_bounded_by_a_deadline_ends_on_it_however_bytes_trickle() {
+    // One byte just before each 500 ms read timeout would keep a plain
+    // per-read timeout waiting for ever; the deadline's time left does not.
+    let deadline = Deadline::new(secs(3), ms(2000));
+    for every in [ms(1), ms(499), ms(1999), ms(2000), secs(60)] {
+        let (ended, _) = blocking_reads(deadline, every, secs(3));
+        assert_eq!(ended, secs(5), "one byte every {every:?}");
+    }
+    assert_eq!(blocking_reads(deadline, ms(499), secs(3)).1, 4);
+}
+
+#[test]
+fn the_handshake_and_close_waits_are_the_timers_deadlines() {
+    let config = TimerConfig::new()
+        .handshake(Some(ms(300)))
+        .close(Some(ms(200)));
+    let timers = Timers::new(config, secs(1));
+    let handshake = timers.deadline(secs(1)).unwrap();
+    assert_eq!(blocking_reads(handshake, ms(100), secs(1)).0, ms(1300));
+    assert_eq!(handshake.allowed(), ms(300));
+
+    let mut timers = Timers::new_open(config, secs(2));
+    timers.on_close_sent(secs(2));
+    let close = timers.deadline(secs(2)).unwrap();
+    assert_eq!(close.allowed(), ms(200));
+    assert_eq!(blocking_reads(close, ms(10), secs(2)).0, ms(2200));
 }

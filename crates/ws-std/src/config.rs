@@ -31,7 +31,10 @@ use ws_proto::SessionConfig;
 /// [`WebSocket`](crate::WebSocket) driven by your own code has no read
 /// timeout and no idle ping, so a silent peer holds it (and the thread in
 /// `recv`) for ever unless you set `read_timeout` or send pings; and in
-/// `run_echo` a peer that keeps sending, however little, keeps its slot.
+/// `run_echo` a peer that keeps sending, however little, keeps its slot
+/// unless `message_timeout` (or, when it is unset, `read_timeout`) is set:
+/// then a message must be whole within it, however its bytes trickle in.
+/// The handshake and close timeouts hold however bytes trickle too.
 ///
 /// | setting (setter) | default | when it is hit |
 /// |---|---|---|
@@ -45,7 +48,7 @@ use ws_proto::SessionConfig;
 /// | `session.timers.close` (`close_timeout`) | 5 s (`None`: wait for ever) | the socket is closed without the peer's close |
 /// | `session.timers.idle_ping` (`idle_ping`) | 60 s (`run_echo` only) | `run_echo` pings a connection that sent nothing for that long |
 /// | `session.timers.pong` (`pong_timeout`) | 10 s (after that ping) | `run_echo` closes with 1001 (the peer vanished or stopped answering) and frees the slot within the close timeout: 75 s after a silent peer's last byte |
-/// | `session.timers.message` (`message_timeout`) | none (`run_echo` only; `read_timeout` when unset) | `run_echo` closes with 1001 a connection that sent no message for that long |
+/// | `session.timers.message` (`message_timeout`) | none (`run_echo` only; `read_timeout` when unset) | `run_echo` closes with 1001 a connection that sent no whole message for that long, however its bytes trickle |
 /// | `max_connections` | 1024 | `run_echo` refuses further connections with HTTP 503. A slot is held by a silent peer for at most the handshake timeout before the upgrade and idle ping + pong timeout + close timeout after it, by one that does not read until a write times out |
 /// | `session.compression` (`compression`) | permessage-deflate on, level 6, threshold 256 B | (inflated size counts against `max_message_size`) |
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,12 +3,13 @@
 //! [`ServerHandshake`]) over the stream's reads and writes.
 
 use std::io;
-use std::time::{Duration, Instant};
 
 use ws_proto::handshake::server::{write_refusal, write_rejection};
 use ws_proto::handshake::{self, ClientHandshake, ServerHandshake, Status};
+use ws_proto::timer::{Deadline, Timers};
 use ws_proto::{deflate, HandshakeError, Role};
 
+use crate::clock;
 use crate::config::Config;
 use crate::error::{timed_out, Error, Result};
 use crate::request::{copy_headers, Accept, OpenedWith, Refusal, RequestView};
@@ -105,11 +106,7 @@ where
     S: Stream,
     F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
 {
-    let deadline = config
-        .session
-        .timers
-        .handshake
-        .map(|timeout| (Instant::now() + timeout, timeout));
+    let deadline = handshake_deadline(config);
     let mut received = already_read.to_vec();
     let mut handshake = ServerHandshake::with_max_header_len(config.session.max_handshake_header);
     if let Some(compression) = config.session.compression {
@@ -233,17 +230,25 @@ fn headers_len(headers: &[(&str, &str)]) -> usize {
     headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum()
 }
 
-/// Read what has arrived, within the handshake deadline (the instant and
-/// the configured timeout it came from, for the message).
+/// The deadline of an opening handshake that begins now, as the core's
+/// timers run it ([`TimerConfig::handshake`](ws_proto::TimerConfig::handshake));
+/// `None` without a handshake timeout.
+fn handshake_deadline(config: &Config) -> Option<Deadline> {
+    let now = clock::now();
+    Timers::new(config.session.timers, now).deadline(now)
+}
+
+/// Read what has arrived, within the handshake deadline: the read timeout
+/// is what is left of it, so a request or response trickling in cannot
+/// outlast it.
 fn read_more<S: Stream>(
     stream: &mut S,
     received: &mut Vec<u8>,
-    deadline: Option<(Instant, Duration)>,
+    deadline: Option<Deadline>,
 ) -> Result<()> {
-    if let Some((deadline, timeout)) = deadline {
-        let left = deadline.checked_duration_since(Instant::now());
-        let Some(left) = left.filter(|left| !left.is_zero()) else {
-            return Err(Error::Io(timed_out("handshake", timeout)));
+    if let Some(deadline) = deadline {
+        let Some(left) = deadline.remaining(clock::now()) else {
+            return Err(Error::Io(timed_out("handshake", deadline.allowed())));
         };
         stream.set_read_timeout(Some(left))?;
     }
@@ -266,7 +271,9 @@ fn read_more<S: Stream>(
             // say so rather than "Resource temporarily unavailable".
             Err(err) => {
                 return Err(Error::Io(match deadline {
-                    Some((_, timeout)) if is_timeout(&err) => timed_out("handshake", timeout),
+                    Some(deadline) if is_timeout(&err) => {
+                        timed_out("handshake", deadline.allowed())
+                    }
                     _ => err,
                 }))
             }
@@ -290,11 +297,7 @@ pub fn client_handshake<S: Stream>(
     path: &str,
     config: &Config,
 ) -> Result<WebSocket<S>> {
-    let deadline = config
-        .session
-        .timers
-        .handshake
-        .map(|timeout| (Instant::now() + timeout, timeout));
+    let deadline = handshake_deadline(config);
     let mut key = [0u8; 16];
     os_entropy(&mut key);
     let mut handshake = ClientHandshake::new(host, path, key)?;

@@ -132,6 +132,7 @@
 #![warn(missing_docs)]
 
 mod client;
+mod clock;
 mod config;
 mod error;
 mod handshake;

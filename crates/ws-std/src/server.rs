@@ -8,12 +8,13 @@ use std::net::{
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use ws_proto::timer::{TimerConfig, TimerEvent, Timers};
+use ws_proto::timer::{Deadline, TimerConfig, TimerEvent, Timers};
 use ws_proto::{CloseCode, Frame};
 
+use crate::clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handshake::{accept, accept_with};
@@ -394,8 +395,8 @@ impl WsServer {
     }
 
     fn wait_for_connections(&self, grace: Duration) {
-        let deadline = Instant::now() + grace;
-        while self.shared.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        let deadline = Deadline::new(clock::now(), grace);
+        while self.shared.active.load(Ordering::SeqCst) > 0 && !deadline.is_due(clock::now()) {
             thread::sleep(Duration::from_millis(10));
         }
     }
@@ -441,15 +442,18 @@ impl Drop for ActiveGuard {
 /// when there is none: an idle connection costs no wake-ups. `stop` wakes
 /// it by shutting the socket's read side.
 fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
-    let origin = Instant::now();
-    let mut timers = Timers::new_open(timer_config(ws.config()), Duration::ZERO);
+    let now = clock::now();
+    let mut timers = Timers::new_open(timer_config(ws.config()), now);
     // Bytes received by the last deadline: when the count moved, the
     // peer was heard from.
     let mut received = 0;
-    let mut timeout = read_timeout(&timers, Duration::ZERO);
+    let mut timeout = read_timeout(&timers, now);
     if ws.set_read_timeout(timeout).is_err() {
         return;
     }
+    // A message whose bytes trickle in, each just before the read
+    // timeout, still ends at the deadline.
+    ws.set_receive_deadline(timers.deadline(now));
     loop {
         match ws.echo_next() {
             Ok(()) => {
@@ -461,12 +465,12 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
                 // message, and the next read's wait, which starts now,
                 // ends no earlier than before; when it ends the deadline
                 // is checked and the wait set again.
-                timers.on_message(origin.elapsed());
+                timers.on_message(clock::now());
             }
             // A read timed out: a deadline is due. (A write that timed out
             // closed the connection for sending: not open any more.)
             Err(err) if err.is_timeout() && ws.is_open() => {
-                let now = origin.elapsed();
+                let now = clock::now();
                 if shared.stopped.load(Ordering::SeqCst) {
                     let _ = ws.close_with(CloseCode::GOING_AWAY, "server shutting down");
                     return;
@@ -501,6 +505,9 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
                     }
                     timeout = next;
                 }
+                // Messages moved the deadlines later since it was set; a
+                // receive stopped by an earlier one comes back here.
+                ws.set_receive_deadline(timers.deadline(now));
             }
             Err(Error::Io(err))
                 if err.kind() == io::ErrorKind::UnexpectedEof
@@ -517,7 +524,8 @@ fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
 /// The core's timers as an echo connection runs them: the idle ping and
 /// its pong deadline, and the message timeout (or, when it is unset,
 /// [`Config::read_timeout`]) as the longest time between messages. The
-/// handshake is over and `close_with` keeps its own close deadline, so
+/// handshake is over and `close_with` waits out the close deadline (the
+/// core timers' too, taken when its close frame goes out), so
 /// those two are not run.
 fn timer_config(config: &Config) -> TimerConfig {
     let timers = config.session.timers;
@@ -531,9 +539,8 @@ fn timer_config(config: &Config) -> TimerConfig {
 /// origin): until the earliest deadline, at least [`MIN_WAIT`], or for
 /// ever (`None`) when there is none.
 fn read_timeout(timers: &Timers, now: Duration) -> Option<Duration> {
-    timers
-        .poll_timeout()
-        .map(|deadline| deadline.saturating_sub(now).max(MIN_WAIT))
+    let deadline = timers.deadline(now)?;
+    Some(deadline.remaining(now).unwrap_or(MIN_WAIT).max(MIN_WAIT))
 }
 
 /// `stop` shut the socket's read side to wake this connection, and `recv`

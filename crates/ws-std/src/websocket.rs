@@ -8,11 +8,13 @@ use ws_proto::deflate::{CompressionConfig, DeflateParams};
 use ws_proto::mask::{os_mask, OsMask};
 use ws_proto::message::{Message, MessageRef};
 use ws_proto::session::{self, Messages, Received};
+use ws_proto::timer::{Deadline, Timers};
 use ws_proto::{
     CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, ProtocolError, Role,
     State,
 };
 
+use crate::clock;
 use crate::config::Config;
 use crate::error::{timed_out, Error, Result};
 use crate::request::OpenedWith;
@@ -174,22 +176,46 @@ enum Step<T> {
     Continue,
 }
 
-/// When a whole write (a frame, a batch, the pending control frames) must
-/// be done: [`Config::write_timeout`] after it began.
+/// When a whole write (a frame, a batch, the pending control frames)
+/// began, and the [`Config::write_timeout`] it has: the start of its
+/// deadline. Most writes end in their first write call, whose socket
+/// timeout is the whole allowance; only a write that needs a second call
+/// turns this into a `ws_proto::timer` [`Deadline`] ([`deadline`](Self::deadline)),
+/// so the fast path reads the clock once and converts nothing.
+///
+/// The deadline is a `ws_proto::timer::Deadline`, so its arithmetic (when
+/// it is due, what is left, how much was used) is the core's, as for every
+/// other deadline. The write timeout itself is not one of the core's
+/// [`Timers`]: those are the protocol's deadlines (handshake, idle ping,
+/// pong, between messages, close), the same for every transport, while
+/// this one bounds how long a blocking write to a socket that does not
+/// drain may take, a concern of a blocking transport only (an event loop
+/// never blocks in a write and bounds a stalled peer its own way). So the
+/// interval stays in ws-std's [`Config`], and re-arming the socket's write
+/// timeout before each write call stays here ([`WebSocket::arm_write_timeout`]),
+/// which keeps the first write call free of a second clock read and of a
+/// system call while the stream's timeout is whole.
 #[derive(Debug, Clone, Copy)]
-struct WriteDeadline {
+struct WriteStart {
     at: Instant,
     allowed: Duration,
 }
 
-impl WriteDeadline {
-    fn after(allowed: Option<Duration>) -> Option<WriteDeadline> {
-        allowed.map(|allowed| WriteDeadline {
-            at: Instant::now() + allowed,
+impl WriteStart {
+    /// A write that begins now, if it has a write timeout.
+    fn now(allowed: Option<Duration>) -> Option<WriteStart> {
+        allowed.map(|allowed| WriteStart {
+            at: Instant::now(),
             allowed,
         })
     }
 
+    /// Its deadline, on [`clock::now`]'s time.
+    fn deadline(&self) -> Deadline {
+        Deadline::new(clock::at(self.at), self.allowed)
+    }
+
+    /// The error of a write whose deadline passed.
     fn timed_out(&self) -> Error {
         Error::Io(timed_out("write", self.allowed))
     }
@@ -267,6 +293,16 @@ pub struct WebSocket<S: Stream> {
     /// The stream's write timeout was cut to what was left of a write's
     /// deadline; the next write sets it again.
     write_timeout_cut: bool,
+    /// When a receive must end, however its bytes trickle in (the echo
+    /// loop's next deadline, the close handshake's): see
+    /// [`check_receive_deadline`](WebSocket::check_receive_deadline).
+    receive_deadline: Option<Deadline>,
+    /// The read timeout last asked for ([`set_read_timeout`](WebSocket::set_read_timeout)),
+    /// which the stream has unless `read_timeout_cut`.
+    read_timeout: Option<Duration>,
+    /// The stream's read timeout was cut to what was left until
+    /// `receive_deadline`; the next receive sets `read_timeout` again.
+    read_timeout_cut: bool,
 }
 
 impl<S: Stream> WebSocket<S> {
@@ -309,12 +345,15 @@ impl<S: Stream> WebSocket<S> {
             },
             outbox: Vec::new(),
             batch: Vec::new(),
-            config,
             subprotocol,
             opened_with: None,
             received: 0,
             socket_closed: false,
             write_timeout_cut: false,
+            receive_deadline: None,
+            read_timeout: config.read_timeout,
+            read_timeout_cut: false,
+            config,
         }
     }
 
@@ -404,7 +443,20 @@ impl<S: Stream> WebSocket<S> {
     /// A read that times out returns an error for which
     /// [`Error::is_timeout`] is true and loses nothing.
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
-        Ok(self.stream.set_read_timeout(timeout)?)
+        self.stream.set_read_timeout(timeout)?;
+        self.read_timeout = timeout;
+        self.read_timeout_cut = false;
+        Ok(())
+    }
+
+    /// Make every receive from now on end by `deadline` (on
+    /// [`clock::now`]'s time), however the peer trickles its bytes: a read
+    /// timeout bounds each read, and a peer that sends a byte just before
+    /// each one keeps a receive going for ever. `None`: the read timeout
+    /// alone bounds a read. A receive stopped by it fails as a read
+    /// timeout does ([`Error::is_timeout`], nothing lost).
+    pub(crate) fn set_receive_deadline(&mut self, deadline: Option<Deadline>) {
+        self.receive_deadline = deadline;
     }
 
     /// Receive the next whole message: fragments are joined, text is
@@ -620,6 +672,9 @@ impl<S: Stream> WebSocket<S> {
         mut on_event: impl FnMut(&mut Scratch, Event<'_>) -> Result<Step<T>>,
     ) -> Result<T> {
         self.check_can_receive()?;
+        // A read was made in this call: the next one checks the receive
+        // deadline.
+        let mut read_before = false;
         loop {
             let pending = &mut self.inbox.buf[self.inbox.start..self.inbox.end];
             let step = match self.conn.receive(pending) {
@@ -649,7 +704,10 @@ impl<S: Stream> WebSocket<S> {
                 Some(Step::Done(value)) => return Ok(value),
                 Some(Step::Continue) => {}
                 None if transmitted => {}
-                None => self.fill()?,
+                None => {
+                    self.fill(read_before)?;
+                    read_before = true;
+                }
             }
         }
     }
@@ -671,11 +729,21 @@ impl<S: Stream> WebSocket<S> {
         }
     }
 
-    /// Read more bytes into the receive buffer.
-    fn fill(&mut self) -> Result<()> {
+    /// Read more bytes into the receive buffer. `read_before`: this
+    /// receive has read already and still waits for the rest of a frame
+    /// or message, so it checks the receive deadline first.
+    fn fill(&mut self, read_before: bool) -> Result<()> {
         // Frames given to `feed` leave before we wait for the peer, which
         // may be waiting for them.
         self.flush()?;
+        // The first read of a receive (most messages arrive whole in one)
+        // reads no clock: its read timeout ends it.
+        if read_before && self.receive_deadline.is_some() {
+            self.check_receive_deadline()?;
+        } else if self.read_timeout_cut {
+            self.stream.set_read_timeout(self.read_timeout)?;
+            self.read_timeout_cut = false;
+        }
         let inbox = &mut self.inbox;
         if inbox.start == inbox.end || inbox.buf.len() - inbox.end < MAX_HEADER_LEN {
             inbox.compact();
@@ -701,6 +769,27 @@ impl<S: Stream> WebSocket<S> {
         }
     }
 
+    /// A receive that read and still waits: fail as a read timeout does
+    /// once the receive deadline has passed, and otherwise cut the
+    /// stream's read timeout to what is left of it when that is shorter,
+    /// so that however the peer trickles its bytes the receive ends by
+    /// the deadline. One clock read per such read; the system call only
+    /// while the deadline is nearer than the read timeout.
+    #[cold]
+    fn check_receive_deadline(&mut self) -> Result<()> {
+        let Some(deadline) = self.receive_deadline else {
+            return Ok(());
+        };
+        let Some(left) = deadline.remaining(clock::now()) else {
+            return Err(Error::Io(io::ErrorKind::TimedOut.into()));
+        };
+        if self.read_timeout.is_none_or(|timeout| left < timeout) {
+            self.stream.set_read_timeout(Some(left))?;
+            self.read_timeout_cut = true;
+        }
+        Ok(())
+    }
+
     /// Write the control frames the core has queued (after any batched
     /// frames, which were encoded first).
     fn flush_control(&mut self) -> Result<()> {
@@ -709,10 +798,10 @@ impl<S: Stream> WebSocket<S> {
         if !self.conn.wants_transmit() {
             return Ok(());
         }
-        self.flush_control_by(WriteDeadline::after(self.config.write_timeout))
+        self.flush_control_by(WriteStart::now(self.config.write_timeout))
     }
 
-    fn flush_control_by(&mut self, deadline: Option<WriteDeadline>) -> Result<()> {
+    fn flush_control_by(&mut self, deadline: Option<WriteStart>) -> Result<()> {
         if self.conn.wants_transmit() {
             self.flush_by(deadline)?;
         }
@@ -733,16 +822,11 @@ impl<S: Stream> WebSocket<S> {
         }
         if self.role() == Role::Client {
             // No close timeout: wait for the server for ever.
-            let deadline = self
-                .config
-                .session
-                .timers
-                .close
-                .map(|after| Instant::now() + after);
+            let deadline = self.close_deadline(clock::now());
             let mut sink = [0u8; 512];
             loop {
                 let left = match deadline {
-                    Some(at) => match at.checked_duration_since(Instant::now()) {
+                    Some(deadline) => match deadline.remaining(clock::now()) {
                         Some(left) => Some(left),
                         None => break,
                     },
@@ -770,7 +854,7 @@ impl<S: Stream> WebSocket<S> {
     fn write_all(
         &mut self,
         mut bufs: &mut [IoSlice<'_>],
-        deadline: Option<WriteDeadline>,
+        deadline: Option<WriteStart>,
     ) -> Result<()> {
         if self.socket_closed {
             return Err(self.closed_error());
@@ -818,12 +902,13 @@ impl<S: Stream> WebSocket<S> {
     /// [`Config::write_timeout`] and less than [`WRITE_DEADLINE_SLACK`] of
     /// it was used, the system call is skipped: a write that starts right
     /// away cannot end more than that past the deadline.
-    fn arm_write_timeout(&mut self, deadline: WriteDeadline) -> Result<()> {
-        let left = deadline.at.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(deadline.timed_out());
-        }
-        let used = deadline.allowed.saturating_sub(left);
+    fn arm_write_timeout(&mut self, start: WriteStart) -> Result<()> {
+        let deadline = start.deadline();
+        let now = clock::now();
+        let Some(left) = deadline.remaining(now) else {
+            return Err(start.timed_out());
+        };
+        let used = deadline.used(now);
         if !self.write_timeout_cut && used < WRITE_DEADLINE_SLACK {
             return Ok(());
         }
@@ -839,7 +924,7 @@ impl<S: Stream> WebSocket<S> {
     /// client masks a copy.
     pub fn send_frame(&mut self, frame: &Frame<'_>) -> Result<usize> {
         // One deadline for the batch, the control frames and the frame.
-        let deadline = WriteDeadline::after(self.config.write_timeout);
+        let deadline = WriteStart::now(self.config.write_timeout);
         self.flush_by(deadline)?;
         self.flush_control_by(deadline)?;
         if self.role() == Role::Client && self.should_compress(frame) {
@@ -893,7 +978,7 @@ impl<S: Stream> WebSocket<S> {
     fn send_compressed(
         &mut self,
         frame: &Frame<'_>,
-        deadline: Option<WriteDeadline>,
+        deadline: Option<WriteStart>,
     ) -> Result<usize> {
         let kind = if frame.is_text() {
             MessageKind::Text
@@ -952,10 +1037,10 @@ impl<S: Stream> WebSocket<S> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        self.flush_by(WriteDeadline::after(self.config.write_timeout))
+        self.flush_by(WriteStart::now(self.config.write_timeout))
     }
 
-    fn flush_by(&mut self, deadline: Option<WriteDeadline>) -> Result<()> {
+    fn flush_by(&mut self, deadline: Option<WriteStart>) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
@@ -964,8 +1049,23 @@ impl<S: Stream> WebSocket<S> {
         self.batch = batch;
         self.batch.clear();
         result?;
-        self.stream.flush()?;
-        Ok(())
+        match self.stream.flush() {
+            Ok(()) => Ok(()),
+            Err(err) => self.flush_failed(err),
+        }
+    }
+
+    /// A signal may interrupt a flush as it does a read or a write: call
+    /// it again; any other error is the flush's.
+    #[cold]
+    fn flush_failed(&mut self, mut err: io::Error) -> Result<()> {
+        while err.kind() == io::ErrorKind::Interrupted {
+            match self.stream.flush() {
+                Ok(()) => return Ok(()),
+                Err(again) => err = again,
+            }
+        }
+        Err(Error::Io(err))
     }
 
     /// Send a text message (Vais `send_text`); returns the bytes written.
@@ -1054,16 +1154,29 @@ impl<S: Stream> WebSocket<S> {
         if self.conn.peer_close_code().is_some() || self.conn.failure().is_some() {
             return Ok(());
         }
-        let timeout = self.config.session.timers.close;
-        let deadline = timeout.map(|after| Instant::now() + after);
-        self.stream.set_read_timeout(timeout)?;
-        self.pump(|_, event| match event {
+        // The first read waits the whole close timeout; the receive
+        // deadline stops the wait there however the peer's data trickles.
+        let deadline = self.close_deadline(clock::now());
+        self.set_read_timeout(deadline.map(|deadline| deadline.allowed()))?;
+        self.receive_deadline = deadline;
+        let result = self.pump(|_, event| match event {
             Event::Close(_) => Ok(Step::Done(())),
-            _ if deadline.is_some_and(|at| Instant::now() >= at) => {
-                Err(Error::Io(io::ErrorKind::TimedOut.into()))
-            }
             _ => Ok(Step::Continue),
+        });
+        self.receive_deadline = None;
+        result.map_err(|err| match deadline {
+            Some(deadline) if err.is_timeout() => Error::Io(timed_out("close", deadline.allowed())),
+            _ => err,
         })
+    }
+
+    /// The close handshake's deadline for a close frame sent at `now`, as
+    /// the core's timers run it ([`TimerConfig::close`](ws_proto::TimerConfig::close)
+    /// after our close); `None` when there is no close timeout.
+    fn close_deadline(&self, now: Duration) -> Option<Deadline> {
+        let mut timers = Timers::new_open(self.config.session.timers, now);
+        timers.on_close_sent(now);
+        timers.deadline(now)
     }
 
     /// Close the socket at once, without the close handshake (Vais
@@ -1100,5 +1213,97 @@ fn session_error(err: session::Error) -> Error {
         session::Error::Send(err) => Error::Send(err),
         // The enum is non-exhaustive; it has no other variant yet.
         _ => Error::Send(ws_proto::SendError::Closed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    /// A stream that reads scripted chunks (then times out) and records
+    /// the read timeouts it is given.
+    #[derive(Default)]
+    struct Scripted {
+        chunks: VecDeque<Vec<u8>>,
+        read_timeouts: Vec<Option<Duration>>,
+    }
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(chunk) = self.chunks.pop_front() else {
+                return Err(io::ErrorKind::WouldBlock.into());
+            };
+            buf[..chunk.len()].copy_from_slice(&chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    impl Write for Scripted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Stream for Scripted {
+        fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+            self.read_timeouts.push(timeout);
+            Ok(())
+        }
+    }
+
+    fn client(chunks: &[&[u8]]) -> WebSocket<Scripted> {
+        let stream = Scripted {
+            chunks: chunks.iter().map(|chunk| chunk.to_vec()).collect(),
+            ..Scripted::default()
+        };
+        let config = Config::default().read_timeout(Some(Duration::from_secs(10)));
+        WebSocket::from_parts(stream, Role::Client, config, &[], None)
+    }
+
+    #[test]
+    fn a_receive_that_reads_again_cuts_the_read_timeout_to_its_deadline_and_the_next_restores_it() {
+        let mut ws = client(&[b"\x81", b"\x05hello", b"\x81\x02hi"]);
+        let secs = Duration::from_secs;
+        ws.set_receive_deadline(Some(Deadline::new(clock::now(), secs(5))));
+        assert_eq!(ws.recv().unwrap(), Message::Text("hello".into()));
+        // The first read set nothing; the second cut 10 s to what was left
+        // of the 5 s.
+        let timeouts = ws.get_ref().read_timeouts.clone();
+        assert_eq!(timeouts.len(), 2, "{timeouts:?}");
+        assert_eq!(timeouts[0], Some(secs(10)));
+        assert!(timeouts[1].is_some_and(|left| left <= secs(5) && left > secs(4)));
+        // A message whole in one read: its read has the whole timeout back.
+        assert_eq!(ws.recv().unwrap(), Message::Text("hi".into()));
+        assert_eq!(ws.get_ref().read_timeouts[2..], [Some(secs(10))]);
+    }
+
+    #[test]
+    fn a_receive_past_its_deadline_times_out_and_loses_nothing() {
+        let mut ws = client(&[b"\x81", b"\x03", b"abc"]);
+        ws.set_receive_deadline(Some(Deadline::new(clock::now(), Duration::from_millis(1))));
+        std::thread::sleep(Duration::from_millis(2));
+        // The first read of the receive is made; before the second, the
+        // deadline has passed.
+        let err = ws.recv().unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        assert!(ws.is_open());
+        ws.set_receive_deadline(None);
+        assert_eq!(ws.recv().unwrap(), Message::Text("abc".into()));
+    }
+
+    #[test]
+    fn a_message_whole_in_one_read_sets_no_read_timeout() {
+        let mut ws = client(&[b"\x81\x02hi\x82\x01x"]);
+        ws.set_receive_deadline(Some(Deadline::new(clock::now(), Duration::from_secs(5))));
+        assert_eq!(ws.recv().unwrap(), Message::Text("hi".into()));
+        assert_eq!(ws.recv().unwrap(), Message::Binary(vec![b'x']));
+        assert_eq!(ws.get_ref().read_timeouts, [Some(Duration::from_secs(10))]);
     }
 }

@@ -451,3 +451,139 @@ fn idle_echo_connections_do_not_wake() {
     }
     server.stop_and_join().unwrap();
 }
+
+// ---------------------------------------------------------------------
+// Deadlines hold however the bytes of a message trickle in.
+// ---------------------------------------------------------------------
+
+/// Send `bytes` one at a time, `every` apart, until the peer sends
+/// something (or `limit` passes): returns what it sent first, read as a
+/// server frame, and when it came after the first byte (`None` if nothing
+/// came within `limit`).
+fn trickle_until_answered(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    every: Duration,
+    limit: Duration,
+) -> Option<(Duration, (u8, Vec<u8>))> {
+    let started = Instant::now();
+    let mut next = bytes.iter();
+    while started.elapsed() < limit {
+        if let Some(byte) = next.next() {
+            // The server may have closed already: then only read.
+            let _ = stream.write_all(&[*byte]);
+        }
+        stream.set_read_timeout(Some(every)).unwrap();
+        let mut first = [0u8; 1];
+        match stream.peek(&mut first) {
+            Ok(n) if n > 0 => {
+                stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+                return Some((started.elapsed(), read_server_frame(stream)));
+            }
+            Ok(_) => return None,
+            Err(_) => {} // nothing yet
+        }
+    }
+    None
+}
+
+#[test]
+fn a_message_trickling_in_does_not_outlast_the_message_deadline() {
+    // No message within 600 ms: close with 1001. Each read waits for that
+    // deadline, and one byte comes every 250 ms, well within each read.
+    let config = config()
+        .idle_ping(None)
+        .read_timeout(None)
+        .message_timeout(Some(Duration::from_millis(600)));
+    let server =
+        EchoServer::start(ws_std::WsServer::bind_with_config("127.0.0.1:0", config).unwrap());
+    let mut stream = raw_upgrade(server.addr);
+    let frame = masked(&ws_std::Frame::text(&"x".repeat(40)));
+    let answer = trickle_until_answered(
+        &mut stream,
+        &frame,
+        Duration::from_millis(250),
+        Duration::from_secs(3),
+    );
+    let Some((after, (first, payload))) = answer else {
+        panic!("no close within 3 s of a message trickling in at one byte every 250 ms");
+    };
+    println!("trickling peer closed after {after:?}");
+    assert_eq!(first, 0x88, "expected a close");
+    assert_eq!(&payload[..2], &1001u16.to_be_bytes());
+    assert!(
+        after >= Duration::from_millis(500) && after < Duration::from_millis(1500),
+        "closed {after:?} after the first byte, for a 600 ms deadline"
+    );
+    server.stop_and_join().unwrap();
+}
+
+/// Write `bytes` to `stream` one at a time, `every` apart, in a thread,
+/// until a write fails or 3 s have passed.
+fn trickle_in_thread(
+    mut stream: TcpStream,
+    bytes: Vec<u8>,
+    every: Duration,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let started = Instant::now();
+        for byte in bytes {
+            if stream.write_all(&[byte]).is_err() || started.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+            thread::sleep(every);
+        }
+    })
+}
+
+/// `err` says that `what` timed out after its timeout of `millis` ms, and
+/// it came `took` after the wait began: not before the timeout (50 ms of
+/// slack for the clock), and well within a second after it.
+fn assert_gave_up(err: &Error, took: Duration, what: &str, millis: u64) {
+    assert!(err.is_timeout(), "{err}");
+    let message = format!("{what} timed out after {millis} ms");
+    assert!(err.to_string().contains(&message), "{err}");
+    let timeout = Duration::from_millis(millis);
+    assert!(
+        took + Duration::from_millis(50) >= timeout && took < timeout + Duration::from_millis(700),
+        "{what} gave up after {took:?}, for a {timeout:?} timeout"
+    );
+}
+
+#[test]
+fn a_ping_trickling_in_does_not_outlast_the_close_timeout() {
+    // Close, then wait 500 ms (the test config's close timeout) for the
+    // peer's close; the peer sends a ping instead, one byte every 150 ms,
+    // which no single read waits for.
+    let server = with_connection(config(), |mut ws| {
+        let started = Instant::now();
+        let result = ws.close_with(ws_std::CloseCode::NORMAL, "");
+        (result, started.elapsed())
+    });
+    let mut raw = raw_upgrade(server.addr);
+    let (first, _) = read_server_frame(&mut raw);
+    assert_eq!(first, 0x88, "expected the close");
+    let ping = masked(&ws_std::Frame::new(ws_std::OpCode::Ping, &[b'p'; 125]));
+    let trickler = trickle_in_thread(raw, ping, Duration::from_millis(150));
+    let (result, took) = server.join();
+    let err = result.expect_err("no close came back");
+    assert_gave_up(&err, took, "close", 500);
+    join_within(trickler, JOIN_TIMEOUT);
+}
+
+#[test]
+fn a_request_trickling_in_does_not_outlast_the_handshake_timeout() {
+    let config = config().handshake_timeout(Some(Duration::from_millis(300)));
+    let server = with_server(config, |server| {
+        let started = Instant::now();
+        let result = server.accept();
+        (result.map(drop), started.elapsed())
+    });
+    let raw = TcpStream::connect(server.addr).unwrap();
+    let request = upgrade_request(server.addr, "13", "");
+    let trickler = trickle_in_thread(raw, request.into_bytes(), Duration::from_millis(100));
+    let (result, took) = server.join();
+    let err = result.expect_err("the request takes seconds");
+    assert_gave_up(&err, took, "handshake", 300);
+    join_within(trickler, JOIN_TIMEOUT);
+}
