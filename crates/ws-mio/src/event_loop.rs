@@ -14,9 +14,11 @@ use ws_proto::CloseCode;
 
 use crate::config::Config;
 use crate::conn::Phase;
-use crate::core::{Core, Timer, HEADROOM};
+use crate::core::{Core, HEADROOM};
+use crate::dispatch::dispatch;
 use crate::error::Error;
-use crate::handler::{ConnectionId, Handler};
+use crate::handler::Handler;
+use crate::id::ConnectionId;
 use crate::mailbox::PostOffice;
 
 const WAKER: Token = Token(usize::MAX);
@@ -116,11 +118,9 @@ pub struct EventLoop<H: Handler> {
     accept_retry_at: Option<Instant>,
     shutdown: ShutdownHandle,
     waker: Arc<Waker>,
-    expired: Vec<(usize, Timer)>,
     ready: Vec<(usize, bool, bool)>,
     /// Connections to read again this round (swapped with `core.again`).
     again: Vec<usize>,
-    next_sweep: Instant,
     /// Set once shutdown began: the time the loop exits regardless.
     stop_deadline: Option<Instant>,
 }
@@ -144,10 +144,8 @@ impl<H: Handler> EventLoop<H> {
             accept_retry_at: None,
             shutdown,
             waker,
-            expired: Vec::new(),
             ready: Vec::new(),
             again: Vec::new(),
-            next_sweep: Instant::now(),
             stop_deadline: None,
         })
     }
@@ -177,7 +175,7 @@ impl<H: Handler> EventLoop<H> {
 
     /// Listen on `addr`; returns the bound address (useful with port 0).
     pub fn listen(&mut self, addr: SocketAddr) -> io::Result<SocketAddr> {
-        self.add_listener(crate::server::reuseport_listener(addr)?)
+        self.add_listener(crate::listener::reuseport_listener(addr)?)
     }
 
     /// Serve connections from a listener made elsewhere (for example with
@@ -249,18 +247,16 @@ impl<H: Handler> EventLoop<H> {
         {
             self.stop_deadline = Some(self.begin_shutdown());
         }
-        let until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
-        let mut timeout = timeout.map_or(until_sweep, |t| t.min(until_sweep));
-        if let Some(retry_at) = self.accept_retry_at {
-            timeout = timeout.min(retry_at.saturating_duration_since(Instant::now()));
+        if self.is_finished() {
+            // Nothing left to wait for (and no deadline might wake the
+            // poll).
+            return Ok(());
         }
-        if let Some(due) = self.core.next_handler_timer() {
-            timeout = timeout.min(due.saturating_duration_since(Instant::now()));
-        }
+        let mut timeout = self.poll_timeout(timeout);
         if !self.core.again.is_empty() || self.core.has_mail() {
-            timeout = Duration::ZERO;
+            timeout = Some(Duration::ZERO);
         }
-        match self.poll.poll(&mut self.events, Some(timeout)) {
+        match self.poll.poll(&mut self.events, timeout) {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
             other => other?,
         }
@@ -286,7 +282,8 @@ impl<H: Handler> EventLoop<H> {
                 }
                 index => {
                     if writable {
-                        self.core.flush(&mut self.handler, index);
+                        self.core.flush(index);
+                        self.dispatch();
                     }
                     if readable {
                         self.read(index);
@@ -302,20 +299,50 @@ impl<H: Handler> EventLoop<H> {
         }
         self.again.clear();
         // Sends and broadcasts from the server's other loops.
-        self.core.deliver_mail(&mut self.handler);
-        self.core.flush_dirty(&mut self.handler);
-        let now = Instant::now();
-        if self.core.next_handler_timer().is_some_and(|due| due <= now) {
-            self.core.run_handler_timers(&mut self.handler, now);
-            self.core.flush_dirty(&mut self.handler);
-        }
-        if now >= self.next_sweep {
-            self.core.sweep(&mut self.handler, now, &mut self.expired);
-            self.core.flush_dirty(&mut self.handler);
-            self.next_sweep = now + self.core.config.timer_tick();
-        }
+        self.core.deliver_mail();
+        self.settle();
+        // Only the connections (and handler timers) that are due.
+        self.core.run_timers(Instant::now());
+        self.settle();
         self.retry_owed_accepts();
         Ok(())
+    }
+
+    /// How long the poll may wait: until `timeout` at most, and never
+    /// past the earliest deadline, an owed accept's retry or the end of a
+    /// shutdown (`None`: until an event or a wake).
+    fn poll_timeout(&mut self, timeout: Option<Duration>) -> Option<Duration> {
+        let wake_at = [
+            self.core.next_deadline(),
+            self.accept_retry_at,
+            self.stop_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let until = wake_at.map(|at| at.saturating_duration_since(Instant::now()));
+        match (timeout, until) {
+            (Some(timeout), Some(until)) => Some(timeout.min(until)),
+            (timeout, until) => timeout.or(until),
+        }
+    }
+
+    /// Hand the handler what the last operation on the core queued for it.
+    fn dispatch(&mut self) {
+        dispatch(&mut self.handler, &mut self.core, &mut self.rbuf);
+    }
+
+    /// Deliver the queued events and write what they (and the operation
+    /// before) queued, until neither has more: sends made by callbacks
+    /// leave in the turn they were made.
+    fn settle(&mut self) {
+        loop {
+            self.dispatch();
+            if self.core.dirty.is_empty() {
+                return;
+            }
+            self.core.flush_dirty();
+        }
     }
 
     /// Accept every connection waiting on `listener`, until it would
@@ -388,11 +415,15 @@ impl<H: Handler> EventLoop<H> {
                 Phase::Open => self.read_frames(index),
                 Phase::Refused => self.discard(index),
             };
+            // The handler hears of this read before the next one reuses
+            // the read buffer its messages are in.
+            self.dispatch();
             match step {
                 Ok(more) => {
                     // Echoes of this read leave now, together (see
                     // `Core::flush_if_dirty`).
-                    self.core.flush_if_dirty(&mut self.handler, index);
+                    self.core.flush_if_dirty(index);
+                    self.dispatch();
                     if !more {
                         return;
                     }
@@ -400,7 +431,8 @@ impl<H: Handler> EventLoop<H> {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => {
-                    self.core.lost(&mut self.handler, index, err);
+                    self.core.lost(index, err);
+                    self.dispatch();
                     return;
                 }
             }
@@ -433,15 +465,10 @@ impl<H: Handler> EventLoop<H> {
         let inbuf = std::mem::take(&mut conn.inbuf);
         self.core.pool.give(inbuf);
         let more = conn.read_closed || may_have_more(read, self.rbuf.len() - HEADROOM);
-        conn_heard_from(&mut self.core, index);
-        let alive = self.core.process(
-            &mut self.handler,
-            &mut self.rbuf,
-            index,
-            start,
-            HEADROOM + read,
-        );
-        Ok(alive && more)
+        self.core.heard_from(index);
+        self.core
+            .process(&mut self.rbuf, index, start, HEADROOM + read);
+        Ok(more)
     }
 
     /// Read handshake bytes; once the head is complete, open the
@@ -453,26 +480,14 @@ impl<H: Handler> EventLoop<H> {
         if read == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        conn_heard_from(&mut self.core, index);
-        let early = match self.core.conns[index].phase {
-            Phase::ServerHandshake(_) => {
-                self.core
-                    .finish_server_handshake(&mut self.handler, &mut self.rbuf, index)
-            }
-            _ => self
-                .core
-                .finish_client_handshake(&mut self.handler, &mut self.rbuf, index),
-        };
-        match early {
-            Some(len) => Ok(self.core.process(
-                &mut self.handler,
-                &mut self.rbuf,
-                index,
-                HEADROOM,
-                HEADROOM + len,
-            )),
-            None => Ok(self.core.conns.contains(index)),
+        self.core.heard_from(index);
+        // A complete head queues `on_open`, which handles the frames that
+        // came with it (see `dispatch`).
+        match self.core.conns[index].phase {
+            Phase::ServerHandshake(_) => self.core.finish_server_handshake(index),
+            _ => self.core.finish_client_handshake(index),
         }
+        Ok(true)
     }
 
     /// After a refusal, read and drop whatever the client still sends.
@@ -515,7 +530,8 @@ impl<H: Handler> EventLoop<H> {
         self.core.stop_requested = true;
         // What other loops posted before the shutdown goes ahead of the
         // 1001.
-        self.core.deliver_mail(&mut self.handler);
+        self.core.deliver_mail();
+        self.dispatch();
         self.core.shutting_down = true;
         self.accept_retry_at = None;
         for mut listener in self.listeners.drain(..) {
@@ -540,13 +556,12 @@ impl<H: Handler> EventLoop<H> {
                         io::ErrorKind::ConnectionAborted,
                         "the event loop shut down during the opening handshake",
                     );
-                    self.core
-                        .report_failed_connect(&mut self.handler, index, &Error::Io(aborted));
-                    self.core.remove(&mut self.handler, index);
+                    self.core.report_failed_connect(index, Error::Io(aborted));
+                    self.core.remove(index);
                 }
             }
         }
-        self.core.flush_dirty(&mut self.handler);
+        self.settle();
         let config = &self.core.config;
         Instant::now() + config.stall_timeout + config.close_timeout
     }
@@ -554,8 +569,9 @@ impl<H: Handler> EventLoop<H> {
     fn drop_all(&mut self) {
         let indices: Vec<usize> = self.core.conns.iter().map(|(index, _)| index).collect();
         for index in indices {
-            self.core.remove(&mut self.handler, index);
+            self.core.remove(index);
         }
+        self.dispatch();
     }
 }
 
@@ -587,12 +603,4 @@ fn out_of_resources(err: &io::Error) -> bool {
 /// until `WouldBlock`.
 fn may_have_more(read: usize, asked: usize) -> bool {
     !cfg!(target_os = "linux") || read == asked
-}
-
-/// Something arrived: the idle timer restarts and an idle ping is answered.
-fn conn_heard_from<D>(core: &mut Core<D>, index: usize) {
-    let heard = core.clock(core.turn_started);
-    let conn = &mut core.conns[index];
-    conn.last_read = core.turn_started;
-    conn.timers.on_receive(heard);
 }
