@@ -118,13 +118,15 @@ mod listener;
 mod mailbox;
 mod pool;
 mod server;
+mod shutdown;
 
 pub use config::Config;
 pub use error::{Error, SendError};
-pub use event_loop::{EventLoop, ShutdownHandle};
+pub use event_loop::EventLoop;
 pub use handler::{Context, Handler, Opening, Refusal};
 pub use id::ConnectionId;
 pub use server::{run_echo, Echo, Server};
+pub use shutdown::ShutdownHandle;
 pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::message::{Message, MessageRef};
 pub use ws_proto::CloseCode;

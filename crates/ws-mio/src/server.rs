@@ -8,11 +8,12 @@ use std::thread;
 use ws_proto::message::MessageRef;
 
 use crate::config::Config;
-use crate::event_loop::{EventLoop, ShutdownHandle};
+use crate::event_loop::EventLoop;
 use crate::handler::{Context, Handler, Opening, Refusal};
 use crate::id::ConnectionId;
 use crate::listener::reuseport_listener;
 use crate::mailbox::PostOffice;
+use crate::shutdown::ShutdownHandle;
 
 /// A WebSocket server: `threads` event loops, each with its own listener
 /// on the same address (`SO_REUSEPORT`: the kernel spreads connections
