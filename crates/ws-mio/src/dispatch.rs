@@ -108,6 +108,10 @@ fn open<H: Handler>(
     if core.settle_open(index, answer.map_err(|refusal| refusal.status)) && early > 0 {
         // Only this connection's events are queued now (the queue is
         // drained after every operation), so `rbuf` is free to reuse.
-        core.process(rbuf, index, HEADROOM, HEADROOM + early);
+        // Those frames are few: they are handled in one go.
+        let mut pos = HEADROOM;
+        while let Some(next) = core.process(rbuf, index, pos, HEADROOM + early) {
+            pos = next;
+        }
     }
 }

@@ -15,7 +15,19 @@ impl<D> Core<D> {
     /// arrived whole stays in `buf`, which the caller must leave alone
     /// until the queue is drained. Never removes the connection: a
     /// protocol error queues the close, which `flush` writes.
-    pub(crate) fn process(&mut self, buf: &mut [u8], index: usize, mut pos: usize, end: usize) {
+    ///
+    /// Stops after a message gathered in a pooled buffer and returns where
+    /// to go on: the caller delivers it first, so that its buffer is back
+    /// in the pool before the next message needs one (a warm loop then
+    /// needs no more buffers than when it called the handler at once).
+    #[must_use]
+    pub(crate) fn process(
+        &mut self,
+        buf: &mut [u8],
+        index: usize,
+        mut pos: usize,
+        end: usize,
+    ) -> Option<usize> {
         let id = self.id_of(index);
         // Where the buffer is, to find a message in it again later.
         let (base, len) = (buf.as_ptr() as usize, buf.len());
@@ -23,7 +35,10 @@ impl<D> Core<D> {
             let conn = &mut self.conns[index];
             let (consumed, event) = match conn.proto.receive(&mut buf[pos..end]) {
                 Ok(step) => step,
-                Err(err) => return self.fail(index, err),
+                Err(err) => {
+                    self.fail(index, err);
+                    return None;
+                }
             };
             pos += consumed;
             // A pong or a close reply the core queued goes out ahead of
@@ -39,11 +54,15 @@ impl<D> Core<D> {
                 None => break,
             };
             match event {
-                ProtoEvent::Data(chunk) => {
-                    if let Err(err) = self.receive_chunk(index, id, &chunk, (base, len)) {
-                        return self.fail(index, err);
+                ProtoEvent::Data(chunk) => match self.receive_chunk(index, id, &chunk, (base, len))
+                {
+                    Ok(true) => return Some(pos),
+                    Ok(false) => {}
+                    Err(err) => {
+                        self.fail(index, err);
+                        return None;
                     }
-                }
+                },
                 ProtoEvent::Ping(payload) => {
                     let payload = Payload::new(payload);
                     self.events.push_back(Event::Ping { id, payload });
@@ -61,6 +80,7 @@ impl<D> Core<D> {
             }
         }
         self.keep_unconsumed(index, &buf[pos..end]);
+        None
     }
 
     /// Keep the start of a frame that the read cut short, and mark the
@@ -83,25 +103,26 @@ impl<D> Core<D> {
     /// that arrived whole is left where it is, in the read buffer
     /// (`buffer` is its address and length); one gathered in, or inflated
     /// into, a pooled buffer goes back to the pool after the handler saw
-    /// it.
+    /// it. Returns true for the latter.
     fn receive_chunk(
         &mut self,
         index: usize,
         id: ConnectionId,
         chunk: &DataChunk<'_>,
         buffer: (usize, usize),
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<bool, ProtocolError> {
         let pool = &mut self.pool;
         let received = self.conns[index]
             .messages
             .receive_with(chunk, || pool.take())?;
         let body = match received {
-            None => return Ok(()),
+            None => return Ok(false),
             Some(Received::Borrowed(message)) => Body::in_buffer(message, buffer),
             Some(Received::Owned(message)) => Body::Owned(message),
         };
+        let pooled = matches!(body, Body::Owned(_));
         self.events.push_back(Event::Message { id, body });
-        Ok(())
+        Ok(pooled)
     }
 
     /// Read what the socket has into `inbuf` during a handshake, never

@@ -81,8 +81,14 @@ impl<H: Handler> EventLoop<H> {
         self.core.pool.give(inbuf);
         let more = conn.read_closed || may_have_more(read, self.rbuf.len() - HEADROOM);
         self.core.heard_from(index);
-        self.core
-            .process(&mut self.rbuf, index, start, HEADROOM + read);
+        let end = HEADROOM + read;
+        let mut pos = start;
+        while let Some(next) = self.core.process(&mut self.rbuf, index, pos, end) {
+            // A message in a pooled buffer: delivered (and its buffer
+            // back in the pool) before the rest of the read is decoded.
+            self.dispatch();
+            pos = next;
+        }
         Ok(more)
     }
 
