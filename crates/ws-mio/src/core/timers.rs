@@ -22,6 +22,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
+use slab::Slab;
 use ws_proto::timer::{TimerConfig, TimerEvent};
 use ws_proto::{CloseCode, OpCode};
 
@@ -135,25 +136,14 @@ impl<D> Core<D> {
         self.compact_deadlines();
     }
 
-    /// Whether `entry` is current: a handler timer, or the entry its
-    /// connection is armed with.
+    /// Whether `entry` is current (see [`is_current`]).
     fn is_live(&self, entry: &Entry) -> bool {
-        match entry.target {
-            Target::Handler(_) => true,
-            Target::Conn { index, generation } => self.conns.get(index).is_some_and(|conn| {
-                conn.generation == generation && conn.armed == Some((entry.at, entry.seq))
-            }),
-        }
+        is_current(&self.conns, entry)
     }
 
     fn compact_deadlines(&mut self) {
         let conns = &self.conns;
-        self.deadlines.compact(|entry| match entry.target {
-            Target::Handler(_) => true,
-            Target::Conn { index, generation } => conns.get(index).is_some_and(|conn| {
-                conn.generation == generation && conn.armed == Some((entry.at, entry.seq))
-            }),
-        });
+        self.deadlines.compact(|entry| is_current(conns, entry));
     }
 
     /// The earliest live deadline (stale entries on top are dropped): how
@@ -299,6 +289,18 @@ impl<D> Core<D> {
             None => {}
         }
         self.arm(index);
+    }
+}
+
+/// Whether `entry` is current: a handler timer, or the entry its
+/// connection is armed with (not one it was re-armed from, nor one of a
+/// connection since removed, whose slot may hold another).
+fn is_current<D>(conns: &Slab<Conn<D>>, entry: &Entry) -> bool {
+    match entry.target {
+        Target::Handler(_) => true,
+        Target::Conn { index, generation } => conns.get(index).is_some_and(|conn| {
+            conn.generation == generation && conn.armed == Some((entry.at, entry.seq))
+        }),
     }
 }
 
