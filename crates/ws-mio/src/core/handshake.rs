@@ -9,7 +9,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use ws_proto::deflate::{self, CompressionConfig, DeflateParams};
 use ws_proto::handshake::server::{write_refusal, write_rejection};
-use ws_proto::handshake::{self, Accept, Status};
+use ws_proto::handshake::{self, Accept, Incoming, Status};
 use ws_proto::mask::os_entropy;
 use ws_proto::url::WsUrl;
 use ws_proto::{HandshakeError, Role};
@@ -121,18 +121,7 @@ impl<D> Core<D> {
             .map(String::as_str)
             .collect();
         let chosen = request.choose_subprotocol(&supported).map(str::to_owned);
-        let answer = Accept {
-            subprotocol: chosen.as_deref(),
-            headers: &[],
-        };
-        conn.out.resize(
-            384 + chosen.as_deref().map_or(0, str::len) + deflate::HEADER_CAPACITY,
-            0,
-        );
-        let written = incoming
-            .accept(&answer, &mut conn.out)
-            .map_or(0, |done| done.response_len);
-        conn.out.truncate(written);
+        write_101(&mut conn.out, &incoming, chosen.as_deref());
         let consumed = incoming.consumed();
         let agreed = incoming.deflate().zip(self.config.compression);
         let side = match std::mem::replace(&mut conn.phase, Phase::Open) {
@@ -235,6 +224,23 @@ impl<D> Core<D> {
             }
         }
     }
+}
+
+/// Write the 101 that accepts `incoming` (with subprotocol `chosen`) to
+/// `out`. It waits there until the handler's `on_open` agreed.
+fn write_101(out: &mut Vec<u8>, incoming: &Incoming<'_>, chosen: Option<&str>) {
+    let answer = Accept {
+        subprotocol: chosen,
+        headers: &[],
+    };
+    out.resize(
+        384 + chosen.map_or(0, str::len) + deflate::HEADER_CAPACITY,
+        0,
+    );
+    let written = incoming
+        .accept(&answer, out)
+        .map_or(0, |done| done.response_len);
+    out.truncate(written);
 }
 
 /// Whether a request with this `Origin` header may upgrade (`allowed`:

@@ -18,6 +18,8 @@ use crate::id::ConnectionId;
 use crate::mailbox::{Delivery, Shared};
 
 impl<D> Core<D> {
+    /// Have the connection flushed at the end of this round (once, however
+    /// much is queued for it meanwhile).
     pub(crate) fn mark_dirty(&mut self, index: usize) {
         if let Some(conn) = self.conns.get_mut(index) {
             if !conn.dirty {
@@ -41,6 +43,9 @@ impl<D> Core<D> {
         Ok(())
     }
 
+    /// Queue one frame on the connection at `index` if it is open and its
+    /// queue is under `max_outgoing` (else a refusal, and `on_writable`
+    /// is owed once it drains).
     pub(crate) fn queue_frame(
         &mut self,
         index: usize,
@@ -58,48 +63,36 @@ impl<D> Core<D> {
         if conn.out.capacity() == 0 {
             conn.out = self.pool.take();
         }
-        let kind = match opcode {
-            OpCode::Text => Some(MessageKind::Text),
-            OpCode::Binary => Some(MessageKind::Binary),
-            _ => None,
-        };
-        if let Some(kind) = kind {
-            let encoded =
-                conn.messages
-                    .encode_message(&mut conn.proto, kind, payload, &mut conn.out);
-            return match encoded {
-                Ok(_) => Ok(()),
-                Err(err) => {
-                    if err.close_code().is_some() {
-                        // The compressor failed: the close (1011) it
-                        // queued goes out, and the close deadline runs.
-                        let now = self.clock(Instant::now());
-                        self.conns[index].timers.on_close_sent(now);
-                        self.mark_dirty(index);
-                        self.arm(index);
-                    }
-                    Err(refused(err))
-                }
-            };
+        match opcode {
+            OpCode::Text => self.queue_message(index, MessageKind::Text, payload),
+            OpCode::Binary => self.queue_message(index, MessageKind::Binary, payload),
+            _ => queue_control(conn, opcode, payload),
         }
-        let start = conn.out.len();
-        conn.out.resize(start + MAX_HEADER_LEN, 0);
-        let header =
-            conn.proto
-                .encode_header(opcode, true, payload.len() as u64, &mut conn.out[start..]);
-        let header = match header {
-            Ok(header) => header,
-            Err(err) => {
-                conn.out.truncate(start);
-                return Err(err.into());
-            }
+    }
+
+    /// A text or binary message, compressed if permessage-deflate says so.
+    fn queue_message(
+        &mut self,
+        index: usize,
+        kind: MessageKind,
+        payload: &[u8],
+    ) -> Result<(), SendError> {
+        let conn = &mut self.conns[index];
+        let encoded = conn
+            .messages
+            .encode_message(&mut conn.proto, kind, payload, &mut conn.out);
+        let Err(err) = encoded else {
+            return Ok(());
         };
-        conn.out.truncate(start + header.len);
-        conn.out.extend_from_slice(payload);
-        if let Some(key) = header.mask {
-            apply_mask(&mut conn.out[start + header.len..], key, 0);
+        if err.close_code().is_some() {
+            // The compressor failed: the close (1011) it queued goes out,
+            // and the close deadline runs.
+            let now = self.clock(Instant::now());
+            self.conns[index].timers.on_close_sent(now);
+            self.mark_dirty(index);
+            self.arm(index);
         }
-        Ok(())
+        Err(refused(err))
     }
 
     /// Queue a message for a connection of this loop, or post it to the
@@ -201,6 +194,28 @@ impl<D> Core<D> {
             self.mark_dirty(index);
         }
     }
+}
+
+/// A control frame (ping, pong) as one frame, masked for a client.
+fn queue_control<D>(conn: &mut Conn<D>, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+    let start = conn.out.len();
+    conn.out.resize(start + MAX_HEADER_LEN, 0);
+    let header =
+        conn.proto
+            .encode_header(opcode, true, payload.len() as u64, &mut conn.out[start..]);
+    let header = match header {
+        Ok(header) => header,
+        Err(err) => {
+            conn.out.truncate(start);
+            return Err(err.into());
+        }
+    };
+    conn.out.truncate(start + header.len);
+    conn.out.extend_from_slice(payload);
+    if let Some(key) = header.mask {
+        apply_mask(&mut conn.out[start + header.len..], key, 0);
+    }
+    Ok(())
 }
 
 /// A refused send, as the handler sees it.

@@ -166,8 +166,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// One round: wait for events (at most `timeout`, and never past the
-    /// next timer check), handle them all, run the timers that are due,
-    /// flush what was queued, and start a shutdown if one was asked for.
+    /// earliest deadline of a connection or a handler timer), handle them
+    /// all, run the timers that are due, flush what was queued, and start
+    /// a shutdown if one was asked for.
     /// For programs that drive the loop themselves instead of calling
     /// [`run`](Self::run).
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
@@ -194,6 +195,21 @@ impl<H: Handler> EventLoop<H> {
             other => other?,
         }
         self.core.turn_started = Instant::now();
+        self.handle_ready();
+        // Sends and broadcasts from the server's other loops.
+        self.core.deliver_mail();
+        self.settle();
+        // Only the connections (and handler timers) that are due.
+        self.core.run_timers(Instant::now());
+        self.settle();
+        self.retry_owed_accepts();
+        Ok(())
+    }
+
+    /// Accept, write and read for every readiness event of the poll, then
+    /// read again from the connections whose reading was cut short or
+    /// resumed.
+    fn handle_ready(&mut self) {
         self.ready.clear();
         for event in self.events.iter() {
             let closed = event.is_read_closed() || event.is_error();
@@ -231,14 +247,6 @@ impl<H: Handler> EventLoop<H> {
             self.read(index);
         }
         self.again.clear();
-        // Sends and broadcasts from the server's other loops.
-        self.core.deliver_mail();
-        self.settle();
-        // Only the connections (and handler timers) that are due.
-        self.core.run_timers(Instant::now());
-        self.settle();
-        self.retry_owed_accepts();
-        Ok(())
     }
 
     /// How long the poll may wait: until `timeout` at most, and never
