@@ -108,9 +108,11 @@ fn open<H: Handler>(
     if core.settle_open(index, answer.map_err(|refusal| refusal.status)) && early > 0 {
         // Only this connection's events are queued now (the queue is
         // drained after every operation), so `rbuf` is free to reuse.
-        // Those frames are few: they are handled in one go.
         let mut pos = HEADROOM;
         while let Some(next) = core.process(rbuf, index, pos, HEADROOM + early) {
+            // Each event is delivered before the next frame is decoded
+            // (see `Core::process`).
+            dispatch(handler, core, rbuf);
             pos = next;
         }
     }

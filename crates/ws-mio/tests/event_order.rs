@@ -133,3 +133,22 @@ fn a_peer_that_vanishes_gets_on_close_after_its_messages_with_its_data_reachable
         ]
     );
 }
+
+#[test]
+fn a_message_is_echoed_before_a_protocol_error_in_the_frame_after_it_fails_the_connection() {
+    // Autobahn 3.2 and 4.1.3 in miniature: a valid message, then a bad
+    // frame (here unmasked, which a server must refuse) in the same read.
+    let server = Running::start(config(), || ws_mio::Echo);
+    let mut stream = tcp(server.addr);
+    let mut bytes = upgrade_request(server.addr, "/", "").into_bytes();
+    bytes.extend_from_slice(&text("one"));
+    bytes.extend_from_slice(&ws_test_support::frame(OpCode::Text, true, b"two", None));
+    stream.write_all(&bytes).unwrap();
+    let head = common::read_http_head(&mut stream).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head:?}");
+    let echo = common::read_frame(&mut stream).unwrap();
+    assert_eq!((echo.opcode, echo.payload.as_slice()), (1, &b"one"[..]));
+    let close = common::read_frame(&mut stream).unwrap();
+    assert_eq!((close.opcode, close.close_code()), (8, 1002));
+    server.stop_ok();
+}

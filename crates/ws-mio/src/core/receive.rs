@@ -7,7 +7,6 @@ use ws_proto::session::Received;
 use ws_proto::{DataChunk, Event as ProtoEvent, ProtocolError};
 
 use super::{Body, Core, Event, Payload};
-use crate::id::ConnectionId;
 
 impl<D> Core<D> {
     /// The peer's bytes (in `buf[pos..end]`, with headroom before `pos`)
@@ -16,10 +15,14 @@ impl<D> Core<D> {
     /// until the queue is drained. Never removes the connection: a
     /// protocol error queues the close, which `flush` writes.
     ///
-    /// Stops after a message gathered in a pooled buffer and returns where
-    /// to go on: the caller delivers it first, so that its buffer is back
-    /// in the pool before the next message needs one (a warm loop then
-    /// needs no more buffers than when it called the handler at once).
+    /// Stops after each event and returns where to go on: the caller
+    /// delivers it before the next frame is decoded, as if the handler
+    /// were called at once. So the handler's answer is queued ahead of
+    /// what a later frame causes (a protocol error there fails the
+    /// connection only after the echo of the message before it, as RFC
+    /// 6455 clients such as Autobahn expect), and a message's pooled
+    /// buffer is back in the pool before the next message needs one (a
+    /// warm loop needs no more buffers than before).
     #[must_use]
     pub(crate) fn process(
         &mut self,
@@ -53,31 +56,35 @@ impl<D> Core<D> {
                 None if replied => continue,
                 None => break,
             };
-            match event {
-                ProtoEvent::Data(chunk) => match self.receive_chunk(index, id, &chunk, (base, len))
-                {
-                    Ok(true) => return Some(pos),
-                    Ok(false) => {}
+            let event = match event {
+                ProtoEvent::Data(chunk) => match self.receive_chunk(index, &chunk, (base, len)) {
+                    Ok(Some(body)) => Event::Message { id, body },
+                    Ok(None) => continue,
                     Err(err) => {
                         self.fail(index, err);
                         return None;
                     }
                 },
-                ProtoEvent::Ping(payload) => {
-                    let payload = Payload::new(payload);
-                    self.events.push_back(Event::Ping { id, payload });
-                }
-                ProtoEvent::Pong(payload) => {
-                    let payload = Payload::new(payload);
-                    self.events.push_back(Event::Pong { id, payload });
-                }
+                ProtoEvent::Ping(payload) => Event::Ping {
+                    id,
+                    payload: Payload::new(payload),
+                },
+                ProtoEvent::Pong(payload) => Event::Pong {
+                    id,
+                    payload: Payload::new(payload),
+                },
                 ProtoEvent::Close(close) => {
                     self.conns[index].close_reported = true;
                     let reason = Payload::new(close.reason.as_bytes());
-                    let code = close.code;
-                    self.events.push_back(Event::Close { id, code, reason });
+                    Event::Close {
+                        id,
+                        code: close.code,
+                        reason,
+                    }
                 }
-            }
+            };
+            self.events.push_back(event);
+            return Some(pos);
         }
         self.keep_unconsumed(index, &buf[pos..end]);
         None
@@ -99,30 +106,24 @@ impl<D> Core<D> {
         }
     }
 
-    /// A chunk of a message: queue the message when it is complete. One
-    /// that arrived whole is left where it is, in the read buffer
-    /// (`buffer` is its address and length); one gathered in, or inflated
-    /// into, a pooled buffer goes back to the pool after the handler saw
-    /// it. Returns true for the latter.
+    /// A chunk of a message: the message when it is complete. One that
+    /// arrived whole is left where it is, in the read buffer (`buffer` is
+    /// its address and length); one gathered in, or inflated into, a
+    /// pooled buffer goes back to the pool after the handler saw it.
     fn receive_chunk(
         &mut self,
         index: usize,
-        id: ConnectionId,
         chunk: &DataChunk<'_>,
         buffer: (usize, usize),
-    ) -> Result<bool, ProtocolError> {
+    ) -> Result<Option<Body>, ProtocolError> {
         let pool = &mut self.pool;
         let received = self.conns[index]
             .messages
             .receive_with(chunk, || pool.take())?;
-        let body = match received {
-            None => return Ok(false),
-            Some(Received::Borrowed(message)) => Body::in_buffer(message, buffer),
-            Some(Received::Owned(message)) => Body::Owned(message),
-        };
-        let pooled = matches!(body, Body::Owned(_));
-        self.events.push_back(Event::Message { id, body });
-        Ok(pooled)
+        Ok(received.map(|received| match received {
+            Received::Borrowed(message) => Body::in_buffer(message, buffer),
+            Received::Owned(message) => Body::Owned(message),
+        }))
     }
 
     /// Read what the socket has into `inbuf` during a handshake, never

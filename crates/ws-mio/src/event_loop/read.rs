@@ -84,8 +84,8 @@ impl<H: Handler> EventLoop<H> {
         let end = HEADROOM + read;
         let mut pos = start;
         while let Some(next) = self.core.process(&mut self.rbuf, index, pos, end) {
-            // A message in a pooled buffer: delivered (and its buffer
-            // back in the pool) before the rest of the read is decoded.
+            // An event: delivered before the rest of the read is decoded
+            // (see `Core::process`).
             self.dispatch();
             pos = next;
         }
