@@ -7,6 +7,7 @@ use ws_proto::session::Received;
 use ws_proto::{DataChunk, Event as ProtoEvent, ProtocolError};
 
 use super::{Body, Core, Event, Payload};
+use crate::id::ConnectionId;
 
 impl<D> Core<D> {
     /// The peer's bytes (in `buf[pos..end]`, with headroom before `pos`)
@@ -56,31 +57,12 @@ impl<D> Core<D> {
                 None if replied => continue,
                 None => break,
             };
-            let event = match event {
-                ProtoEvent::Data(chunk) => match self.receive_chunk(index, &chunk, (base, len)) {
-                    Ok(Some(body)) => Event::Message { id, body },
-                    Ok(None) => continue,
-                    Err(err) => {
-                        self.fail(index, err);
-                        return None;
-                    }
-                },
-                ProtoEvent::Ping(payload) => Event::Ping {
-                    id,
-                    payload: Payload::new(payload),
-                },
-                ProtoEvent::Pong(payload) => Event::Pong {
-                    id,
-                    payload: Payload::new(payload),
-                },
-                ProtoEvent::Close(close) => {
-                    self.conns[index].close_reported = true;
-                    let reason = Payload::new(close.reason.as_bytes());
-                    Event::Close {
-                        id,
-                        code: close.code,
-                        reason,
-                    }
+            let event = match self.event_of(index, id, event, (base, len)) {
+                Ok(Some(event)) => event,
+                Ok(None) => continue,
+                Err(err) => {
+                    self.fail(index, err);
+                    return None;
                 }
             };
             self.events.push_back(event);
@@ -88,6 +70,38 @@ impl<D> Core<D> {
         }
         self.keep_unconsumed(index, &buf[pos..end]);
         None
+    }
+
+    /// What the handler is to hear of one event of the protocol core, if
+    /// anything yet (a message's middle is not an event).
+    fn event_of(
+        &mut self,
+        index: usize,
+        id: ConnectionId,
+        event: ProtoEvent<'_>,
+        buffer: (usize, usize),
+    ) -> Result<Option<Event>, ProtocolError> {
+        let event = match event {
+            ProtoEvent::Data(chunk) => match self.receive_chunk(index, &chunk, buffer)? {
+                Some(body) => Event::Message { id, body },
+                None => return Ok(None),
+            },
+            ProtoEvent::Ping(payload) => Event::Ping {
+                id,
+                payload: Payload::new(payload),
+            },
+            ProtoEvent::Pong(payload) => Event::Pong {
+                id,
+                payload: Payload::new(payload),
+            },
+            ProtoEvent::Close(close) => {
+                self.conns[index].close_reported = true;
+                let reason = Payload::new(close.reason.as_bytes());
+                let code = close.code;
+                Event::Close { id, code, reason }
+            }
+        };
+        Ok(Some(event))
     }
 
     /// Keep the start of a frame that the read cut short, and mark the
