@@ -109,11 +109,10 @@ impl Deadlines {
     /// Rebuild the heap from the entries `is_live` keeps, if stale ones
     /// outnumber the live ones twice over: memory stays proportional to
     /// the live deadlines however often they are re-armed.
-    pub(crate) fn compact(&mut self, is_live: impl FnMut(&Entry) -> bool) {
+    pub(crate) fn compact(&mut self, mut is_live: impl FnMut(&Entry) -> bool) {
         if self.heap.len() <= 2 * self.live + STALE_SLACK {
             return;
         }
-        let mut is_live = is_live;
         self.heap.retain(|Reverse(entry)| is_live(entry));
         self.live = self.heap.len();
     }
