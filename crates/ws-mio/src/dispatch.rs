@@ -6,7 +6,9 @@
 use ws_proto::handshake::Status;
 use ws_proto::message::MessageRef;
 
-use crate::core::{pass_on_early_bytes, Body, Core, Event, Side, HEADROOM};
+use crate::core::{
+    pass_on_early_bytes, Body, Core, Event, PendingOpen, Side, HEADROOM, MAX_PAYLOAD,
+};
 use crate::handler::{Context, Handler, Opening, Refusal};
 use crate::id::ConnectionId;
 
@@ -17,26 +19,33 @@ pub(crate) fn dispatch<H: Handler>(handler: &mut H, core: &mut Core<H::Data>, rb
     while let Some(event) = core.events.pop_front() {
         deliver(handler, core, rbuf, event);
     }
+    // No queued event refers to a payload any more.
+    core.control.clear();
 }
 
 fn deliver<H: Handler>(handler: &mut H, core: &mut Core<H::Data>, rbuf: &mut [u8], event: Event) {
     match event {
-        Event::Open {
-            index,
-            id,
-            head,
-            consumed,
-            side,
-        } => open(handler, core, rbuf, (index, id), head, consumed, side),
+        Event::Open { index, id, opening } => {
+            if let Some(opening) = core.openings.try_remove(opening) {
+                open(handler, core, rbuf, (index, id), opening);
+            }
+        }
         Event::Message { id, body } => message(handler, core, rbuf, id, body),
         Event::Ping { id, payload } => {
-            handler.on_ping(&mut Context { core }, id, payload.as_bytes());
+            let mut bytes = [0; MAX_PAYLOAD];
+            let payload = payload.copy_out(&core.control, &mut bytes);
+            handler.on_ping(&mut Context { core }, id, payload);
         }
         Event::Pong { id, payload } => {
-            handler.on_pong(&mut Context { core }, id, payload.as_bytes());
+            let mut bytes = [0; MAX_PAYLOAD];
+            let payload = payload.copy_out(&core.control, &mut bytes);
+            handler.on_pong(&mut Context { core }, id, payload);
         }
         Event::Close { id, code, reason } => {
-            handler.on_close(&mut Context { core }, id, code, reason.as_str());
+            let mut bytes = [0; MAX_PAYLOAD];
+            // Checked as UTF-8 when it arrived (or one of ours).
+            let reason = std::str::from_utf8(reason.copy_out(&core.control, &mut bytes));
+            handler.on_close(&mut Context { core }, id, code, reason.unwrap_or(""));
         }
         Event::Error { id, error } => handler.on_error(&mut Context { core }, id, &error),
         Event::Writable { id } => handler.on_writable(&mut Context { core }, id),
@@ -76,10 +85,13 @@ fn open<H: Handler>(
     core: &mut Core<H::Data>,
     rbuf: &mut [u8],
     (index, id): (usize, ConnectionId),
-    head: Vec<u8>,
-    consumed: usize,
-    side: Side,
+    opening: PendingOpen,
 ) {
+    let PendingOpen {
+        head,
+        consumed,
+        side,
+    } = opening;
     // The head was complete and valid when it was queued, so feeding it
     // again gives the same request or response; 400 covers the
     // impossible.

@@ -13,14 +13,11 @@ use crate::id::ConnectionId;
 /// in the order they happened, and the queue is drained in that order.
 pub(crate) enum Event {
     /// An opening handshake completed; the handler's `on_open` decides.
-    /// `head` holds the request (or response) and, from `consumed` on,
-    /// the frames that came with it, handled only if the handler accepts.
+    /// What it is shown waits in `Core::openings` under `opening`.
     Open {
         index: usize,
         id: ConnectionId,
-        head: Vec<u8>,
-        consumed: usize,
-        side: Side,
+        opening: usize,
     },
     /// A whole message.
     Message { id: ConnectionId, body: Body },
@@ -43,6 +40,16 @@ pub(crate) enum Event {
     /// The connection was removed and this was its last event: its data
     /// (kept for the `on_close` before) is dropped.
     Gone { id: ConnectionId },
+}
+
+/// A completed handshake waiting for the handler's `on_open`: `head`
+/// holds the request (or response) and, from `consumed` on, the frames
+/// that came with it, handled only if the handler accepts. Kept apart
+/// from [`Event`] so that events stay small (every message is one).
+pub(crate) struct PendingOpen {
+    pub(crate) head: Vec<u8>,
+    pub(crate) consumed: usize,
+    pub(crate) side: Side,
 }
 
 /// Which side completed its handshake, with what `on_open` is shown: the
@@ -93,33 +100,39 @@ impl Body {
     }
 }
 
-/// A control frame's payload (at most 125 bytes), held inline: queuing a
-/// ping, a pong or a close reason allocates nothing.
+/// The longest control frame payload.
+pub(crate) const MAX_PAYLOAD: usize = 125;
+
+/// A control frame's payload (a ping's, a pong's, a close reason), kept
+/// in the core's `control` bytes until the queue is drained: queuing it
+/// allocates nothing once warm, and the event stays small.
 #[derive(Clone, Copy)]
 pub(crate) struct Payload {
+    start: u32,
     len: u8,
-    bytes: [u8; 125],
 }
 
 impl Payload {
-    /// A copy of `bytes`, cut at 125 bytes (a control payload never is
-    /// longer).
-    pub(crate) fn new(bytes: &[u8]) -> Self {
-        let len = bytes.len().min(125);
-        let mut payload = Payload {
+    /// Keep a copy of `bytes` (cut at 125 bytes: a control payload is
+    /// never longer) at the end of `store`.
+    pub(crate) fn keep(store: &mut Vec<u8>, bytes: &[u8]) -> Self {
+        let len = bytes.len().min(MAX_PAYLOAD);
+        let start = store.len() as u32;
+        store.extend_from_slice(&bytes[..len]);
+        Payload {
+            start,
             len: len as u8,
-            bytes: [0; 125],
-        };
-        payload.bytes[..len].copy_from_slice(&bytes[..len]);
-        payload
+        }
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
-    }
-
-    /// As text: a close reason (checked as UTF-8 when it arrived).
-    pub(crate) fn as_str(&self) -> &str {
-        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    /// Copy it out of `store` into `into` (the handler gets a borrow of
+    /// it while it may act on the core, which owns `store`).
+    pub(crate) fn copy_out<'a>(&self, store: &[u8], into: &'a mut [u8; MAX_PAYLOAD]) -> &'a [u8] {
+        let start = self.start as usize;
+        let kept = store
+            .get(start..start + usize::from(self.len))
+            .unwrap_or(&[]);
+        into[..kept.len()].copy_from_slice(kept);
+        &into[..kept.len()]
     }
 }

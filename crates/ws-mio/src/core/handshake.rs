@@ -14,7 +14,7 @@ use ws_proto::mask::os_entropy;
 use ws_proto::url::WsUrl;
 use ws_proto::{HandshakeError, Role};
 
-use super::{Core, Event, Side, HEADROOM};
+use super::{Core, Event, PendingOpen, Side, HEADROOM};
 use crate::conn::{ClientHandshake, Phase};
 use crate::error::Error;
 use crate::id::ConnectionId;
@@ -189,13 +189,12 @@ impl<D> Core<D> {
                 .enable_deflate(&mut conn.proto, params, compression);
         }
         let id = self.id_of(index);
-        self.events.push_back(Event::Open {
-            index,
-            id,
+        let opening = self.openings.insert(PendingOpen {
             head,
             consumed,
             side,
         });
+        self.events.push_back(Event::Open { index, id, opening });
     }
 
     /// The handler's `on_open` answered for a connection whose handshake

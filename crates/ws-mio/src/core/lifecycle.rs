@@ -97,7 +97,7 @@ impl<D> Core<D> {
         let error = Error::Protocol(err);
         self.events.push_back(Event::Error { id, error });
         if report_close {
-            let reason = Payload::new(err.reason().as_bytes());
+            let reason = Payload::keep(&mut self.control, err.reason().as_bytes());
             let code = err.close_code();
             self.events.push_back(Event::Close { id, code, reason });
         }
@@ -146,7 +146,7 @@ impl<D> Core<D> {
         let conn = &mut self.conns[index];
         if conn.opened && !conn.close_reported {
             conn.close_reported = true;
-            let reason = Payload::new(b"");
+            let reason = Payload::keep(&mut self.control, b"");
             let code = CloseCode::ABNORMAL;
             self.events.push_back(Event::Close { id, code, reason });
         }

@@ -32,7 +32,7 @@ mod send;
 mod timers;
 mod write;
 
-pub(crate) use events::{Body, Event, Payload, Side};
+pub(crate) use events::{Body, Event, Payload, PendingOpen, Side, MAX_PAYLOAD};
 pub(crate) use handshake::pass_on_early_bytes;
 
 /// Room at the front of the read buffer for the unconsumed start of a
@@ -78,6 +78,11 @@ pub(crate) struct Core<D> {
     /// after every operation. Popped from the front, so its capacity is
     /// kept and a warm loop queues events without allocating.
     pub(crate) events: VecDeque<Event>,
+    /// The payloads of the queued pings, pongs and close reasons (see
+    /// [`Payload`]); emptied whenever the queue is.
+    pub(crate) control: Vec<u8>,
+    /// Completed handshakes whose `on_open` is queued ([`Event::Open`]).
+    pub(crate) openings: Slab<PendingOpen>,
     /// The data of removed connections whose last event (`on_close`) is
     /// still queued: the handler can reach it there, as the `Handler`
     /// docs promise. Dropped at the connection's [`Event::Gone`].
@@ -110,6 +115,8 @@ impl<D> Core<D> {
             mail: VecDeque::new(),
             descriptor_freed: false,
             events: VecDeque::new(),
+            control: Vec::new(),
+            openings: Slab::new(),
             departed: Vec::new(),
             deadlines: timers::Deadlines::default(),
             #[cfg(test)]

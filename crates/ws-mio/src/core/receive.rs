@@ -88,15 +88,15 @@ impl<D> Core<D> {
             },
             ProtoEvent::Ping(payload) => Event::Ping {
                 id,
-                payload: Payload::new(payload),
+                payload: Payload::keep(&mut self.control, payload),
             },
             ProtoEvent::Pong(payload) => Event::Pong {
                 id,
-                payload: Payload::new(payload),
+                payload: Payload::keep(&mut self.control, payload),
             },
             ProtoEvent::Close(close) => {
                 self.conns[index].close_reported = true;
-                let reason = Payload::new(close.reason.as_bytes());
+                let reason = Payload::keep(&mut self.control, close.reason.as_bytes());
                 let code = close.code;
                 Event::Close { id, code, reason }
             }
