@@ -200,20 +200,4 @@ impl Config {
             .message(None)
             .close(Some(self.close_timeout))
     }
-
-    /// The shortest timeout: timers are checked at a quarter of it.
-    pub(crate) fn timer_tick(&self) -> Duration {
-        let shortest = [
-            Some(self.handshake_timeout),
-            self.idle_timeout,
-            Some(self.pong_timeout),
-            Some(self.close_timeout),
-            Some(self.stall_timeout),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(Duration::from_secs(1));
-        (shortest / 4).clamp(Duration::from_millis(5), Duration::from_secs(1))
-    }
 }

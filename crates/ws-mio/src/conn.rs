@@ -85,8 +85,14 @@ pub(crate) struct Conn<D> {
     pub(crate) last_write: Instant,
     /// The protocol core's deadlines: the opening handshake's, the idle
     /// ping and its pong, the close's (from when our close, or a refusal,
-    /// was queued), on the time of [`Core::clock`](crate::core::Core::clock).
+    /// was queued), on the time of `Core::clock`.
     pub(crate) timers: TimerState,
+    /// The deadline this connection's entry in the loop's timer heap is
+    /// for, and the entry's stamp (`None`: no entry); see `core::timers`.
+    pub(crate) armed: Option<(Instant, u64)>,
+    /// The start of the quiet spell for which the idle compressor was
+    /// given back: not again until something is read or written.
+    pub(crate) released_quiet: Option<Instant>,
 }
 
 impl<D> Conn<D> {
@@ -119,6 +125,8 @@ impl<D> Conn<D> {
             last_read: now,
             last_write: now,
             timers: TimerState::new(clock),
+            armed: None,
+            released_quiet: None,
         }
     }
 

@@ -1,7 +1,6 @@
 //! What the user writes: a [`Handler`] with callbacks, given a
 //! [`Context`] to act on any connection of the loop.
 
-use std::fmt;
 use std::time::Duration;
 
 use ws_proto::handshake::client::Response;
@@ -11,31 +10,7 @@ use ws_proto::CloseCode;
 
 use crate::core::Core;
 use crate::error::{Error, SendError};
-
-/// Names a connection of a [`Server`](crate::Server) (any of its loops)
-/// or of a lone [`EventLoop`](crate::EventLoop). Ids are not reused while
-/// the loop runs: an id of a closed connection is simply not found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnectionId {
-    /// The loop the connection lives on (0 for a lone `EventLoop`).
-    pub(crate) home: u16,
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
-}
-
-impl ConnectionId {
-    /// The loop of the server that serves this connection (0 to
-    /// `threads - 1`; always 0 for a lone [`EventLoop`](crate::EventLoop)).
-    pub fn loop_index(&self) -> usize {
-        usize::from(self.home)
-    }
-}
-
-impl fmt::Display for ConnectionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}.{}.{}", self.home, self.index, self.generation)
-    }
-}
+use crate::id::ConnectionId;
 
 /// How a connection was opened: the client's request (server side) or
 /// the server's response (client side), and the agreed subprotocol.
@@ -174,7 +149,8 @@ pub trait Handler {
     }
 }
 
-/// The handler's access to the server's connections.
+/// The handler's access to the server's connections. The loop makes one
+/// for each callback (the core never calls the handler itself).
 ///
 /// # Connections of other loops
 /// A [`Server`](crate::Server) with several loops gives each its own

@@ -109,18 +109,24 @@
 mod config;
 mod conn;
 mod core;
+mod dispatch;
 mod error;
 mod event_loop;
 mod handler;
+mod id;
+mod listener;
 mod mailbox;
 mod pool;
 mod server;
+mod shutdown;
 
 pub use config::Config;
 pub use error::{Error, SendError};
-pub use event_loop::{EventLoop, ShutdownHandle};
-pub use handler::{ConnectionId, Context, Handler, Opening, Refusal};
+pub use event_loop::EventLoop;
+pub use handler::{Context, Handler, Opening, Refusal};
+pub use id::ConnectionId;
 pub use server::{run_echo, Echo, Server};
+pub use shutdown::ShutdownHandle;
 pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::message::{Message, MessageRef};
 pub use ws_proto::CloseCode;

@@ -20,7 +20,7 @@ use ws_proto::connection::MessageKind;
 use ws_proto::message::MessageRef;
 use ws_proto::CloseCode;
 
-use crate::handler::ConnectionId;
+use crate::id::ConnectionId;
 
 /// What each delivery costs a mailbox beyond its payload, so that a flood
 /// of empty messages is bounded too.

@@ -5,13 +5,15 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread;
 
-use socket2::{Domain, Protocol, Socket, Type};
 use ws_proto::message::MessageRef;
 
 use crate::config::Config;
-use crate::event_loop::{EventLoop, ShutdownHandle};
-use crate::handler::{ConnectionId, Context, Handler, Opening, Refusal};
+use crate::event_loop::EventLoop;
+use crate::handler::{Context, Handler, Opening, Refusal};
+use crate::id::ConnectionId;
+use crate::listener::reuseport_listener;
 use crate::mailbox::PostOffice;
+use crate::shutdown::ShutdownHandle;
 
 /// A WebSocket server: `threads` event loops, each with its own listener
 /// on the same address (`SO_REUSEPORT`: the kernel spreads connections
@@ -147,19 +149,6 @@ fn serve<H: Handler>(
     }
     event_loop.add_listener(listener)?;
     event_loop.run()
-}
-
-/// A listening socket that other loops may share (`SO_REUSEPORT`), with a
-/// backlog of 1024 so a burst of connects is not dropped.
-pub(crate) fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    #[cfg(unix)]
-    socket.set_reuse_port(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
 }
 
 /// The echo handler: every text and binary message goes back as it came
