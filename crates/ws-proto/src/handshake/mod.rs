@@ -201,7 +201,9 @@ impl HandshakeError {
             Self::ExtensionNotOffered => "server chose an extension that was not offered",
             Self::InvalidHeaderName => "header name is not an HTTP token",
             Self::InvalidHeaderValue => "header value contains a control character",
-            Self::InvalidPath => "request path does not start with / or contains a space or control character",
+            Self::InvalidPath => {
+                "request path does not start with / or contains a space or control character"
+            }
             Self::BufferTooSmall => "output buffer too small",
             Self::InvalidStatus => "refusal status is not from 400 to 599",
             Self::TooLong(_) => "value too long for the handshake's storage",
