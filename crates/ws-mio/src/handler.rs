@@ -61,8 +61,9 @@ pub struct Refusal {
 /// can send to and close any connection of the server (whichever loop
 /// serves it), and look up the connections of its own loop.
 ///
-/// Only [`on_message`](Self::on_message) must be written; the rest have
-/// defaults. Each connection that was opened sees exactly one
+/// Only [`on_open`](Self::on_open) (which makes each connection's data,
+/// or refuses it) and [`on_message`](Self::on_message) must be written;
+/// the rest have defaults. Each connection that was opened sees exactly one
 /// [`on_close`](Self::on_close); each client connection asked for with
 /// `connect` that never opens sees exactly one
 /// [`on_error`](Self::on_error) instead.
