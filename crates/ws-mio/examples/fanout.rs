@@ -276,7 +276,7 @@ impl Handler for Clients {
             Some(Kind::Receiver) => Role::Receiver(vec![0; self.sent.len()].into()),
             // Every connection is made with a role; a client refusal
             // only drops the connection (the status goes nowhere).
-            None => return Err(Refusal { status: 0 }),
+            None => return Err(Refusal::new(500)),
         };
         self.opened += 1;
         if self.opened == self.total {

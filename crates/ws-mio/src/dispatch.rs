@@ -9,8 +9,9 @@ use ws_proto::message::MessageRef;
 use crate::core::{
     pass_on_early_bytes, Body, Core, Event, PendingOpen, Side, HEADROOM, MAX_PAYLOAD,
 };
-use crate::handler::{Context, Handler, Opening, Refusal};
+use crate::handler::{Context, Handler, Opening};
 use crate::id::ConnectionId;
+use ws_proto::handshake::Refusal;
 
 /// Deliver every queued event, oldest first, including those that the
 /// handler's answers cause. `rbuf` is the loop's read buffer, which holds
@@ -95,7 +96,7 @@ fn open<H: Handler>(
     // The head was complete and valid when it was queued, so feeding it
     // again gives the same request or response; 400 covers the
     // impossible.
-    let refused = Err(Refusal { status: 400 });
+    let refused = Err(Refusal::new(400));
     let answer = match side {
         Side::Server {
             mut handshake,
@@ -117,7 +118,7 @@ fn open<H: Handler>(
     };
     let early = pass_on_early_bytes(rbuf, &head[consumed..]);
     core.pool.give(head);
-    if core.settle_open(index, answer.map_err(|refusal| refusal.status)) && early > 0 {
+    if core.settle_open(index, answer) && early > 0 {
         // Only this connection's events are queued now (the queue is
         // drained after every operation), so `rbuf` is free to reuse.
         let mut pos = HEADROOM;

@@ -2,6 +2,7 @@
 //! [`Context`] to act on any connection of the loop.
 
 use std::time::Duration;
+use ws_proto::handshake::Refusal;
 
 use ws_proto::handshake::client::Response;
 use ws_proto::handshake::server::Request;
@@ -49,14 +50,6 @@ impl<'a> Opening<'a> {
     }
 }
 
-/// A handler's refusal of an upgrade request: the HTTP status to answer
-/// with (for example 403 or 404).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal {
-    /// The HTTP status code.
-    pub status: u16,
-}
-
 /// The callbacks of an event loop. Every callback gets a [`Context`] that
 /// can send to and close any connection of the server (whichever loop
 /// serves it), and look up the connections of its own loop.
@@ -75,6 +68,11 @@ pub trait Handler {
     /// A connection is open (server side: before the 101 response is
     /// sent, so the handler can still refuse it). Sends made here go out
     /// right after the 101.
+    ///
+    /// A server's `Err(Refusal)` is sent as the HTTP answer (status,
+    /// headers, body; one that cannot be sent as given, see
+    /// [`Refusal::write`], becomes a bare 500) and the connection closed;
+    /// on a client connection it only closes the connection.
     fn on_open(
         &mut self,
         ctx: &mut Context<'_, Self::Data>,

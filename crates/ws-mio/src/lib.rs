@@ -19,7 +19,7 @@
 //!     type Data = u64; // messages seen per connection
 //!
 //!     fn on_open(&mut self, _: &mut Context<'_, u64>, _: ConnectionId, opening: &Opening<'_>) -> Result<u64, Refusal> {
-//!         if opening.path() == "/count" { Ok(0) } else { Err(Refusal { status: 404 }) }
+//!         if opening.path() == "/count" { Ok(0) } else { Err(Refusal::not_found()) }
 //!     }
 //!
 //!     fn on_message(&mut self, ctx: &mut Context<'_, u64>, id: ConnectionId, message: MessageRef<'_>) {
@@ -123,10 +123,11 @@ mod shutdown;
 pub use config::Config;
 pub use error::{Error, SendError};
 pub use event_loop::EventLoop;
-pub use handler::{Context, Handler, Opening, Refusal};
+pub use handler::{Context, Handler, Opening};
 pub use id::ConnectionId;
 pub use server::{run_echo, Echo, Server};
 pub use shutdown::ShutdownHandle;
 pub use ws_proto::budget::MemoryBudget;
+pub use ws_proto::handshake::Refusal;
 pub use ws_proto::message::{Message, MessageRef};
 pub use ws_proto::CloseCode;

@@ -9,11 +9,12 @@ use ws_proto::message::MessageRef;
 
 use crate::config::Config;
 use crate::event_loop::EventLoop;
-use crate::handler::{Context, Handler, Opening, Refusal};
+use crate::handler::{Context, Handler, Opening};
 use crate::id::ConnectionId;
 use crate::listener::reuseport_listener;
 use crate::mailbox::PostOffice;
 use crate::shutdown::ShutdownHandle;
+use ws_proto::handshake::Refusal;
 
 /// A WebSocket server: `threads` event loops, each with its own listener
 /// on the same address (`SO_REUSEPORT`: the kernel spreads connections

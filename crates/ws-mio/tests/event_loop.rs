@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -68,7 +68,7 @@ impl Handler for Verifier {
         let Some(&index) = self.index_of.get(&id) else {
             self.problems
                 .push(format!("{id}: opened but never connected"));
-            return Err(Refusal { status: 500 });
+            return Err(Refusal::new(500));
         };
         for k in 0..MESSAGES_PER_CLIENT {
             if let Err(err) = ctx.send(id, nth_message(index, k).as_ref()) {
@@ -680,7 +680,8 @@ struct GateLog {
     closes: usize,
 }
 
-/// Refuses every upgrade with 403, after noting its path and key header.
+/// Refuses every upgrade with 403, a header and a body, after noting its
+/// path and key header.
 struct Gate {
     log: Arc<Mutex<GateLog>>,
 }
@@ -698,7 +699,9 @@ impl Handler for Gate {
             opening.path().to_owned(),
             opening.header("x-room-key").map(<[u8]>::to_vec),
         ));
-        Err(Refusal { status: 403 })
+        Err(Refusal::forbidden()
+            .header("X-Reason", "closed room")
+            .body(GATE_BODY))
     }
 
     fn on_message(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, _: MessageRef<'_>) {}
@@ -708,8 +711,11 @@ impl Handler for Gate {
     }
 }
 
+/// The body of [`Gate`]'s refusal.
+const GATE_BODY: &str = "this room is closed\n";
+
 #[test]
-fn a_handler_refusal_answers_with_its_http_status_and_sees_path_and_headers() {
+fn a_handler_refusal_answers_with_its_http_status_headers_and_body_and_sees_path_and_headers() {
     let log = Arc::new(Mutex::new(GateLog::default()));
     let shared = Arc::clone(&log);
     let server = Running::start(config(), move || Gate {
@@ -724,6 +730,12 @@ fn a_handler_refusal_answers_with_its_http_status_and_sees_path_and_headers() {
         .unwrap();
     let head = read_http_head(&mut stream).unwrap();
     assert!(head.starts_with("HTTP/1.1 403"), "{head:?}");
+    assert!(head.contains("\r\nX-Reason: closed room\r\n"), "{head:?}");
+    let length = format!("\r\nContent-Length: {}\r\n", GATE_BODY.len());
+    assert!(head.contains(&length), "{head:?}");
+    let mut body = vec![0u8; GATE_BODY.len()];
+    stream.read_exact(&mut body).unwrap();
+    assert_eq!(body, GATE_BODY.as_bytes());
     assert!(
         sees_end_of_stream(&mut stream, Duration::from_secs(2)),
         "the refused connection stays open"

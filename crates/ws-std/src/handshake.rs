@@ -4,7 +4,7 @@
 
 use std::io;
 
-use ws_proto::handshake::server::{write_refusal, write_rejection};
+use ws_proto::handshake::server::write_refusal;
 use ws_proto::handshake::{self, ClientHandshake, ServerHandshake, Status};
 use ws_proto::timer::{Deadline, Timers};
 use ws_proto::{deflate, HandshakeError, Role};
@@ -12,9 +12,10 @@ use ws_proto::{deflate, HandshakeError, Role};
 use crate::clock;
 use crate::config::Config;
 use crate::error::{timed_out, Error, Result};
-use crate::request::{copy_headers, Accept, OpenedWith, Refusal, RequestView};
+use crate::request::{copy_headers, Accept, OpenedWith, RequestView};
 use crate::stream::Stream;
 use crate::websocket::WebSocket;
+use ws_proto::handshake::Refusal;
 use ws_proto::mask::os_entropy;
 
 /// Perform the server side of the handshake on `stream` (Vais
@@ -180,31 +181,27 @@ fn refuse<S: Stream>(stream: &mut S, refusal: &HandshakeError) {
     let _ = stream.shutdown();
 }
 
-/// Send the application's refusal and close: [`Error::Refused`], or what
-/// [`fail_answer`] returns if the refusal cannot be written as given.
+/// Send the application's refusal and close: [`Error::Refused`], or, if
+/// the refusal cannot be written as given, a bare 500 and
+/// [`Error::Handshake`] saying why.
 fn reject<S: Stream>(stream: &mut S, refusal: &Refusal, config: &Config) -> Error {
-    let headers = borrowed(&refusal.headers);
-    let mut response = vec![0; 160 + headers_len(&headers) + refusal.body.len()];
-    match write_rejection(refusal.status, &headers, &refusal.body, &mut response) {
-        Ok(len) => {
-            send_and_close(stream, &response[..len], config);
-            Error::Refused {
-                status: refusal.status,
-            }
-        }
-        Err(err) => fail_answer(stream, err, config),
+    let mut response = Vec::new();
+    let written = refusal.write(&mut response);
+    send_and_close(stream, &response, config);
+    match written {
+        Ok(()) => Error::Refused {
+            status: refusal.status(),
+        },
+        Err(err) => Error::Handshake(err),
     }
 }
 
 /// The application's answer could not be written (`err` says why): send
 /// a bare 500 instead, close, and return the error.
 fn fail_answer<S: Stream>(stream: &mut S, err: HandshakeError, config: &Config) -> Error {
-    let mut response = [0u8; 128];
-    if let Ok(len) = write_rejection(500, &[], b"", &mut response) {
-        send_and_close(stream, &response[..len], config);
-    } else {
-        let _ = stream.shutdown();
-    }
+    let mut response = Vec::new();
+    let _ = Refusal::new(500).write(&mut response);
+    send_and_close(stream, &response, config);
     Error::Handshake(err)
 }
 

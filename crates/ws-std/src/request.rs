@@ -14,6 +14,27 @@ use ws_proto::handshake::server::Request;
 ///
 /// It borrows the bytes received; copy out what must outlive the callback
 /// (the connection keeps its own copy, see [`OpenedWith`]).
+///
+/// The callback answers with an [`Accept`] or a [`Refusal`](crate::Refusal) (an HTTP error
+/// response with a status, extra headers and a body, after which the
+/// connection is closed and the caller of the accept function gets
+/// [`Error::Refused`](crate::Error::Refused)); as a `Result`, so `?` works:
+///
+/// ```
+/// use ws_std::{Accept, Refusal, RequestView};
+///
+/// fn check(request: &RequestView<'_>) -> Result<Accept, Refusal> {
+///     if request.origin() != Some("https://example.com") {
+///         return Err(Refusal::forbidden().body("origin not allowed\n"));
+///     }
+///     request
+///         .header_str("Authorization")
+///         .filter(|value| *value == "Bearer secret")
+///         .ok_or_else(|| Refusal::unauthorized("Bearer realm=\"chat\""))?;
+///     Ok(Accept::new())
+/// }
+/// # let _ = check;
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RequestView<'a> {
     request: &'a Request<'a>,
@@ -133,91 +154,6 @@ impl Accept {
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
-    }
-}
-
-/// The application refuses the upgrade: an HTTP error response with a
-/// status, extra headers and a body, after which the connection is
-/// closed. The callback returns it as `Err(Refusal::...)`, so `?` works in
-/// the callback; the caller of the accept function gets
-/// [`Error::Refused`](crate::Error::Refused).
-///
-/// ```
-/// use ws_std::{Accept, Refusal, RequestView};
-///
-/// fn check(request: &RequestView<'_>) -> Result<Accept, Refusal> {
-///     if request.origin() != Some("https://example.com") {
-///         return Err(Refusal::forbidden().body("origin not allowed\n"));
-///     }
-///     request
-///         .header_str("Authorization")
-///         .filter(|value| *value == "Bearer secret")
-///         .ok_or_else(|| Refusal::unauthorized("Bearer realm=\"chat\""))?;
-///     Ok(Accept::new())
-/// }
-/// # let _ = check;
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use = "a Refusal does nothing unless the callback returns it"]
-pub struct Refusal {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
-}
-
-impl Refusal {
-    /// A refusal with this status, no extra header and an empty body.
-    ///
-    /// The status must be from 400 to 599; the response carries its
-    /// reason phrase, `Connection: close` and `Content-Length`. Any other
-    /// status is not sent: the client gets a 500 and the handshake fails
-    /// with `Error::Handshake(HandshakeError::InvalidStatus)`.
-    pub fn new(status: u16) -> Self {
-        Refusal {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// 401 Unauthorized, with the `WWW-Authenticate` challenge (RFC 9110
-    /// section 11.6.1 requires one), such as `Bearer realm="chat"` or
-    /// `Basic realm="chat"`.
-    pub fn unauthorized(challenge: impl Into<String>) -> Self {
-        Refusal::new(401).header("WWW-Authenticate", challenge)
-    }
-
-    /// 403 Forbidden: for a request whose `Origin` or credentials are not
-    /// allowed.
-    pub fn forbidden() -> Self {
-        Refusal::new(403)
-    }
-
-    /// 404 Not Found: for a path that serves no WebSocket.
-    pub fn not_found() -> Self {
-        Refusal::new(404)
-    }
-
-    /// Add a header to the response. The name must be an HTTP token other
-    /// than `Content-Length`, `Transfer-Encoding` and `Connection` (written
-    /// by the refusal itself); the value must not contain CR, LF or another
-    /// control character but tab. Otherwise a bare 500 is sent instead and
-    /// the handshake fails with [`Error::Handshake`](crate::Error::Handshake).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// The response body. Unless a `Content-Type` header is added, a
-    /// non-empty body is sent as `text/plain; charset=utf-8`.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// The status.
-    pub fn status(&self) -> u16 {
-        self.status
     }
 }
 

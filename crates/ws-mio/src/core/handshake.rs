@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 use ws_proto::deflate::{self, CompressionConfig, DeflateParams};
-use ws_proto::handshake::server::{write_refusal, write_rejection};
+use ws_proto::handshake::server::write_refusal;
+use ws_proto::handshake::Refusal;
 use ws_proto::handshake::{self, Accept, Incoming, Status};
 use ws_proto::mask::os_entropy;
 use ws_proto::url::WsUrl;
@@ -62,23 +63,27 @@ impl<D> Core<D> {
         Ok(self.id_of(index))
     }
 
-    /// Answer a bad or refused upgrade request (`Err` holds the HTTP
-    /// status of a refusal) and close once the answer is out.
-    pub(crate) fn refuse(&mut self, index: usize, status: Result<HandshakeError, u16>) {
+    /// Answer a bad request or one the handler refused (`Err`; a refusal
+    /// that cannot be sent as given becomes a bare 500) and close once the
+    /// answer is out.
+    pub(crate) fn refuse(&mut self, index: usize, answer: Result<HandshakeError, Refusal>) {
         let now = self.clock(Instant::now());
         let conn = &mut self.conns[index];
         conn.phase = Phase::Refused;
         conn.out.clear();
         conn.out_pos = 0;
-        conn.out.resize(512, 0);
-        let written = match status {
-            // A status outside 400 to 599 cannot be sent as a refusal.
-            Err(status) => write_rejection(status, &[], b"", &mut conn.out)
-                .or_else(|_| write_rejection(500, &[], b"", &mut conn.out))
-                .unwrap_or(0),
-            Ok(error) => write_refusal(&error, &mut conn.out).unwrap_or(0),
-        };
-        conn.out.truncate(written);
+        match answer {
+            Err(refusal) => {
+                // What was wrong with it cannot be told to anyone here:
+                // the handler is done with it; the peer gets the 500.
+                let _ = refusal.write(&mut conn.out);
+            }
+            Ok(error) => {
+                conn.out.resize(512, 0);
+                let written = write_refusal(&error, &mut conn.out).unwrap_or(0);
+                conn.out.truncate(written);
+            }
+        }
         // The refusal has the close timeout to go out.
         conn.timers.on_close_sent(now);
         self.mark_dirty(index);
@@ -112,7 +117,7 @@ impl<D> Core<D> {
             request.header("origin"),
         ) {
             self.pool.give(head);
-            return self.refuse(index, Err(403));
+            return self.refuse(index, Err(Refusal::forbidden()));
         }
         let supported: Vec<&str> = self
             .config
@@ -200,7 +205,7 @@ impl<D> Core<D> {
     /// The handler's `on_open` answered for a connection whose handshake
     /// completed: keep it with its data, or refuse it (a server sends the
     /// status; a client just closes). Returns whether it is open.
-    pub(crate) fn settle_open(&mut self, index: usize, answer: Result<D, u16>) -> bool {
+    pub(crate) fn settle_open(&mut self, index: usize, answer: Result<D, Refusal>) -> bool {
         let conn = &mut self.conns[index];
         match answer {
             Ok(data) => {
@@ -213,8 +218,8 @@ impl<D> Core<D> {
                 self.arm(index);
                 true
             }
-            Err(status) if conn.proto.role() == Role::Server => {
-                self.refuse(index, Err(status));
+            Err(refusal) if conn.proto.role() == Role::Server => {
+                self.refuse(index, Err(refusal));
                 false
             }
             Err(_) => {

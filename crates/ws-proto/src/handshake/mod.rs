@@ -36,8 +36,13 @@ use sha1_smol::Sha1;
 use crate::constants::WS_HEADER_BUFFER;
 
 pub mod client;
+#[cfg(feature = "alloc")]
+mod refusal;
 pub mod server;
 pub mod session;
+
+#[cfg(feature = "alloc")]
+pub use refusal::Refusal;
 
 pub use session::{
     Accept, ClientDone, ClientHandshake, Incoming, Reject, ServerDone, ServerHandshake, Status,
