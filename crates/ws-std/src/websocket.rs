@@ -1,6 +1,7 @@
 //! The connection: a [`Stream`] driven by the `ws-proto` state machine.
 
 use std::io::{self, IoSlice};
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use ws_proto::constants::MAX_HEADER_LEN;
@@ -87,12 +88,12 @@ impl Scratch {
 
     /// Gather a chunk without copying a message that arrived whole: where
     /// the whole message is, once it is complete. `inbox` is the address
-    /// of the receive buffer, of which an in-place message's payload is a
-    /// part.
+    /// range of the receive buffer, of which an in-place message's payload
+    /// is a part.
     fn locate(
         &mut self,
         chunk: &ws_proto::DataChunk<'_>,
-        inbox: usize,
+        inbox: Range<usize>,
     ) -> std::result::Result<Option<Whole>, ProtocolError> {
         let held = &mut self.held;
         let recycled = || {
@@ -106,15 +107,20 @@ impl Scratch {
         };
         Ok(match self.messages.receive_with(chunk, recycled)? {
             None => None,
-            Some(Received::Borrowed(message)) => {
+            Some(Received::Borrowed(message)) => match within(message.as_bytes(), inbox) {
                 // A sub-slice of the buffer: its offset, found without
                 // holding the borrow, which cannot leave the receive loop.
-                let start = message.as_bytes().as_ptr() as usize - inbox;
-                Some(Whole::InInbox {
+                Some(range) => Some(Whole::InInbox {
                     kind: message.kind(),
-                    range: start..start + message.as_bytes().len(),
-                })
-            }
+                    range,
+                }),
+                // Borrowed from somewhere else (not what the core does
+                // today, but not something to index the inbox with).
+                None => {
+                    self.held = message.to_owned();
+                    Some(Whole::Held)
+                }
+            },
             // Owned (gathered or inflated), or any kind added later.
             Some(received) => {
                 self.held = received.into_owned();
@@ -122,6 +128,14 @@ impl Scratch {
             }
         })
     }
+}
+
+/// Where `part` lies in the buffer whose addresses are `buffer`, if it
+/// lies in it at all.
+fn within(part: &[u8], buffer: Range<usize>) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(buffer.start)?;
+    let end = start.checked_add(part.len())?;
+    (end <= buffer.end - buffer.start).then_some(start..end)
 }
 
 /// The largest buffer of a gathered message kept for the next one (the
@@ -549,9 +563,10 @@ impl<S: Stream> WebSocket<S> {
 
     /// Receive until a whole message is there; say where it is.
     fn next_whole(&mut self) -> Result<Whole> {
-        let inbox = self.inbox.buf.as_ptr() as usize;
+        let inbox = self.inbox.buf.as_ptr_range();
+        let inbox = inbox.start as usize..inbox.end as usize;
         self.pump(|scratch, event| match event {
-            Event::Data(chunk) => Ok(match scratch.locate(&chunk, inbox)? {
+            Event::Data(chunk) => Ok(match scratch.locate(&chunk, inbox.clone())? {
                 Some(whole) => Step::Done(whole),
                 None => Step::Continue,
             }),
@@ -1305,5 +1320,23 @@ mod tests {
         assert_eq!(ws.recv().unwrap(), Message::Text("hi".into()));
         assert_eq!(ws.recv().unwrap(), Message::Binary(vec![b'x']));
         assert_eq!(ws.get_ref().read_timeouts, [Some(Duration::from_secs(10))]);
+    }
+
+    #[test]
+    fn a_payload_is_located_only_inside_the_receive_buffer() {
+        let buffer = [0u8; 16];
+        let range = buffer.as_ptr_range();
+        let addresses = range.start as usize..range.end as usize;
+        assert_eq!(within(&buffer[3..9], addresses.clone()), Some(3..9));
+        assert_eq!(within(&buffer[16..], addresses.clone()), Some(16..16));
+        let elsewhere = [0u8; 4];
+        let before = [0u8; 4];
+        for other in [&elsewhere[..], &before[..]] {
+            assert_eq!(within(other, addresses.clone()), None);
+        }
+        // Starting before the buffer; running past its end.
+        let (start, end) = (addresses.start, addresses.end);
+        assert_eq!(within(&buffer[..], start + 1..end), None);
+        assert_eq!(within(&buffer[..], start..end - 1), None);
     }
 }
