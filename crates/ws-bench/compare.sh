@@ -11,6 +11,12 @@
 #   bash crates/ws-bench/compare.sh [--reps R] [--duration S] [--warmup S]
 #                                   [--servers "a b"] [--scenarios "1 2"]
 #                                   [--no-build] [--no-pin]
+#                                   [--also "NAME=COMMAND"]...
+#
+# --also adds a server of ours (repeatable; COMMAND with ADDR where its
+# address goes), run interleaved with the others: a build of an older
+# commit, say, for a before/after table in one run:
+#   --also "ws-std@old=/tmp/old/blocking_echo_server ADDR"
 #
 # With two cores or more and taskset, the server runs on CPU 1 and ws-load
 # on CPU 0 (--no-pin: wherever the scheduler puts them), so every server,
@@ -32,9 +38,10 @@ BUILD=1
 PIN=1
 ONLY_SERVERS=""
 ONLY_SCENARIOS=""
+ALSO=()
 
 usage() {
-    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -46,6 +53,12 @@ while [ $# -gt 0 ]; do
         --scenarios) ONLY_SCENARIOS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --no-pin) PIN=0; shift ;;
+        --also)
+            case "$2" in
+                *=*ADDR*) ALSO+=("${2%%=*}|ours|${2#*=}") ;;
+                *) echo "compare.sh: --also wants NAME=COMMAND with ADDR in the command" >&2; exit 2 ;;
+            esac
+            shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "compare.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -66,6 +79,7 @@ for i in "${!SERVERS[@]}"; do
     IFS='|' read -r name _ _ <<<"${SERVERS[$i]}"
     pick "$ONLY_SERVERS" "$((i + 1))" "$name" && SELECTED_SERVERS+=("${SERVERS[$i]}")
 done
+SELECTED_SERVERS+=("${ALSO[@]}")
 SELECTED_SCENARIOS=()
 for i in "${!SCENARIOS[@]}"; do
     pick "$ONLY_SCENARIOS" "$((i + 1))" "" && SELECTED_SCENARIOS+=("${SCENARIOS[$i]}")
