@@ -1,6 +1,7 @@
 //! What the user writes: a [`Handler`] with callbacks, given a
 //! [`Context`] to act on any connection of the loop.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 use ws_proto::handshake::Refusal;
 
@@ -259,12 +260,21 @@ impl<D> Context<'_, D> {
     /// returned here (bad URL, no address, a connect that fails at once)
     /// is the only report of that attempt.
     ///
-    /// A host name is resolved here, on the loop's thread, and that
-    /// blocks the loop until the resolver answers: give an IP address
-    /// (`ws://127.0.0.1:9002/`), resolved beforehand, to keep the loop
-    /// from waiting.
+    /// A URL with an IP address (`ws://127.0.0.1:9002/`) never makes the
+    /// loop wait. A host name is resolved here, on the loop's thread,
+    /// which blocks every connection of the loop until the resolver
+    /// answers: resolve it elsewhere (another thread, a cache) and call
+    /// [`connect_to`](Self::connect_to) with the address.
     pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
         self.core.connect(url)
+    }
+
+    /// Open a client connection to `addr` for the `ws://` URL `url`,
+    /// whose host is not resolved, only sent (in the `Host` header) with
+    /// its path: the connect that never waits for a resolver. Reported
+    /// like [`connect`](Self::connect).
+    pub fn connect_to(&mut self, addr: SocketAddr, url: &str) -> Result<ConnectionId, Error> {
+        self.core.connect_to(addr, url)
     }
 
     /// Stop the loop, and every other loop of its [`Server`](crate::Server)

@@ -231,3 +231,88 @@ fn ws_mio_client_on_ws_std_server_echoes_negotiates_and_sees_the_servers_close()
     }
     join_within(serving, JOIN_TIMEOUT).expect("run_echo returns Ok");
 }
+
+/// Client side of the `connect_to` test: says hello on open, records the
+/// echo and the errors.
+#[derive(Default)]
+struct Hello {
+    echo: Option<String>,
+    errors: Vec<String>,
+}
+
+impl Handler for Hello {
+    type Data = ();
+
+    fn on_open(
+        &mut self,
+        ctx: &mut Context<'_, ()>,
+        id: ConnectionId,
+        _: &Opening<'_>,
+    ) -> Result<(), Refusal> {
+        if let Err(err) = ctx.send(id, Message::Text("hello".into()).as_ref()) {
+            self.errors.push(format!("send: {err}"));
+        }
+        Ok(())
+    }
+
+    fn on_message(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, message: MessageRef<'_>) {
+        self.echo = Some(String::from_utf8_lossy(message.as_bytes()).into_owned());
+    }
+
+    fn on_error(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, error: &Error) {
+        self.errors.push(error.to_string());
+    }
+}
+
+#[test]
+fn connect_to_dials_the_given_address_and_sends_the_urls_host_and_path_unresolved() {
+    let server = ws_std::WsServer::bind_with_config("127.0.0.1:0", client_config()).expect("bind");
+    let addr = server.local_addr().unwrap();
+    let serving = thread::spawn(move || {
+        let mut seen = None;
+        let mut ws = server.accept_with(|request| {
+            seen = Some((request.host().to_owned(), request.path().to_owned()));
+            Ok(ws_std::Accept::new())
+        })?;
+        let message = ws.recv()?;
+        ws.send(&message)?;
+        let _ = ws.recv();
+        Ok::<_, ws_std::Error>(seen)
+    });
+
+    let mut client = EventLoop::new(config(), Hello::default()).expect("client loop");
+    // `.invalid` never resolves (RFC 6761): the host goes only into the
+    // request.
+    client
+        .connect_to(addr, "ws://no-such-host.invalid:4321/chat?room=1")
+        .expect("connect_to");
+    let echoed = turn_until(&mut client, Duration::from_secs(5), |event_loop| {
+        let hello = event_loop.handler();
+        hello.echo.is_some() || !hello.errors.is_empty()
+    });
+    assert!(echoed, "no echo: {:?}", client.handler().errors);
+    assert_eq!(client.handler().echo.as_deref(), Some("hello"));
+    assert!(
+        client.handler().errors.is_empty(),
+        "{:?}",
+        client.handler().errors
+    );
+    drop(client);
+    let seen = join_within(serving, JOIN_TIMEOUT).expect("server");
+    assert_eq!(
+        seen,
+        Some((
+            "no-such-host.invalid:4321".to_owned(),
+            "/chat?room=1".to_owned()
+        ))
+    );
+}
+
+#[test]
+fn connect_to_refuses_a_url_that_is_not_ws_without_dialing() {
+    let mut client = EventLoop::new(config(), Hello::default()).expect("client loop");
+    let addr = "127.0.0.1:9".parse().unwrap();
+    let err = client.connect_to(addr, "http://example.com/").unwrap_err();
+    assert!(matches!(err, Error::Url(_)), "{err}");
+    assert_eq!(client.connection_count(), 0);
+}

@@ -3,7 +3,7 @@
 //! connection once the handler's `on_open` agreed. Parsing and checking
 //! the HTTP is `ws_proto::handshake`'s job.
 
-use std::net::ToSocketAddrs;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -22,13 +22,28 @@ use crate::id::ConnectionId;
 
 impl<D> Core<D> {
     /// Start a client connection: non-blocking connect, request queued.
-    /// Name resolution blocks; give an IP address to avoid it.
+    /// A host name is resolved here, which blocks (an IP address is not).
     pub(crate) fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
         let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
         let addr = (url.host.as_str(), url.port)
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| Error::Url(format!("{} resolves to no address", url.host)))?;
+        self.connect_url_at(addr, &url)
+    }
+
+    /// Start a client connection to `addr` for `url` (its host and path
+    /// go into the request; its host is not resolved).
+    pub(crate) fn connect_to(
+        &mut self,
+        addr: SocketAddr,
+        url: &str,
+    ) -> Result<ConnectionId, Error> {
+        let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
+        self.connect_url_at(addr, &url)
+    }
+
+    fn connect_url_at(&mut self, addr: SocketAddr, url: &WsUrl) -> Result<ConnectionId, Error> {
         let mut key = [0u8; 16];
         os_entropy(&mut key);
         let mut handshake = handshake::ClientHandshake::new(&url.host_header(), &url.path, key)

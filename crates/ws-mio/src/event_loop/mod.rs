@@ -132,8 +132,19 @@ impl<H: Handler> EventLoop<H> {
     /// follows when the handshake completes, or exactly one `on_error` if
     /// it does not (see [`Handler::on_error`]). An error returned here is
     /// the only report of that attempt.
+    ///
+    /// A host name in `url` is resolved here, which blocks until the
+    /// resolver answers (see [`Context::connect`](crate::Context::connect));
+    /// [`connect_to`](Self::connect_to) takes the address instead.
     pub fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
         self.core.connect(url)
+    }
+
+    /// Open a client connection to `addr` for the `ws://` URL `url`, whose
+    /// host is sent in the `Host` header but not resolved; reported like
+    /// [`connect`](Self::connect).
+    pub fn connect_to(&mut self, addr: SocketAddr, url: &str) -> Result<ConnectionId, Error> {
+        self.core.connect_to(addr, url)
     }
 
     /// The handler.
