@@ -7,7 +7,11 @@ use ws_proto::{HandshakeError, ProtocolError};
 
 /// Why a connection failed or could not be made; given to
 /// [`Handler::on_error`](crate::Handler::on_error).
+///
+/// It is `#[non_exhaustive]`: new ways to fail may be added, so a `match`
+/// on it needs a `_` arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The socket failed, or the peer vanished; for a client connection
     /// in its handshake also a refused connect, and (kind
@@ -74,7 +78,11 @@ impl From<io::Error> for Error {
 }
 
 /// Why a send through a [`Context`](crate::Context) was refused.
+///
+/// It is `#[non_exhaustive]`: new reasons may be added, so a `match` on
+/// it needs a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
     /// No such connection (it closed, or the id is stale).
     NotFound,

@@ -64,7 +64,7 @@
 //!   the queue has drained to half of [`Config::max_outgoing`].
 //! - Shutdown: [`ShutdownHandle::shutdown`] sends 1001 to every peer
 //!   behind what is already queued for it, waits for the peers' closes
-//!   (see [`Config::close_timeout`]), and returns from `run`.
+//!   (see [Shutting down](Config#shutting-down)), and returns from `run`.
 //! - Out of descriptors: connections that cannot be accepted wait in the
 //!   listen backlog and are accepted when a connection closes or within
 //!   100 ms of descriptors freeing up (see
@@ -101,7 +101,7 @@
 //! in `ws_proto::constants`). The loop's sizes are the [`Config`] fields
 //! `read_buffer_size` (one per loop, in place of `WS_RECV_BUFFER`),
 //! `max_outgoing` (in place of `WS_SEND_BUFFER`) and
-//! `max_handshake_header` (`WS_HEADER_BUFFER`).
+//! `session.max_handshake_header` (`WS_HEADER_BUFFER`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

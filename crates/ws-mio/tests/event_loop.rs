@@ -16,7 +16,7 @@ use common::{
     Running, IO_TIMEOUT,
 };
 use ws_mio::{
-    CloseCode, Config, ConnectionId, Context, Echo, Error, EventLoop, Handler, Message, MessageRef,
+    CloseCode, ConnectionId, Context, Echo, Error, EventLoop, Handler, Message, MessageRef,
     Opening, Refusal, SendError,
 };
 use ws_proto::OpCode;
@@ -128,10 +128,7 @@ impl Handler for Verifier {
 fn a_thousand_concurrent_clients_each_get_their_own_echoes_in_order() {
     // A generous handshake timeout: the test is about numbers, not timers.
     let server = Running::start(
-        Config {
-            handshake_timeout: Duration::from_secs(5),
-            ..config()
-        },
+        config().handshake_timeout(Some(Duration::from_secs(5))),
         || Echo,
     );
     let url = server.url("/");
@@ -260,11 +257,9 @@ fn a_peer_that_never_reads_is_bounded_by_max_outgoing_and_dropped_after_stall_ti
     let log = Arc::new(Mutex::new(FloodLog::default()));
     let shared = Arc::clone(&log);
     let server = Running::start(
-        Config {
-            max_outgoing: MAX_OUTGOING,
-            stall_timeout: Duration::from_millis(500),
-            ..config()
-        },
+        config()
+            .max_outgoing(MAX_OUTGOING)
+            .stall_timeout(Duration::from_millis(500)),
         move || Flooder {
             payload: vec![0xA5; FLOOD_MESSAGE],
             log: Arc::clone(&shared),
@@ -421,11 +416,7 @@ fn idle_timeout_pings_a_silent_peer_then_closes_it_with_1001_but_spares_a_pongin
     const PONG: Duration = Duration::from_millis(200);
     let (recorder, log) = Recorder::factory();
     let server = Running::start(
-        Config {
-            idle_timeout: Some(IDLE),
-            pong_timeout: PONG,
-            ..config()
-        },
+        config().idle_ping(Some(IDLE)).pong_timeout(Some(PONG)),
         recorder,
     );
 
@@ -769,10 +760,7 @@ fn a_handler_refusal_answers_with_its_http_status_headers_and_body_and_sees_path
 fn after_a_close_handshake_it_started_the_server_closes_the_connection_at_once() {
     let (recorder, log) = Recorder::factory();
     let server = Running::start(
-        Config {
-            close_timeout: Duration::from_secs(2),
-            ..config()
-        },
+        config().close_timeout(Some(Duration::from_secs(2))),
         recorder,
     );
     let mut stream = raw_upgrade(server.addr, "/");

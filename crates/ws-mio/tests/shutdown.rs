@@ -65,13 +65,11 @@ impl Handler for Filler {
 /// A close timeout far shorter than the time the client takes to read
 /// the queue.
 fn shutdown_config() -> Config {
-    Config {
-        max_outgoing: 8 << 20,
-        close_timeout: Duration::from_millis(300),
-        stall_timeout: Duration::from_secs(5),
-        compression: None,
-        ..config()
-    }
+    config()
+        .max_outgoing(8 << 20)
+        .close_timeout(Some(Duration::from_millis(300)))
+        .stall_timeout(Duration::from_secs(5))
+        .compression(None)
 }
 
 /// Read slowly (pausing well under the close timeout, taking several
@@ -97,7 +95,7 @@ fn reads_all_then_going_away(stream: &mut TcpStream, queued: &AtomicUsize) {
     assert_eq!(close.opcode, 0x8, "a close follows the {expected} messages");
     assert_eq!(close.close_code(), 1001);
     assert!(
-        started.elapsed() > 2 * shutdown_config().close_timeout,
+        started.elapsed() > 2 * shutdown_config().session.timers.close.unwrap(),
         "the client read faster than the test means it to"
     );
 }
