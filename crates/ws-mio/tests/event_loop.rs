@@ -490,6 +490,67 @@ fn idle_timeout_pings_a_silent_peer_then_closes_it_with_1001_but_spares_a_pongin
     server.stop_ok();
 }
 
+#[test]
+fn message_timeout_closes_a_peer_that_only_pings_with_1001_but_spares_a_talking_one() {
+    const LIMIT: Duration = Duration::from_millis(300);
+    let (recorder, log) = Recorder::factory();
+    let server = Running::start(config().message_timeout(Some(LIMIT)), recorder);
+
+    // Sends a message every 100 ms, and reads each echo, for four limits.
+    let mut talking = raw_upgrade(server.addr, "/talking");
+    // Pings every 50 ms but sends no message: pings do not count.
+    let mut pinging = raw_upgrade(server.addr, "/pinging");
+    let opened = Instant::now();
+    let mut closed = None;
+    while opened.elapsed() < 4 * LIMIT {
+        talking
+            .write_all(&client_frame(OpCode::Text, true, b"hello"))
+            .unwrap();
+        let echo = read_frame(&mut talking).expect("the echo");
+        assert_eq!((echo.opcode, echo.payload.as_slice()), (0x1, &b"hello"[..]));
+        for _ in 0..2 {
+            if closed.is_some() {
+                break;
+            }
+            pinging
+                .write_all(&client_frame(OpCode::Ping, true, b"p"))
+                .unwrap();
+            let frame = read_frame(&mut pinging).expect("a pong or the close");
+            match frame.opcode {
+                0xA => {}
+                0x8 => closed = Some((opened.elapsed(), frame.close_code())),
+                other => panic!("unexpected opcode {other:#x}"),
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let (after, code) = closed.expect("the pinging peer was closed");
+    assert_eq!(code, 1001);
+    assert!(after >= LIMIT - Duration::from_millis(50), "closed early");
+    {
+        let log = lock(&log);
+        let pinging_id = log.opens.iter().find(|o| o.path == "/pinging").unwrap().id;
+        let talking_id = log.opens.iter().find(|o| o.path == "/talking").unwrap().id;
+        assert!(
+            log.errors
+                .iter()
+                .any(|(id, e)| *id == pinging_id && e.contains("message timeout")),
+            "{:?}",
+            log.errors
+        );
+        assert!(
+            log.errors.iter().all(|(id, _)| *id != talking_id),
+            "{:?}",
+            log.errors
+        );
+    }
+    drop(pinging);
+    talking
+        .write_all(&client_frame(OpCode::Close, true, &1000u16.to_be_bytes()))
+        .unwrap();
+    server.stop_ok();
+}
+
 // ---------------------------------------------------------------------
 // 5. Shutdown.
 // ---------------------------------------------------------------------
