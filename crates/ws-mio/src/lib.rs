@@ -72,6 +72,28 @@
 //! - Client connections: each one asked for with `connect` ends in
 //!   exactly one `on_open` or one `on_error` (see [`Handler::on_error`]).
 //!
+//! # Configuration
+//! [`Config`] holds the settings every transport shares (limits, timers,
+//! compression, subprotocols, the memory budget) in one field, `session`
+//! (a [`SessionConfig`], the same as `ws-std`'s), and the loop's own
+//! (queues, caps, buffers, socket options) beside it. It is
+//! `#[non_exhaustive]`: start from `Config::default()` and chain the
+//! setters, shared ones included:
+//!
+//! ```
+//! use std::time::Duration;
+//! use ws_mio::{Config, Server};
+//!
+//! let config = Config::default()
+//!     .max_message_size(1 << 20)
+//!     .idle_ping(Some(Duration::from_secs(30)))
+//!     .allowed_origins(["https://example.com"])
+//!     .max_outgoing(256 * 1024);
+//! let server = Server::bind("127.0.0.1:0")?.config(config);
+//! # drop(server);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! # Examples
 //! Run them from the workspace root:
 //! - `echo_server`: the event-loop echo server on 127.0.0.1:9002, one loop
@@ -128,6 +150,7 @@ pub use id::ConnectionId;
 pub use server::{run_echo, Echo, Server};
 pub use shutdown::ShutdownHandle;
 pub use ws_proto::budget::MemoryBudget;
+pub use ws_proto::deflate::CompressionConfig;
 pub use ws_proto::handshake::Refusal;
 pub use ws_proto::message::{Message, MessageRef};
-pub use ws_proto::CloseCode;
+pub use ws_proto::{CloseCode, SessionConfig, TimerConfig};
