@@ -235,11 +235,11 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// The loop's own defaults; the shared ones are ws-proto's, checked
+    /// there.
     #[test]
-    fn defaults() {
+    fn defaults_of_the_loop() {
         let config = Config::default();
-        assert_eq!(config.session, SessionConfig::default());
-        assert_eq!(config.session.memory_budget.limit(), 256 << 20);
         assert_eq!(config.max_outgoing, 1 << 20);
         assert_eq!(config.stall_timeout, Duration::from_secs(30));
         assert_eq!(config.max_connections, 100_000);
@@ -251,6 +251,7 @@ mod tests {
         assert_eq!(config.max_pooled_buffers, 1024);
         assert!(config.nodelay);
         assert_eq!(config.release_compressor_after, Duration::from_secs(10));
+        assert_eq!(config.session, SessionConfig::default());
     }
 
     #[test]
@@ -292,8 +293,8 @@ mod tests {
         assert_eq!(config.session.protocol.max_frame_size, 11);
         assert_eq!(config.session.subprotocols, ["chat"]);
         assert_eq!(config.session.compression, None);
-
-        let session = SessionConfig::embedded();
-        assert_eq!(Config::default().session(session.clone()).session, session);
+        let embedded = config.session(SessionConfig::embedded());
+        assert_eq!(embedded.session, SessionConfig::embedded());
+        assert_eq!(embedded.max_outgoing, 1, "the loop's own settings stay");
     }
 }

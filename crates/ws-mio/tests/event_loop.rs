@@ -465,29 +465,28 @@ fn idle_timeout_pings_a_silent_peer_then_closes_it_with_1001_but_spares_a_pongin
     assert!(sees_end_of_stream(&mut silent, Duration::from_secs(2)));
 
     join_within(answering, Duration::from_secs(5)).expect("the answering client");
-    {
-        let log = lock(&log);
-        let silent_id = log.opens.iter().find(|o| o.path == "/silent").unwrap().id;
-        let answering_id = log
-            .opens
-            .iter()
-            .find(|o| o.path == "/answering")
-            .unwrap()
-            .id;
-        assert!(
-            log.errors
-                .iter()
-                .any(|(id, e)| *id == silent_id && e.contains("idle ping")),
-            "{:?}",
-            log.errors
-        );
-        assert!(
-            log.errors.iter().all(|(id, _)| *id != answering_id),
-            "{:?}",
-            log.errors
-        );
-    }
+    timed_out_only(&log, "/silent", "idle ping", "/answering");
     server.stop_ok();
+}
+
+/// The connection opened on `late` heard a timeout error that mentions
+/// `what`, and the one opened on `spared` heard no error at all.
+fn timed_out_only(log: &common::SharedLog, late: &str, what: &str, spared: &str) {
+    let log = lock(log);
+    let id_of = |path: &str| log.opens.iter().find(|o| o.path == path).unwrap().id;
+    let (late_id, spared_id) = (id_of(late), id_of(spared));
+    assert!(
+        log.errors
+            .iter()
+            .any(|(id, e)| *id == late_id && e.contains(what)),
+        "{:?}",
+        log.errors
+    );
+    assert!(
+        log.errors.iter().all(|(id, _)| *id != spared_id),
+        "{:?}",
+        log.errors
+    );
 }
 
 #[test]
@@ -527,23 +526,7 @@ fn message_timeout_closes_a_peer_that_only_pings_with_1001_but_spares_a_talking_
     let (after, code) = closed.expect("the pinging peer was closed");
     assert_eq!(code, 1001);
     assert!(after >= LIMIT - Duration::from_millis(50), "closed early");
-    {
-        let log = lock(&log);
-        let pinging_id = log.opens.iter().find(|o| o.path == "/pinging").unwrap().id;
-        let talking_id = log.opens.iter().find(|o| o.path == "/talking").unwrap().id;
-        assert!(
-            log.errors
-                .iter()
-                .any(|(id, e)| *id == pinging_id && e.contains("message timeout")),
-            "{:?}",
-            log.errors
-        );
-        assert!(
-            log.errors.iter().all(|(id, _)| *id != talking_id),
-            "{:?}",
-            log.errors
-        );
-    }
+    timed_out_only(&log, "/pinging", "message timeout", "/talking");
     drop(pinging);
     talking
         .write_all(&client_frame(OpCode::Close, true, &1000u16.to_be_bytes()))
