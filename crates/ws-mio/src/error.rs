@@ -27,8 +27,8 @@ pub enum Error {
     HttpStatus(u16),
     /// A timer ran out: the handshake (`"opening handshake"`, also a
     /// client whose server never answered within `handshake_timeout`),
-    /// the pong after an idle ping, the close handshake, or writing to a
-    /// peer that does not read.
+    /// the pong after an idle ping, a message within the message timeout,
+    /// the close handshake, or writing to a peer that does not read.
     Timeout(&'static str),
     /// A URL that cannot be connected to.
     Url(String),

@@ -52,7 +52,7 @@
 //!   queue is high and a peer that never reads is dropped
 //!   ([`Config::stall_timeout`]).
 //! - Timers without threads: handshake timeout, idle ping and pong timeout,
-//!   close timeout, all checked from the poll timeout.
+//!   message timeout, close timeout, all checked from the poll timeout.
 //! - Memory: one receive buffer per loop; per-connection buffers come from
 //!   a pool only while they hold bytes, so idle connections cost little.
 //! - Cores: [`Server::threads`] runs loops that share the address with
