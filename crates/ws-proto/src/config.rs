@@ -362,9 +362,9 @@ impl SessionConfig {
 
     /// The client side of an opening handshake for `target` on `host`
     /// (see [`ClientHandshake::new`]; `key` is 16 fresh random bytes)
-    /// under these settings: the [`subprotocols`](Self::subprotocols)
-    /// offered in order (feature `alloc`), permessage-deflate offered
-    /// when [`compression`](Self::compression) is on, and the response's
+    /// under these settings: the `subprotocols` offered in order
+    /// (feature `alloc`), permessage-deflate offered when
+    /// [`compression`](Self::compression) is on, and the response's
     /// header block capped at [`max_handshake_header`](Self::max_handshake_header).
     ///
     /// Fails as [`ClientHandshake::new`] and
