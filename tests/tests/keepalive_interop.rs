@@ -53,9 +53,10 @@ fn start(ours: Ours, short_idle_ping: bool) -> EchoServer {
         Ours::WsMio => {
             let mut config = ws_mio::Config::default();
             if short_idle_ping {
-                config.idle_timeout = Some(SERVER_IDLE);
-                config.pong_timeout = SERVER_PONG;
-                config.close_timeout = SERVER_CLOSE;
+                config = config
+                    .idle_ping(Some(SERVER_IDLE))
+                    .pong_timeout(Some(SERVER_PONG))
+                    .close_timeout(Some(SERVER_CLOSE));
             }
             EchoServer::ws_mio(config)
         }

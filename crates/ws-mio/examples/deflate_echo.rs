@@ -65,7 +65,7 @@ fn json_like(len: usize) -> String {
 fn run(compression: bool, seconds: u64, size: usize) -> (f64, usize) {
     let mut config = Config::default();
     if !compression {
-        config.compression = None;
+        config = config.compression(None);
     }
     let server = Server::bind("127.0.0.1:0")
         .expect("bind")

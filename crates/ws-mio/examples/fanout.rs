@@ -454,10 +454,7 @@ impl Outcome {
 }
 
 fn run(scenario: Scenario, loops: usize, seconds: u64, window: u64) -> Result<Outcome, String> {
-    let config = Config {
-        compression: None,
-        ..Config::default()
-    };
+    let config = Config::default().compression(None);
     let stats = Arc::new(ServerStats::default());
     let server = Server::bind("127.0.0.1:0")
         .map_err(|err| format!("bind: {err}"))?

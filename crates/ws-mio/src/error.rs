@@ -7,7 +7,11 @@ use ws_proto::{HandshakeError, ProtocolError};
 
 /// Why a connection failed or could not be made; given to
 /// [`Handler::on_error`](crate::Handler::on_error).
+///
+/// It is `#[non_exhaustive]`: new ways to fail may be added, so a `match`
+/// on it needs a `_` arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The socket failed, or the peer vanished; for a client connection
     /// in its handshake also a refused connect, and (kind
@@ -23,8 +27,8 @@ pub enum Error {
     HttpStatus(u16),
     /// A timer ran out: the handshake (`"opening handshake"`, also a
     /// client whose server never answered within `handshake_timeout`),
-    /// the pong after an idle ping, the close handshake, or writing to a
-    /// peer that does not read.
+    /// the pong after an idle ping, a message within the message timeout,
+    /// the close handshake, or writing to a peer that does not read.
     Timeout(&'static str),
     /// A URL that cannot be connected to.
     Url(String),
@@ -74,7 +78,11 @@ impl From<io::Error> for Error {
 }
 
 /// Why a send through a [`Context`](crate::Context) was refused.
+///
+/// It is `#[non_exhaustive]`: new reasons may be added, so a `match` on
+/// it needs a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
     /// No such connection (it closed, or the id is stale).
     NotFound,

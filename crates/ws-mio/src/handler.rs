@@ -16,7 +16,12 @@ use crate::id::ConnectionId;
 
 /// How a connection was opened: the client's request (server side) or
 /// the server's response (client side), and the agreed subprotocol.
+///
+/// It is `#[non_exhaustive]`: a way of opening may be added (a TLS
+/// handshake's details, say), so a `match` on it needs a `_` arm; the
+/// methods answer for every kind.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Opening<'a> {
     /// We accepted this upgrade request.
     Request(&'a Request<'a>, Option<&'a str>),
@@ -282,7 +287,7 @@ impl<D> Context<'_, D> {
     /// connection is sent 1001 (going away) at the end of this turn,
     /// behind everything already queued for it (sends made here
     /// included), and each loop returns when its connections are closed;
-    /// see [`Config::close_timeout`](crate::Config::close_timeout) for how long
+    /// see [Shutting down](crate::Config#shutting-down) for how long
     /// that may take.
     pub fn shutdown(&mut self) {
         self.core.stop_requested = true;

@@ -52,7 +52,7 @@
 //!   queue is high and a peer that never reads is dropped
 //!   ([`Config::stall_timeout`]).
 //! - Timers without threads: handshake timeout, idle ping and pong timeout,
-//!   close timeout, all checked from the poll timeout.
+//!   message timeout, close timeout, all checked from the poll timeout.
 //! - Memory: one receive buffer per loop; per-connection buffers come from
 //!   a pool only while they hold bytes, so idle connections cost little.
 //! - Cores: [`Server::threads`] runs loops that share the address with
@@ -64,13 +64,35 @@
 //!   the queue has drained to half of [`Config::max_outgoing`].
 //! - Shutdown: [`ShutdownHandle::shutdown`] sends 1001 to every peer
 //!   behind what is already queued for it, waits for the peers' closes
-//!   (see [`Config::close_timeout`]), and returns from `run`.
+//!   (see [Shutting down](Config#shutting-down)), and returns from `run`.
 //! - Out of descriptors: connections that cannot be accepted wait in the
 //!   listen backlog and are accepted when a connection closes or within
 //!   100 ms of descriptors freeing up (see
 //!   [`Config`](Config#accepting-and-running-out-of-descriptors)).
 //! - Client connections: each one asked for with `connect` ends in
 //!   exactly one `on_open` or one `on_error` (see [`Handler::on_error`]).
+//!
+//! # Configuration
+//! [`Config`] holds the settings every transport shares (limits, timers,
+//! compression, subprotocols, the memory budget) in one field, `session`
+//! (a [`SessionConfig`], the same as `ws-std`'s), and the loop's own
+//! (queues, caps, buffers, socket options) beside it. It is
+//! `#[non_exhaustive]`: start from `Config::default()` and chain the
+//! setters, shared ones included:
+//!
+//! ```
+//! use std::time::Duration;
+//! use ws_mio::{Config, Server};
+//!
+//! let config = Config::default()
+//!     .max_message_size(1 << 20)
+//!     .idle_ping(Some(Duration::from_secs(30)))
+//!     .allowed_origins(["https://example.com"])
+//!     .max_outgoing(256 * 1024);
+//! let server = Server::bind("127.0.0.1:0")?.config(config);
+//! # drop(server);
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! # Examples
 //! Run them from the workspace root:
@@ -101,7 +123,7 @@
 //! in `ws_proto::constants`). The loop's sizes are the [`Config`] fields
 //! `read_buffer_size` (one per loop, in place of `WS_RECV_BUFFER`),
 //! `max_outgoing` (in place of `WS_SEND_BUFFER`) and
-//! `max_handshake_header` (`WS_HEADER_BUFFER`).
+//! `session.max_handshake_header` (`WS_HEADER_BUFFER`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -128,6 +150,7 @@ pub use id::ConnectionId;
 pub use server::{run_echo, Echo, Server};
 pub use shutdown::ShutdownHandle;
 pub use ws_proto::budget::MemoryBudget;
+pub use ws_proto::deflate::CompressionConfig;
 pub use ws_proto::handshake::Refusal;
 pub use ws_proto::message::{Message, MessageRef};
-pub use ws_proto::CloseCode;
+pub use ws_proto::{CloseCode, SessionConfig, TimerConfig};

@@ -27,7 +27,7 @@ impl ShutdownHandle {
     /// to its open connections, behind every message already queued for
     /// them (and the mail other loops posted to it), waits for them to
     /// close, and returns from `run`; see
-    /// [`Config::close_timeout`](crate::Config::close_timeout) for how long.
+    /// [Shutting down](crate::Config#shutting-down) for how long.
     pub fn shutdown(&self) {
         self.inner.requested.store(true, Ordering::SeqCst);
         let wakers = self

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use common::{client_config, config, join_within, JOIN_TIMEOUT};
 use ws_mio::{
-    CloseCode, Config, ConnectionId, Context, Echo, Error, EventLoop, Handler, Message, MessageRef,
+    CloseCode, ConnectionId, Context, Echo, Error, EventLoop, Handler, Message, MessageRef,
     Opening, Refusal,
 };
 
@@ -224,10 +224,7 @@ fn measure(split_count: usize, depth: usize) -> Counted {
     );
     // The smallest read buffer: a 16 KiB message takes several reads, so
     // it goes through the assembler, and frame starts are cut.
-    let config = Config {
-        read_buffer_size: 4096,
-        ..config()
-    };
+    let config = config().read_buffer_size(4096);
     let (ready, started) = mpsc::channel();
     let serving = thread::spawn(move || {
         let mut event_loop = EventLoop::new(config, CountedEcho)?;

@@ -71,11 +71,7 @@ impl Handler for Producer {
 }
 
 fn backpressure_config() -> Config {
-    Config {
-        max_outgoing: 256 * 1024,
-        compression: None,
-        ..config()
-    }
+    config().max_outgoing(256 * 1024).compression(None)
 }
 
 fn ctx_low_water() -> usize {

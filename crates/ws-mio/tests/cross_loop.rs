@@ -207,10 +207,7 @@ fn command(stream: &mut TcpStream, text: &str) -> String {
 
 #[test]
 fn a_send_that_does_not_fit_the_other_loops_mailbox_is_refused_with_queue_full() {
-    let config = Config {
-        max_mailbox: 1024,
-        ..config()
-    };
+    let config = config().max_mailbox(1024);
     let (server, mut a, mut b, _) = courier_pair(config);
     assert_eq!(command(&mut a, "big b 100"), "ok");
     let frame = read_frame(&mut b).expect("the message that fits");
@@ -227,11 +224,7 @@ fn a_send_that_does_not_fit_the_other_loops_mailbox_is_refused_with_queue_full()
 fn mail_that_finds_a_full_queue_on_the_other_loop_is_reported_there_as_undelivered() {
     // b never reads: its queue (64 KiB) and socket buffers fill, and what
     // comes from a's loop after that cannot be queued.
-    let config = Config {
-        max_outgoing: 64 * 1024,
-        max_mailbox: 64 << 20,
-        ..config()
-    };
+    let config = config().max_outgoing(64 * 1024).max_mailbox(64 << 20);
     let (server, mut a, b, (names, errors)) = courier_pair(config);
     let b_id = names.lock().unwrap()["b"];
     let reported = wait_until(Duration::from_secs(10), || {

@@ -16,7 +16,7 @@ use common::{
     Running, IO_TIMEOUT,
 };
 use ws_mio::{
-    CloseCode, Config, ConnectionId, Context, Echo, Error, EventLoop, Handler, Message, MessageRef,
+    CloseCode, ConnectionId, Context, Echo, Error, EventLoop, Handler, Message, MessageRef,
     Opening, Refusal, SendError,
 };
 use ws_proto::OpCode;
@@ -128,10 +128,7 @@ impl Handler for Verifier {
 fn a_thousand_concurrent_clients_each_get_their_own_echoes_in_order() {
     // A generous handshake timeout: the test is about numbers, not timers.
     let server = Running::start(
-        Config {
-            handshake_timeout: Duration::from_secs(5),
-            ..config()
-        },
+        config().handshake_timeout(Some(Duration::from_secs(5))),
         || Echo,
     );
     let url = server.url("/");
@@ -260,11 +257,9 @@ fn a_peer_that_never_reads_is_bounded_by_max_outgoing_and_dropped_after_stall_ti
     let log = Arc::new(Mutex::new(FloodLog::default()));
     let shared = Arc::clone(&log);
     let server = Running::start(
-        Config {
-            max_outgoing: MAX_OUTGOING,
-            stall_timeout: Duration::from_millis(500),
-            ..config()
-        },
+        config()
+            .max_outgoing(MAX_OUTGOING)
+            .stall_timeout(Duration::from_millis(500)),
         move || Flooder {
             payload: vec![0xA5; FLOOD_MESSAGE],
             log: Arc::clone(&shared),
@@ -421,11 +416,7 @@ fn idle_timeout_pings_a_silent_peer_then_closes_it_with_1001_but_spares_a_pongin
     const PONG: Duration = Duration::from_millis(200);
     let (recorder, log) = Recorder::factory();
     let server = Running::start(
-        Config {
-            idle_timeout: Some(IDLE),
-            pong_timeout: PONG,
-            ..config()
-        },
+        config().idle_ping(Some(IDLE)).pong_timeout(Some(PONG)),
         recorder,
     );
 
@@ -474,28 +465,72 @@ fn idle_timeout_pings_a_silent_peer_then_closes_it_with_1001_but_spares_a_pongin
     assert!(sees_end_of_stream(&mut silent, Duration::from_secs(2)));
 
     join_within(answering, Duration::from_secs(5)).expect("the answering client");
-    {
-        let log = lock(&log);
-        let silent_id = log.opens.iter().find(|o| o.path == "/silent").unwrap().id;
-        let answering_id = log
-            .opens
+    timed_out_only(&log, "/silent", "idle ping", "/answering");
+    server.stop_ok();
+}
+
+/// The connection opened on `late` heard a timeout error that mentions
+/// `what`, and the one opened on `spared` heard no error at all.
+fn timed_out_only(log: &common::SharedLog, late: &str, what: &str, spared: &str) {
+    let log = lock(log);
+    let id_of = |path: &str| log.opens.iter().find(|o| o.path == path).unwrap().id;
+    let (late_id, spared_id) = (id_of(late), id_of(spared));
+    assert!(
+        log.errors
             .iter()
-            .find(|o| o.path == "/answering")
-            .unwrap()
-            .id;
-        assert!(
-            log.errors
-                .iter()
-                .any(|(id, e)| *id == silent_id && e.contains("idle ping")),
-            "{:?}",
-            log.errors
-        );
-        assert!(
-            log.errors.iter().all(|(id, _)| *id != answering_id),
-            "{:?}",
-            log.errors
-        );
+            .any(|(id, e)| *id == late_id && e.contains(what)),
+        "{:?}",
+        log.errors
+    );
+    assert!(
+        log.errors.iter().all(|(id, _)| *id != spared_id),
+        "{:?}",
+        log.errors
+    );
+}
+
+#[test]
+fn message_timeout_closes_a_peer_that_only_pings_with_1001_but_spares_a_talking_one() {
+    const LIMIT: Duration = Duration::from_millis(300);
+    let (recorder, log) = Recorder::factory();
+    let server = Running::start(config().message_timeout(Some(LIMIT)), recorder);
+
+    // Sends a message every 100 ms, and reads each echo, for four limits.
+    let mut talking = raw_upgrade(server.addr, "/talking");
+    // Pings every 50 ms but sends no message: pings do not count.
+    let mut pinging = raw_upgrade(server.addr, "/pinging");
+    let opened = Instant::now();
+    let mut closed = None;
+    while opened.elapsed() < 4 * LIMIT {
+        talking
+            .write_all(&client_frame(OpCode::Text, true, b"hello"))
+            .unwrap();
+        let echo = read_frame(&mut talking).expect("the echo");
+        assert_eq!((echo.opcode, echo.payload.as_slice()), (0x1, &b"hello"[..]));
+        for _ in 0..2 {
+            if closed.is_some() {
+                break;
+            }
+            pinging
+                .write_all(&client_frame(OpCode::Ping, true, b"p"))
+                .unwrap();
+            let frame = read_frame(&mut pinging).expect("a pong or the close");
+            match frame.opcode {
+                0xA => {}
+                0x8 => closed = Some((opened.elapsed(), frame.close_code())),
+                other => panic!("unexpected opcode {other:#x}"),
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
     }
+    let (after, code) = closed.expect("the pinging peer was closed");
+    assert_eq!(code, 1001);
+    assert!(after >= LIMIT - Duration::from_millis(50), "closed early");
+    timed_out_only(&log, "/pinging", "message timeout", "/talking");
+    drop(pinging);
+    talking
+        .write_all(&client_frame(OpCode::Close, true, &1000u16.to_be_bytes()))
+        .unwrap();
     server.stop_ok();
 }
 
@@ -769,10 +804,7 @@ fn a_handler_refusal_answers_with_its_http_status_headers_and_body_and_sees_path
 fn after_a_close_handshake_it_started_the_server_closes_the_connection_at_once() {
     let (recorder, log) = Recorder::factory();
     let server = Running::start(
-        Config {
-            close_timeout: Duration::from_secs(2),
-            ..config()
-        },
+        config().close_timeout(Some(Duration::from_secs(2))),
         recorder,
     );
     let mut stream = raw_upgrade(server.addr, "/");

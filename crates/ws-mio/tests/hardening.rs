@@ -162,10 +162,7 @@ fn a_101_trickled_byte_by_byte_opens_and_an_oversized_one_is_refused_once() {
     common::join_within(server, Duration::from_secs(3)).expect("trickling server");
 
     // Over max_handshake_header without an end: one error, nothing else.
-    let config = Config {
-        max_handshake_header: 512,
-        ..common::config()
-    };
+    let config = common::config().max_handshake_header(512);
     let (server, addr) = trickling_server(1024);
     let (mut event_loop, log) = client_loop(config);
     let id = event_loop
@@ -193,10 +190,7 @@ fn a_101_trickled_byte_by_byte_opens_and_an_oversized_one_is_refused_once() {
 #[test]
 fn a_client_handshake_that_times_out_is_reported_once_through_on_error() {
     let (_listener, addr) = silent_listener();
-    let config = Config {
-        handshake_timeout: Duration::from_millis(200),
-        ..common::config()
-    };
+    let config = common::config().handshake_timeout(Some(Duration::from_millis(200)));
     let (mut event_loop, log) = client_loop(config);
     let started = Instant::now();
     let id = event_loop

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{client_config, config, join_within, lock, Recorder, Running, JOIN_TIMEOUT};
 use ws_mio::{
-    CloseCode, Config, ConnectionId, Context, Error, EventLoop, Handler, Message, MessageRef,
-    Opening, Refusal,
+    CloseCode, ConnectionId, Context, Error, EventLoop, Handler, Message, MessageRef, Opening,
+    Refusal,
 };
 use ws_std::MessageKind;
 
@@ -23,13 +23,7 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 #[test]
 fn ws_std_client_on_ws_mio_server_echoes_text_binary_large_and_fragmented_messages() {
     let (recorder, log) = Recorder::factory();
-    let server = Running::start(
-        Config {
-            subprotocols: vec!["chat.v2".into(), "chat.v1".into()],
-            ..config()
-        },
-        recorder,
-    );
+    let server = Running::start(config().subprotocols(["chat.v2", "chat.v1"]), recorder);
     let mut client = ws_std::connect_with_config(
         &server.url("/interop"),
         &client_config().subprotocols(["chat.v1", "chat.v2"]),
@@ -191,10 +185,7 @@ fn ws_mio_client_on_ws_std_server_echoes_negotiates_and_sees_the_servers_close()
 
     let log = Arc::new(Mutex::new(ClientLog::default()));
     let mut client = EventLoop::new(
-        Config {
-            subprotocols: vec!["other".into(), "chat.v1".into()],
-            ..config()
-        },
+        config().subprotocols(["other", "chat.v1"]),
         MioClient {
             expected: client_messages(),
             log: Arc::clone(&log),

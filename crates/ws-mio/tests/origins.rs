@@ -23,13 +23,7 @@ fn upgrade_head(addr: SocketAddr, extra: &str) -> (TcpStream, String) {
 }
 
 fn origins_config() -> Config {
-    Config {
-        allowed_origins: Some(vec![
-            "https://good.example".into(),
-            "http://localhost:8080".into(),
-        ]),
-        ..config()
-    }
+    config().allowed_origins(["https://good.example", "http://localhost:8080"])
 }
 
 #[test]
@@ -76,14 +70,8 @@ fn without_a_list_any_origin_is_upgraded() {
 /// closed without an answer; once one of them goes, a new one is served.
 fn the_server_cap_holds(threads: usize) {
     const CAP: usize = 3;
-    let server = Running::with_threads(
-        Config {
-            max_server_connections: Some(CAP),
-            ..config()
-        },
-        threads,
-        || Echo,
-    );
+    let server =
+        Running::with_threads(config().max_server_connections(Some(CAP)), threads, || Echo);
     let mut held = Vec::new();
     for n in 0..CAP {
         let (stream, head) = upgrade_head(server.addr, "");

@@ -32,10 +32,7 @@ const PONG: u8 = 0xA;
 
 /// Long timeouts (timer tick of one second) and no idle pings.
 fn slow_timers() -> Config {
-    Config {
-        idle_timeout: None,
-        ..Config::default()
-    }
+    Config::default().idle_ping(None)
 }
 
 /// Connection ids by name (the request path without its `/` and query),
@@ -413,11 +410,9 @@ fn a_close_started_by_a_handler_leaves_at_once() {
 fn the_idle_ping_and_the_pong_timeout_close_leave_when_their_timers_fire() {
     const IDLE: Duration = Duration::from_millis(400);
     const PONG_WAIT: Duration = Duration::from_millis(400);
-    let config = Config {
-        idle_timeout: Some(IDLE),
-        pong_timeout: PONG_WAIT,
-        ..slow_timers()
-    };
+    let config = slow_timers()
+        .idle_ping(Some(IDLE))
+        .pong_timeout(Some(PONG_WAIT));
     // The timers are checked every quarter of the shortest timeout.
     let tick = IDLE / 4;
     let server = Running::start(config, Scripted::factory().0);

@@ -65,13 +65,11 @@ impl Handler for Filler {
 /// A close timeout far shorter than the time the client takes to read
 /// the queue.
 fn shutdown_config() -> Config {
-    Config {
-        max_outgoing: 8 << 20,
-        close_timeout: Duration::from_millis(300),
-        stall_timeout: Duration::from_secs(5),
-        compression: None,
-        ..config()
-    }
+    config()
+        .max_outgoing(8 << 20)
+        .close_timeout(Some(Duration::from_millis(300)))
+        .stall_timeout(Duration::from_secs(5))
+        .compression(None)
 }
 
 /// Read slowly (pausing well under the close timeout, taking several
@@ -97,7 +95,7 @@ fn reads_all_then_going_away(stream: &mut TcpStream, queued: &AtomicUsize) {
     assert_eq!(close.opcode, 0x8, "a close follows the {expected} messages");
     assert_eq!(close.close_code(), 1001);
     assert!(
-        started.elapsed() > 2 * shutdown_config().close_timeout,
+        started.elapsed() > 2 * shutdown_config().session.timers.close.unwrap(),
         "the client read faster than the test means it to"
     );
 }
@@ -136,5 +134,33 @@ fn handle_shutdown_delivers_a_full_queue_before_1001() {
         > 0));
     server.shutdown_handle().shutdown();
     reads_all_then_going_away(&mut stream, &queued);
+    server.stop_ok();
+}
+
+/// With no close timeout a shutdown has no deadline: the loop waits for a
+/// peer that answers the 1001 late, long after `stall_timeout` plus the
+/// default close timeout would have ended it, and returns once it did.
+#[test]
+fn without_a_close_timeout_a_shutdown_waits_for_the_peers_close() {
+    let config = config()
+        .close_timeout(None)
+        .stall_timeout(Duration::from_millis(100));
+    let server = Running::start(config, || ws_mio::Echo);
+    let mut stream = common::raw_upgrade(server.addr, "/");
+    server.shutdown_handle().shutdown();
+    let close = read_frame(&mut stream).expect("the 1001");
+    assert_eq!((close.opcode, close.close_code()), (0x8, 1001));
+    // Longer than stall_timeout plus the 500 ms close timeout of
+    // `config()`.
+    thread::sleep(Duration::from_millis(800));
+    assert!(!server.is_finished(), "the loop gave up on the peer");
+    stream
+        .write_all(&common::client_frame(
+            OpCode::Close,
+            true,
+            &1001u16.to_be_bytes(),
+        ))
+        .unwrap();
+    assert!(common::wait_until(IO_TIMEOUT, || server.is_finished()));
     server.stop_ok();
 }

@@ -38,6 +38,9 @@ use crate::budget::MemoryBudget;
 use crate::connection::Config;
 use crate::constants::WS_HEADER_BUFFER;
 use crate::deflate::CompressionConfig;
+#[cfg(feature = "alloc")]
+use crate::handshake::server::Request;
+use crate::handshake::{ClientHandshake, HandshakeError, ServerHandshake};
 use crate::timer::TimerConfig;
 
 /// The settings every transport shares: protocol limits, timers, the
@@ -344,6 +347,66 @@ impl SessionConfig {
         self
     }
 
+    /// The server side of an opening handshake under these settings:
+    /// header blocks capped at [`max_handshake_header`](Self::max_handshake_header),
+    /// permessage-deflate accepted when [`compression`](Self::compression)
+    /// is on. Every transport starts its server handshakes here, so a
+    /// setting added to the handshake is applied once for all of them.
+    pub fn server_handshake(&self) -> ServerHandshake {
+        let mut handshake = ServerHandshake::with_max_header_len(self.max_handshake_header);
+        if let Some(compression) = self.compression {
+            handshake.negotiate_deflate(compression.negotiation);
+        }
+        handshake
+    }
+
+    /// The client side of an opening handshake for `target` on `host`
+    /// (see [`ClientHandshake::new`]; `key` is 16 fresh random bytes)
+    /// under these settings: the `subprotocols` offered in order
+    /// (feature `alloc`), permessage-deflate offered when
+    /// [`compression`](Self::compression) is on, and the response's
+    /// header block capped at [`max_handshake_header`](Self::max_handshake_header).
+    ///
+    /// Fails as [`ClientHandshake::new`] and
+    /// [`ClientHandshake::offer_subprotocol`] do: a host or target that
+    /// is too long or invalid, a subprotocol that is not a token or one
+    /// too many.
+    ///
+    /// ```
+    /// use ws_proto::SessionConfig;
+    ///
+    /// let handshake = SessionConfig::new().client_handshake("example.com", "/chat", [7; 16])?;
+    /// assert_eq!(handshake.target(), "/chat");
+    /// # Ok::<(), ws_proto::HandshakeError>(())
+    /// ```
+    pub fn client_handshake(
+        &self,
+        host: &str,
+        target: &str,
+        key: [u8; 16],
+    ) -> Result<ClientHandshake, HandshakeError> {
+        let mut handshake = ClientHandshake::new(host, target, key)?;
+        #[cfg(feature = "alloc")]
+        for subprotocol in &self.subprotocols {
+            handshake.offer_subprotocol(subprotocol)?;
+        }
+        if let Some(compression) = self.compression {
+            handshake.offer_deflate(compression.negotiation);
+        }
+        handshake.set_max_header_len(self.max_handshake_header);
+        Ok(handshake)
+    }
+
+    /// The subprotocol a server answers `request` with (feature
+    /// `alloc`): the first of [`subprotocols`](Self::subprotocols), in
+    /// the server's order of preference, that the client offered; `None`
+    /// when they have none in common (the connection opens without one,
+    /// as RFC 6455 section 4.2.2 allows).
+    #[cfg(feature = "alloc")]
+    pub fn choose_subprotocol(&self, request: &Request<'_>) -> Option<&str> {
+        request.first_offered(self.subprotocols.iter().map(String::as_str))
+    }
+
     /// [`protocol.max_message_size`](Config::max_message_size) as a
     /// `usize`, for buffers (saturated on targets where it does not fit).
     pub const fn max_message_len(&self) -> usize {
@@ -445,6 +508,69 @@ mod tests {
             .memory_budget(budget.clone());
         assert_eq!(config.subprotocols, ["chat", "superchat"]);
         assert_eq!(config.memory_budget, budget);
+    }
+
+    #[test]
+    fn server_handshake_caps_the_header_and_negotiates_deflate() {
+        let request = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+        let mut on = SessionConfig::new().server_handshake();
+        let incoming = on.feed(request).unwrap().complete().unwrap();
+        assert!(incoming.deflate().is_some());
+        let mut off = SessionConfig::new().compression(None).server_handshake();
+        let incoming = off.feed(request).unwrap().complete().unwrap();
+        assert!(incoming.deflate().is_none());
+        let mut small = SessionConfig::new()
+            .max_handshake_header(16)
+            .server_handshake();
+        assert_eq!(small.feed(request), Err(HandshakeError::HeaderTooLarge));
+    }
+
+    #[test]
+    fn client_handshake_offers_what_is_configured() {
+        let mut request = [0u8; 1024];
+        let config = SessionConfig::new();
+        #[cfg(feature = "alloc")]
+        let config = config.subprotocols(["chat", "superchat"]);
+        let handshake = config
+            .client_handshake("example.com", "/chat", [1; 16])
+            .unwrap();
+        let len = handshake.write_request(&[], &mut request).unwrap();
+        let text = core::str::from_utf8(&request[..len]).unwrap();
+        assert!(text.contains("Sec-WebSocket-Extensions: permessage-deflate"));
+        #[cfg(feature = "alloc")]
+        assert!(text.contains("Sec-WebSocket-Protocol: chat, superchat"));
+
+        let handshake = config
+            .compression(None)
+            .client_handshake("example.com", "/", [1; 16])
+            .unwrap();
+        let len = handshake.write_request(&[], &mut request).unwrap();
+        let text = core::str::from_utf8(&request[..len]).unwrap();
+        assert!(!text.contains("Sec-WebSocket-Extensions"));
+        assert_eq!(
+            SessionConfig::new()
+                .client_handshake("example.com", "no slash", [1; 16])
+                .err(),
+            Some(HandshakeError::InvalidPath)
+        );
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn choose_subprotocol_follows_the_configured_preference() {
+        let request = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+        let mut handshake = SessionConfig::new().server_handshake();
+        let incoming = handshake.feed(request).unwrap().complete().unwrap();
+        let request = incoming.request();
+        let config = SessionConfig::new().subprotocols(["mqtt", "superchat", "chat"]);
+        assert_eq!(config.choose_subprotocol(request), Some("superchat"));
+        let config = SessionConfig::new().subprotocols(["mqtt"]);
+        assert_eq!(config.choose_subprotocol(request), None);
+        assert_eq!(SessionConfig::new().choose_subprotocol(request), None);
     }
 
     /// The forwarding setters a transport generates.

@@ -1,11 +1,15 @@
 //! The opening handshake over a blocking stream, both sides, driving the
 //! state machines of `ws_proto::handshake` ([`ClientHandshake`],
-//! [`ServerHandshake`]) over the stream's reads and writes.
+//! [`ServerHandshake`]) over the stream's reads and writes, each started
+//! from the configuration by `ws_proto::SessionConfig`.
+//!
+//! [`ClientHandshake`]: ws_proto::handshake::ClientHandshake
+//! [`ServerHandshake`]: ws_proto::handshake::ServerHandshake
 
 use std::io;
 
 use ws_proto::handshake::server::write_refusal;
-use ws_proto::handshake::{self, ClientHandshake, ServerHandshake, Status};
+use ws_proto::handshake::{self, Status};
 use ws_proto::timer::{Deadline, Timers};
 use ws_proto::{deflate, HandshakeError, Role};
 
@@ -109,10 +113,7 @@ where
 {
     let deadline = handshake_deadline(config);
     let mut received = already_read.to_vec();
-    let mut handshake = ServerHandshake::with_max_header_len(config.session.max_handshake_header);
-    if let Some(compression) = config.session.compression {
-        handshake.negotiate_deflate(compression.negotiation);
-    }
+    let mut handshake = config.session.server_handshake();
     let peer_addr = stream.peer_addr();
     loop {
         match handshake.feed(&received) {
@@ -122,16 +123,10 @@ where
                     Ok(accept) => accept,
                     Err(refusal) => return Err(reject(&mut stream, &refusal, config)),
                 };
-                let supported: Vec<&str> = config
-                    .session
-                    .subprotocols
-                    .iter()
-                    .map(String::as_str)
-                    .collect();
                 let subprotocol = accept
                     .subprotocol
                     .as_deref()
-                    .or_else(|| request.choose_subprotocol(&supported));
+                    .or_else(|| config.session.choose_subprotocol(request));
                 let headers = borrowed(&accept.headers);
                 let answer = handshake::Accept {
                     subprotocol,
@@ -297,14 +292,7 @@ pub fn client_handshake<S: Stream>(
     let deadline = handshake_deadline(config);
     let mut key = [0u8; 16];
     os_entropy(&mut key);
-    let mut handshake = ClientHandshake::new(host, path, key)?;
-    for subprotocol in &config.session.subprotocols {
-        handshake.offer_subprotocol(subprotocol)?;
-    }
-    if let Some(compression) = config.session.compression {
-        handshake.offer_deflate(compression.negotiation);
-    }
-    handshake.set_max_header_len(config.session.max_handshake_header);
+    let mut handshake = config.session.client_handshake(host, path, key)?;
     let extra = borrowed(&config.extra_headers);
     let mut out = vec![0; handshake.request_capacity(&extra)];
     let len = handshake.write_request(&extra, &mut out)?;

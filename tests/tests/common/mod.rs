@@ -129,13 +129,11 @@ pub fn std_config() -> ws_std::Config {
 /// ws-mio settings: 1 s handshake and stall timeouts, a short close
 /// timeout, and no idle ping within a test's lifetime.
 pub fn mio_config() -> ws_mio::Config {
-    ws_mio::Config {
-        handshake_timeout: Duration::from_secs(1),
-        close_timeout: Duration::from_millis(500),
-        stall_timeout: Duration::from_secs(1),
-        idle_timeout: Some(Duration::from_secs(3600)),
-        ..ws_mio::Config::default()
-    }
+    ws_mio::Config::default()
+        .handshake_timeout(Some(Duration::from_secs(1)))
+        .close_timeout(Some(Duration::from_millis(500)))
+        .stall_timeout(Duration::from_secs(1))
+        .idle_ping(Some(Duration::from_secs(3600)))
 }
 
 /// `ws_std::WsServer::run_echo` in a thread.
@@ -206,7 +204,10 @@ impl TestServer for MioServer {
     fn start_with(limits: Limits) -> Self {
         let panics_at_start = server_panics();
         let mut config = mio_config();
-        limits.apply(&mut config.memory_budget, &mut config.protocol);
+        limits.apply(
+            &mut config.session.memory_budget,
+            &mut config.session.protocol,
+        );
         let server = ws_mio::Server::bind("127.0.0.1:0")
             .expect("bind ws-mio")
             .threads(1)

@@ -84,9 +84,9 @@ impl<D> Core<D> {
             Role::Server => LoopMask::Server,
             Role::Client => LoopMask::Client(Box::new(os_mask())),
         };
-        let proto = Connection::new(role, self.config.protocol, mask);
-        let messages =
-            Messages::new(self.config.max_message_len()).with_budget(&self.config.memory_budget);
+        let proto = Connection::new(role, self.config.session.protocol, mask);
+        let messages = Messages::new(self.config.session.max_message_len())
+            .with_budget(&self.config.session.memory_budget);
         let now = Instant::now();
         let clock = now.saturating_duration_since(self.origin);
         let conn = Conn::new(

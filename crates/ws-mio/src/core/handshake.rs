@@ -10,7 +10,7 @@ use mio::net::TcpStream;
 use ws_proto::deflate::{self, CompressionConfig, DeflateParams};
 use ws_proto::handshake::server::write_refusal;
 use ws_proto::handshake::Refusal;
-use ws_proto::handshake::{self, Accept, Incoming, Status};
+use ws_proto::handshake::{Accept, Incoming, Status};
 use ws_proto::mask::os_entropy;
 use ws_proto::url::WsUrl;
 use ws_proto::{HandshakeError, Role};
@@ -46,17 +46,11 @@ impl<D> Core<D> {
     fn connect_url_at(&mut self, addr: SocketAddr, url: &WsUrl) -> Result<ConnectionId, Error> {
         let mut key = [0u8; 16];
         os_entropy(&mut key);
-        let mut handshake = handshake::ClientHandshake::new(&url.host_header(), &url.path, key)
+        let handshake = self
+            .config
+            .session
+            .client_handshake(&url.host_header(), &url.path, key)
             .map_err(Error::Handshake)?;
-        for subprotocol in &self.config.subprotocols {
-            handshake
-                .offer_subprotocol(subprotocol)
-                .map_err(Error::Handshake)?;
-        }
-        if let Some(compression) = self.config.compression {
-            handshake.offer_deflate(compression.negotiation);
-        }
-        handshake.set_max_header_len(self.config.max_handshake_header);
         let mut bytes = vec![0; handshake.request_capacity(&[])];
         let len = handshake
             .write_request(&[], &mut bytes)
@@ -134,16 +128,14 @@ impl<D> Core<D> {
             self.pool.give(head);
             return self.refuse(index, Err(Refusal::forbidden()));
         }
-        let supported: Vec<&str> = self
+        let chosen = self
             .config
-            .subprotocols
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let chosen = request.choose_subprotocol(&supported).map(str::to_owned);
+            .session
+            .choose_subprotocol(request)
+            .map(str::to_owned);
         write_101(&mut conn.out, &incoming, chosen.as_deref());
         let consumed = incoming.consumed();
-        let agreed = incoming.deflate().zip(self.config.compression);
+        let agreed = incoming.deflate().zip(self.config.session.compression);
         let side = match std::mem::replace(&mut conn.phase, Phase::Open) {
             Phase::ServerHandshake(handshake) => Side::Server { handshake, chosen },
             // Matched above.
@@ -179,7 +171,7 @@ impl<D> Core<D> {
                 return self.remove(index);
             }
         };
-        let agreed = done.deflate.zip(self.config.compression);
+        let agreed = done.deflate.zip(self.config.session.compression);
         let consumed = done.consumed;
         let side = match std::mem::replace(&mut conn.phase, Phase::Open) {
             Phase::ClientHandshake(state) => Side::Client(state),

@@ -130,10 +130,15 @@ impl<D> Core<D> {
         chunk: &DataChunk<'_>,
         buffer: (usize, usize),
     ) -> Result<Option<Body>, ProtocolError> {
+        let now = self.clock(self.turn_started);
         let pool = &mut self.pool;
-        let received = self.conns[index]
-            .messages
-            .receive_with(chunk, || pool.take())?;
+        let conn = &mut self.conns[index];
+        let received = conn.messages.receive_with(chunk, || pool.take())?;
+        if received.is_some() {
+            // A whole message: the message timeout starts again. (Its
+            // deadline only moves later, like the idle ping's.)
+            conn.timers.on_message(now);
+        }
         Ok(received.map(|received| match received {
             Received::Borrowed(message) => Body::in_buffer(message, buffer),
             // Owned (gathered or inflated), or a kind added later.
@@ -148,7 +153,7 @@ impl<D> Core<D> {
         index: usize,
         chunk: &mut [u8],
     ) -> io::Result<usize> {
-        let cap = self.config.max_handshake_header;
+        let cap = self.config.session.max_handshake_header;
         let conn = &mut self.conns[index];
         if conn.inbuf.capacity() == 0 {
             conn.inbuf = self.pool.take();

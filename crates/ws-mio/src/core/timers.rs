@@ -122,7 +122,9 @@ impl Deadlines {
 #[derive(Debug, Clone, Copy)]
 enum Timer {
     Ping,
-    PongMissing,
+    /// The peer is to be closed with 1001: the error the handler hears
+    /// and the close reason.
+    GoAway(&'static str, &'static str),
     Expired(&'static str),
 }
 
@@ -184,7 +186,7 @@ impl<D> Core<D> {
         let proto = if conn.timers.is_open() && !conn.is_open() {
             None
         } else {
-            let at = conn.timers.poll_timeout(&self.config.timers());
+            let at = conn.timers.poll_timeout(&self.config.session.timers);
             at.and_then(|at| self.origin.checked_add(at))
         };
         let stall = (conn.queued() > 0).then(|| conn.last_write + self.stall_timeout());
@@ -208,10 +210,9 @@ impl<D> Core<D> {
     /// connection still writing its queue (the 1001 behind it) goes once
     /// it makes no progress for the close timeout, if that is shorter.
     fn stall_timeout(&self) -> Duration {
-        if self.shutting_down {
-            self.config.stall_timeout.min(self.config.close_timeout)
-        } else {
-            self.config.stall_timeout
+        match self.config.session.timers.close {
+            Some(close) if self.shutting_down => self.config.stall_timeout.min(close),
+            _ => self.config.stall_timeout,
         }
     }
 
@@ -258,17 +259,18 @@ impl<D> Core<D> {
             conn.messages.release_idle();
             conn.released_quiet = Some(quiet_since);
         }
-        let (timers, stall, clock) = (self.config.timers(), self.stall_timeout(), self.clock(now));
+        let (stall, clock) = (self.stall_timeout(), self.clock(now));
         let id = self.id_of(index);
-        match due_timer(&mut self.conns[index], &timers, stall, now, clock) {
+        let timers = &self.config.session.timers;
+        match due_timer(&mut self.conns[index], timers, stall, now, clock) {
             Some(Timer::Ping) => {
                 let _ = self.send_frame(id, OpCode::Ping, b"");
             }
-            Some(Timer::PongMissing) => {
-                let error = Error::Timeout("no answer to an idle ping");
+            Some(Timer::GoAway(what, reason)) => {
+                let error = Error::Timeout(what);
                 self.events.push_back(Event::Error { id, error });
                 if self
-                    .start_close(index, CloseCode::GOING_AWAY, "idle timeout")
+                    .start_close(index, CloseCode::GOING_AWAY, reason)
                     .is_err()
                 {
                     return self.remove(index);
@@ -330,9 +332,12 @@ fn due_timer<D>(
     }
     match conn.timers.handle_timeout(timers, clock)? {
         TimerEvent::SendPing => Some(Timer::Ping),
-        TimerEvent::PeerSilent => Some(Timer::PongMissing),
-        // No message limit here, and the other two end phases that are
-        // not open.
+        TimerEvent::PeerSilent => Some(Timer::GoAway("no answer to an idle ping", "idle timeout")),
+        TimerEvent::MessageTimedOut => Some(Timer::GoAway(
+            "no message within the message timeout",
+            "message timeout",
+        )),
+        // The other two end phases that are not open.
         _ => None,
     }
 }

@@ -5,7 +5,6 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
-use ws_proto::handshake::ServerHandshake;
 
 use super::EventLoop;
 use crate::conn::Phase;
@@ -71,11 +70,7 @@ impl<H: Handler> EventLoop<H> {
                 drop(stream);
                 continue;
             }
-            let mut handshake =
-                ServerHandshake::with_max_header_len(self.core.config.max_handshake_header);
-            if let Some(compression) = self.core.config.compression {
-                handshake.negotiate_deflate(compression.negotiation);
-            }
+            let handshake = self.core.config.session.server_handshake();
             // A socket that cannot be registered is dropped (closed).
             let _ = self
                 .core

@@ -54,7 +54,10 @@ pub struct EventLoop<H: Handler> {
     ready: Vec<(usize, bool, bool)>,
     /// Connections to read again this round (swapped with `core.again`).
     again: Vec<usize>,
-    /// Set once shutdown began: the time the loop exits regardless.
+    /// Set once shutdown began.
+    stopping: bool,
+    /// Once shutdown began, the time the loop exits regardless (none
+    /// without a close timeout: it waits for every peer's close).
     stop_deadline: Option<Instant>,
 }
 
@@ -79,6 +82,7 @@ impl<H: Handler> EventLoop<H> {
             waker,
             ready: Vec::new(),
             again: Vec::new(),
+            stopping: false,
             stop_deadline: None,
         })
     }
@@ -168,12 +172,15 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// True once a shutdown has run its course: every connection closed,
-    /// or `stall_timeout + close_timeout` passed since it began (see
-    /// [`Config::close_timeout`](crate::Config::close_timeout)).
+    /// or `stall_timeout` plus the close timeout passed since it began
+    /// (see [Shutting down](crate::Config#shutting-down)).
     /// [`run`](Self::run) returns then.
     pub fn is_finished(&self) -> bool {
-        self.stop_deadline
-            .is_some_and(|deadline| self.core.conns.is_empty() || Instant::now() >= deadline)
+        self.stopping
+            && (self.core.conns.is_empty()
+                || self
+                    .stop_deadline
+                    .is_some_and(|deadline| Instant::now() >= deadline))
     }
 
     /// One round: wait for events (at most `timeout`, and never past the
@@ -188,9 +195,9 @@ impl<H: Handler> EventLoop<H> {
             // stops, not only this one.
             self.shutdown.shutdown();
         }
-        if self.stop_deadline.is_none() && (self.shutdown.is_shutdown() || self.core.stop_requested)
-        {
-            self.stop_deadline = Some(self.begin_shutdown());
+        if !self.stopping && (self.shutdown.is_shutdown() || self.core.stop_requested) {
+            self.stopping = true;
+            self.stop_deadline = self.begin_shutdown();
         }
         if self.is_finished() {
             // Nothing left to wait for (and no deadline might wake the
@@ -298,8 +305,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Stop accepting and say goodbye (1001) to every open connection.
-    /// Returns the time by which the loop exits regardless.
-    fn begin_shutdown(&mut self) -> Instant {
+    /// Returns the time by which the loop exits regardless, if there is a
+    /// close timeout.
+    fn begin_shutdown(&mut self) -> Option<Instant> {
         self.core.stop_requested = true;
         // What other loops posted before the shutdown goes ahead of the
         // 1001.
@@ -336,7 +344,8 @@ impl<H: Handler> EventLoop<H> {
         }
         self.settle();
         let config = &self.core.config;
-        Instant::now() + config.stall_timeout + config.close_timeout
+        let close = config.session.timers.close?;
+        Instant::now().checked_add(config.stall_timeout.checked_add(close)?)
     }
 
     fn drop_all(&mut self) {

@@ -30,13 +30,11 @@ pub const JOIN_TIMEOUT: Duration = Duration::from_secs(4);
 /// Loop settings with short timeouts, and no idle pings unless a test
 /// asks for them.
 pub fn config() -> Config {
-    Config {
-        close_timeout: Duration::from_millis(500),
-        handshake_timeout: Duration::from_secs(1),
-        idle_timeout: None,
-        pong_timeout: Duration::from_millis(200),
-        ..Config::default()
-    }
+    Config::default()
+        .close_timeout(Some(Duration::from_millis(500)))
+        .handshake_timeout(Some(Duration::from_secs(1)))
+        .idle_ping(None)
+        .pong_timeout(Some(Duration::from_millis(200)))
 }
 
 /// ws-std client settings: short close and handshake timeouts, and reads

@@ -194,9 +194,18 @@ impl<'b> Request<'b> {
     /// The first of `supported` (the server's order of preference) that the
     /// client offered, or `None` if there is none in common.
     pub fn choose_subprotocol<'s>(&self, supported: &[&'s str]) -> Option<&'s str> {
+        self.first_offered(supported.iter().copied())
+    }
+
+    /// [`choose_subprotocol`](Self::choose_subprotocol) over any list of
+    /// names, so a configuration that owns its names as `String`s need
+    /// not collect borrowed ones first.
+    pub(crate) fn first_offered<'s>(
+        &self,
+        supported: impl IntoIterator<Item = &'s str>,
+    ) -> Option<&'s str> {
         supported
-            .iter()
-            .copied()
+            .into_iter()
             .find(|wanted| self.subprotocols().any(|offered| offered == *wanted))
     }
 

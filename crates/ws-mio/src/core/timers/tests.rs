@@ -152,11 +152,9 @@ fn core_with(n: usize, config: Config) -> (Core<()>, Poll) {
 
 #[test]
 fn only_connections_whose_deadline_is_due_are_visited() {
-    let config = Config {
-        handshake_timeout: Duration::from_secs(60),
-        close_timeout: ms(20),
-        ..Config::default()
-    };
+    let config = Config::default()
+        .handshake_timeout(Some(Duration::from_secs(60)))
+        .close_timeout(Some(ms(20)));
     // Every handshake deadline is 60 s after its connection came, so
     // after `start` however long making 10,000 connections takes.
     let start = Instant::now();
