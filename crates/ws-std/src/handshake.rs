@@ -230,7 +230,7 @@ fn headers_len(headers: &[(&str, &str)]) -> usize {
 /// The deadline of an opening handshake that begins now, as the core's
 /// timers run it ([`TimerConfig::handshake`](ws_proto::TimerConfig::handshake));
 /// `None` without a handshake timeout.
-fn handshake_deadline(config: &Config) -> Option<Deadline> {
+pub(crate) fn handshake_deadline(config: &Config) -> Option<Deadline> {
     let now = clock::now();
     Timers::new(config.session.timers, now).deadline(now)
 }
@@ -289,12 +289,23 @@ fn is_timeout(err: &io::Error) -> bool {
 /// `host` is the `Host` header value (with the port when it is not the
 /// default) and `path` the request target (path and query).
 pub fn client_handshake<S: Stream>(
-    mut stream: S,
+    stream: S,
     host: &str,
     path: &str,
     config: &Config,
 ) -> Result<WebSocket<S>> {
-    let deadline = handshake_deadline(config);
+    client_handshake_within(stream, host, path, config, handshake_deadline(config))
+}
+
+/// [`client_handshake`] within a deadline taken earlier (by `connect`,
+/// before its TCP connect and TLS handshake).
+pub(crate) fn client_handshake_within<S: Stream>(
+    mut stream: S,
+    host: &str,
+    path: &str,
+    config: &Config,
+    deadline: Option<Deadline>,
+) -> Result<WebSocket<S>> {
     let mut key = [0u8; 16];
     os_entropy(&mut key);
     let mut handshake = ClientHandshake::new(host, path, key)?;

@@ -85,6 +85,92 @@ impl<S: Stream + ?Sized> Stream for Box<S> {
     }
 }
 
+/// The stream [`connect`](crate::connect) opens: plain TCP for a `ws://`
+/// URL, TLS over TCP for `wss://` (feature `tls`).
+///
+/// `#[non_exhaustive]`: a `match` needs a wildcard arm.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream {
+    /// `ws://`: the TCP connection itself.
+    Plain(TcpStream),
+    /// `wss://`: rustls's client over the TCP connection (boxed: the TLS
+    /// state is large and a plain connection should not carry its size).
+    #[cfg(feature = "tls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl MaybeTlsStream {
+    /// The TCP connection underneath (for its addresses and socket
+    /// options).
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            MaybeTlsStream::Plain(tcp) => tcp,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => &tls.sock,
+        }
+    }
+
+    /// The TLS connection's state (negotiated version, ALPN, the server's
+    /// certificates), for `wss://`.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&rustls::ClientConnection> {
+        match self {
+            MaybeTlsStream::Plain(_) => None,
+            MaybeTlsStream::Tls(tls) => Some(&tls.conn),
+        }
+    }
+}
+
+/// Forward a call to the plain or the TLS stream.
+macro_rules! either {
+    ($stream:expr, $inner:ident => $call:expr) => {
+        match $stream {
+            MaybeTlsStream::Plain($inner) => $call,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls($inner) => $call,
+        }
+    };
+}
+
+impl Read for MaybeTlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        either!(self, stream => stream.read(buf))
+    }
+}
+
+impl Write for MaybeTlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        either!(self, stream => stream.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        either!(self, stream => stream.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        either!(self, stream => stream.flush())
+    }
+}
+
+impl Stream for MaybeTlsStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        either!(self, stream => Stream::set_read_timeout(stream, timeout))
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        either!(self, stream => Stream::set_write_timeout(stream, timeout))
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        either!(self, stream => Stream::shutdown(stream))
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        either!(self, stream => Stream::peer_addr(stream))
+    }
+}
+
 /// std refuses a zero timeout; a deadline that has just passed becomes the
 /// shortest one it accepts.
 pub(crate) fn at_least_a_microsecond(timeout: Duration) -> Duration {

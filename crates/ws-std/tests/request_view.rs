@@ -193,7 +193,10 @@ fn the_ws_std_client_sees_the_chosen_subprotocol_and_the_extra_header() {
     );
     assert_eq!(opened.path(), "/chat");
     assert_eq!(opened.origin(), None);
-    assert_eq!(opened.peer_addr(), Some(ws.get_ref().peer_addr().unwrap()));
+    assert_eq!(
+        opened.peer_addr(),
+        Some(ws.get_ref().tcp().peer_addr().unwrap())
+    );
     ws.send_text("hi").unwrap();
     assert_eq!(ws.recv().unwrap(), Message::Text("hi".into()));
     let _ = ws.close();

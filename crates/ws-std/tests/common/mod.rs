@@ -125,7 +125,7 @@ pub fn with_connection<T: Send + 'static>(
 }
 
 /// A client with [`config`].
-pub fn client(url: &str) -> WebSocket<TcpStream> {
+pub fn client(url: &str) -> WebSocket<ws_std::MaybeTlsStream> {
     connect_with_config(url, &config()).expect("connect")
 }
 
