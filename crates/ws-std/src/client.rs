@@ -16,7 +16,7 @@ use ws_proto::url::WsUrl;
 /// Connect to a `ws://host:port/path` or `wss://host:port/path` URL with
 /// the default [`Config`]: TCP connect (each resolved address in turn),
 /// `TCP_NODELAY`, for `wss://` the TLS handshake (feature `tls`: see
-/// [`tls`](crate::tls) for whom it trusts), then the WebSocket handshake
+/// the module `tls` for whom it trusts), then the WebSocket handshake
 /// with a fresh random key, all within the handshake timeout.
 pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>> {
     connect_with_config(url, &Config::default())
