@@ -28,10 +28,7 @@ pub fn connect_with_config(url: &str, config: &Config) -> Result<WebSocket<Maybe
     let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
     // One deadline for the TCP connect, TLS and the upgrade together.
     let deadline = handshake_deadline(config);
-    let tcp = connect_tcp(
-        &url,
-        left(deadline, "connect")?.unwrap_or(Duration::from_secs(30)),
-    )?;
+    let tcp = connect_tcp(&url, left(deadline)?.unwrap_or(Duration::from_secs(30)))?;
     tcp.set_nodelay(true)?;
     let stream = if url.secure {
         secure(tcp, &url, config, deadline)?
@@ -41,15 +38,14 @@ pub fn connect_with_config(url: &str, config: &Config) -> Result<WebSocket<Maybe
     client_handshake_within(stream, &url.host_header(), &url.path, config, deadline)
 }
 
-/// What is left of the handshake deadline (`None`: no deadline), or the
-/// timeout error naming `what` was cut short.
-fn left(deadline: Option<Deadline>, what: &str) -> Result<Option<Duration>> {
+/// What is left of the handshake deadline for the TCP connect.
+fn left(deadline: Option<Deadline>) -> Result<Option<Duration>> {
     let Some(deadline) = deadline else {
         return Ok(None);
     };
     match deadline.remaining(clock::now()) {
         Some(left) => Ok(Some(at_least_a_microsecond(left))),
-        None => Err(Error::Io(timed_out(what, deadline.allowed()))),
+        None => Err(Error::Io(timed_out("connect", deadline.allowed()))),
     }
 }
 
@@ -64,20 +60,7 @@ fn secure(
         Some(tls) => std::sync::Arc::clone(&tls.0),
         None => crate::tls::default_client_config()?,
     };
-    let timeout = left(deadline, "TLS handshake")?;
-    tcp.set_read_timeout(timeout)?;
-    tcp.set_write_timeout(timeout)?;
-    let stream = crate::tls::connect(tcp, &url.host, tls).map_err(|err| match err {
-        Error::Io(io)
-            if matches!(
-                io.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            Error::Io(timed_out("TLS handshake", timeout.unwrap_or_default()))
-        }
-        other => other,
-    })?;
+    let stream = crate::tls::connect_within(tcp, &url.host, tls, deadline)?;
     Ok(MaybeTlsStream::Tls(Box::new(stream)))
 }
 

@@ -98,7 +98,7 @@ pub fn upgrade_with_config<S: Stream>(
 /// and `decide` accepts or refuses the request exactly as in
 /// [`accept_with`], which describes what is sent and returned.
 pub fn upgrade_with<S, F>(
-    mut stream: S,
+    stream: S,
     already_read: &[u8],
     config: &Config,
     decide: F,
@@ -107,7 +107,28 @@ where
     S: Stream,
     F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
 {
-    let deadline = handshake_deadline(config);
+    upgrade_within(
+        stream,
+        already_read,
+        config,
+        decide,
+        handshake_deadline(config),
+    )
+}
+
+/// [`upgrade_with`] within a deadline taken earlier (by a server, before
+/// its TLS handshake).
+pub(crate) fn upgrade_within<S, F>(
+    mut stream: S,
+    already_read: &[u8],
+    config: &Config,
+    decide: F,
+    deadline: Option<Deadline>,
+) -> Result<WebSocket<S>>
+where
+    S: Stream,
+    F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
+{
     let mut received = already_read.to_vec();
     let mut handshake = ServerHandshake::with_max_header_len(config.session.max_handshake_header);
     if let Some(compression) = config.session.compression {

@@ -27,8 +27,7 @@
 //! to build, as most Rust programs on Linux already do), unless the
 //! program installed another as the process default.
 
-use std::io;
-use std::net::TcpStream;
+use std::io::{self, Read, Write};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, OnceLock};
 
@@ -41,7 +40,12 @@ use rustls::{
     ServerConnection, SideData, StreamOwned,
 };
 
-use crate::error::{Error, Result};
+use std::time::Duration;
+
+use ws_proto::timer::Deadline;
+
+use crate::clock;
+use crate::error::{timed_out, Error, Result};
 use crate::stream::Stream;
 
 /// A `wss://` client's TLS settings: a rustls [`ClientConfig`] (trusted
@@ -179,34 +183,89 @@ fn invalid(why: String) -> Error {
 /// (a name, sent as SNI and checked against the certificate, or an IP
 /// address, checked against the certificate's addresses), within the
 /// socket's timeouts.
-pub fn connect(
-    tcp: TcpStream,
+pub fn connect<S: Read + Write>(
+    socket: S,
     host: &str,
     config: Arc<ClientConfig>,
-) -> Result<StreamOwned<ClientConnection, TcpStream>> {
+) -> Result<StreamOwned<ClientConnection, S>> {
     let name = ServerName::try_from(host.to_owned())
         .map_err(|err| Error::Url(format!("{host:?} is not a server name for TLS: {err}")))?;
     let connection = ClientConnection::new(config, name).map_err(Error::Tls)?;
-    handshake(StreamOwned::new(connection, tcp))
+    handshake(StreamOwned::new(connection, socket))
 }
 
-/// Run the TLS handshake of a server over an accepted `tcp` connection,
-/// within the socket's timeouts; then [`accept`](crate::accept) upgrades
-/// the stream.
-pub fn accept(
-    tcp: TcpStream,
+/// Run the TLS handshake of a server over an accepted connection, within
+/// the socket's timeouts; then [`accept`](crate::accept) upgrades the
+/// stream.
+pub fn accept<S: Read + Write>(
+    socket: S,
     config: Arc<ServerConfig>,
-) -> Result<StreamOwned<ServerConnection, TcpStream>> {
+) -> Result<StreamOwned<ServerConnection, S>> {
     let connection = ServerConnection::new(config).map_err(Error::Tls)?;
-    handshake(StreamOwned::new(connection, tcp))
+    handshake(StreamOwned::new(connection, socket))
+}
+
+/// [`accept`] within a deadline: the socket's timeouts are what is left
+/// of it, and a handshake that outlasts it is a timeout.
+pub(crate) fn accept_within<S: Stream>(
+    mut socket: S,
+    config: Arc<ServerConfig>,
+    deadline: Option<Deadline>,
+) -> Result<StreamOwned<ServerConnection, S>> {
+    let timeout = left(deadline)?;
+    socket.set_read_timeout(timeout)?;
+    socket.set_write_timeout(timeout)?;
+    accept(socket, config).map_err(|err| timeout_named(err, timeout))
+}
+
+/// [`connect`] within a deadline, as [`accept_within`].
+pub(crate) fn connect_within<S: Stream>(
+    mut socket: S,
+    host: &str,
+    config: Arc<ClientConfig>,
+    deadline: Option<Deadline>,
+) -> Result<StreamOwned<ClientConnection, S>> {
+    let timeout = left(deadline)?;
+    socket.set_read_timeout(timeout)?;
+    socket.set_write_timeout(timeout)?;
+    connect(socket, host, config).map_err(|err| timeout_named(err, timeout))
+}
+
+/// What is left of `deadline` (`None`: no deadline), or the timeout.
+fn left(deadline: Option<Deadline>) -> Result<Option<Duration>> {
+    let Some(deadline) = deadline else {
+        return Ok(None);
+    };
+    match deadline.remaining(clock::now()) {
+        Some(left) => Ok(Some(left)),
+        None => Err(Error::Io(timed_out(HANDSHAKE, deadline.allowed()))),
+    }
+}
+
+const HANDSHAKE: &str = "TLS handshake";
+
+/// A read or write that timed out in the handshake, said as such.
+fn timeout_named(err: Error, timeout: Option<Duration>) -> Error {
+    match err {
+        Error::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Error::Io(timed_out(HANDSHAKE, timeout.unwrap_or_default()))
+        }
+        other => other,
+    }
 }
 
 /// Drive a handshake to its end, so that a bad certificate is reported
 /// as [`Error::Tls`] here rather than as an I/O error of the first read.
-fn handshake<C, D>(mut stream: StreamOwned<C, TcpStream>) -> Result<StreamOwned<C, TcpStream>>
+fn handshake<C, D, S>(mut stream: StreamOwned<C, S>) -> Result<StreamOwned<C, S>>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<D>>,
     D: SideData,
+    S: Read + Write,
 {
     while stream.conn.is_handshaking() {
         stream

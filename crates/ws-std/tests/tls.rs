@@ -14,7 +14,7 @@ use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
 };
 use ws_std::tls::rustls::{self, CertificateError};
-use ws_std::{connect_with_config, Config, Error, Message, MessageKind};
+use ws_std::{connect_with_config, Config, Error, Message, MessageKind, WsServer};
 use ws_test_support::join_within;
 
 /// Bound on a server thread's life after its client is done.
@@ -219,4 +219,119 @@ fn a_server_that_never_answers_the_client_hello_times_out_the_handshake() {
     assert!(err.is_timeout(), "{err}");
     assert!(err.to_string().contains("TLS handshake"), "{err}");
     drop(listener);
+}
+
+/// A `WsServer` serving `wss://` with `pki`'s certificate, running
+/// `run_echo` on its own thread until `stop`.
+fn tls_echo_server(
+    pki: &Pki,
+    config: Config,
+) -> (
+    SocketAddr,
+    ws_std::StopHandle,
+    JoinHandle<std::io::Result<()>>,
+) {
+    let tls = ws_std::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+    let server = WsServer::bind_with_config("127.0.0.1:0", config)
+        .unwrap()
+        .with_tls(tls);
+    assert!(server.is_tls());
+    let addr = server.local_addr().unwrap();
+    let stop = server.stop_handle();
+    (addr, stop, thread::spawn(move || server.run_echo()))
+}
+
+#[test]
+fn a_wss_echo_server_serves_several_clients_and_stops() {
+    let pki = pki(&["localhost"], false);
+    let (addr, stop, serving) = tls_echo_server(&pki, Config::default());
+    let url = format!("wss://localhost:{}/", addr.port());
+    let mut clients: Vec<_> = (0..3)
+        .map(|_| connect_with_config(&url, &trusting(&pki)).expect("connect"))
+        .collect();
+    for (i, ws) in clients.iter_mut().enumerate() {
+        ws.send_text(&format!("client {i}")).unwrap();
+    }
+    for (i, ws) in clients.iter_mut().enumerate() {
+        assert_eq!(ws.recv().unwrap(), Message::Text(format!("client {i}")));
+    }
+    stop.stop();
+    // Each client hears the server's 1001 over TLS.
+    for ws in &mut clients {
+        match ws.recv() {
+            Err(Error::Closed { code, .. }) => assert_eq!(code, ws_std::CloseCode::GOING_AWAY),
+            other => panic!("expected the server's close, got {other:?}"),
+        }
+    }
+    join_within(serving, JOIN_TIMEOUT).unwrap();
+}
+
+#[test]
+fn a_wss_server_accept_returns_a_tls_websocket() {
+    let pki = pki(&["localhost"], false);
+    let tls = ws_std::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+    let server = WsServer::bind("127.0.0.1:0").unwrap().with_tls(tls);
+    let url = format!("wss://localhost:{}/", server.local_addr().unwrap().port());
+    let serving = thread::spawn(move || {
+        let mut ws = server.accept()?;
+        assert!(ws.get_ref().is_tls());
+        let message = ws.recv()?;
+        ws.send(&message)?;
+        Ok::<_, Error>(())
+    });
+    let mut ws = connect_with_config(&url, &trusting(&pki)).expect("connect");
+    ws.send_binary(&[1, 2, 3]).unwrap();
+    assert_eq!(ws.recv().unwrap(), Message::Binary(vec![1, 2, 3]));
+    join_within(serving, JOIN_TIMEOUT).unwrap();
+}
+
+/// Whether the server closes `tcp` within `limit` (reads end of stream
+/// or a reset; TLS alerts before that are skipped).
+fn closed_within(tcp: &mut TcpStream, limit: Duration) -> bool {
+    let started = std::time::Instant::now();
+    tcp.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 1024];
+    while started.elapsed() < limit {
+        match tcp.read(&mut buf) {
+            Ok(0) | Err(_) => return started.elapsed() < limit,
+            Ok(_) => continue,
+        }
+    }
+    false
+}
+
+#[test]
+fn a_wss_server_drops_a_stalled_tls_handshake_and_a_silent_client_within_the_handshake_timeout() {
+    let pki = pki(&["localhost"], false);
+    let config = Config::default().handshake_timeout(Some(Duration::from_millis(300)));
+    let (addr, stop, serving) = tls_echo_server(&pki, config);
+
+    // Connects and sends nothing: no ClientHello.
+    let mut silent = TcpStream::connect(addr).unwrap();
+    // Half a ClientHello.
+    let mut stalled = TcpStream::connect(addr).unwrap();
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .unwrap();
+    // TLS done, then no upgrade request: the same deadline covers both.
+    let tls = ws_std::tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
+    let mut no_upgrade =
+        ws_std::tls::connect(TcpStream::connect(addr).unwrap(), "localhost", tls).unwrap();
+
+    // Meanwhile a well-behaved client is served.
+    let url = format!("wss://localhost:{}/", addr.port());
+    let mut ws = connect_with_config(&url, &trusting(&pki)).expect("connect");
+    ws.send_text("still served").unwrap();
+    assert_eq!(ws.recv().unwrap(), Message::Text("still served".into()));
+
+    let limit = Duration::from_secs(3);
+    assert!(closed_within(&mut silent, limit), "silent client kept");
+    assert!(closed_within(&mut stalled, limit), "stalled handshake kept");
+    let mut rest = Vec::new();
+    no_upgrade.sock.set_read_timeout(Some(limit)).unwrap();
+    let started = std::time::Instant::now();
+    let _ = no_upgrade.read_to_end(&mut rest);
+    assert!(started.elapsed() < limit, "client without an upgrade kept");
+    stop.stop();
+    join_within(serving, JOIN_TIMEOUT).unwrap();
 }

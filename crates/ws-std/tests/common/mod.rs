@@ -116,7 +116,7 @@ pub fn with_server<T: Send + 'static>(
 /// it in a thread.
 pub fn with_connection<T: Send + 'static>(
     config: Config,
-    body: impl FnOnce(WebSocket<TcpStream>) -> T + Send + 'static,
+    body: impl FnOnce(WebSocket<ws_std::MaybeTlsStream>) -> T + Send + 'static,
 ) -> ServerThread<T> {
     with_server(config, |server| {
         let ws = server.accept().expect("server handshake");
