@@ -28,6 +28,9 @@ impl Target {
     /// anything else is refused: these tools only load this machine.
     pub fn from_url(url: &str) -> Result<Target, String> {
         let parsed = WsUrl::parse(url).map_err(|e| e.to_string())?;
+        if parsed.secure {
+            return Err(format!("{url}: wss:// is not supported here; use ws://"));
+        }
         let addrs: Vec<SocketAddr> = (parsed.host.as_str(), parsed.port)
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve {}: {e}", parsed.host))?

@@ -162,13 +162,13 @@ impl Handler for CountedEcho {
 
 /// Ask the loop's thread for `request`; it takes effect at the next
 /// message, which this exchange is.
-fn switch_counting(client: &mut ws_std::WebSocket<std::net::TcpStream>, request: u8) {
+fn switch_counting(client: &mut ws_std::WebSocket<ws_std::MaybeTlsStream>, request: u8) {
     REQUEST.store(request, Ordering::SeqCst);
     echo_one(client, &[request; 64]);
     assert_eq!(REQUEST.load(Ordering::SeqCst), IDLE, "request not seen");
 }
 
-fn echo_one(client: &mut ws_std::WebSocket<std::net::TcpStream>, payload: &[u8]) {
+fn echo_one(client: &mut ws_std::WebSocket<ws_std::MaybeTlsStream>, payload: &[u8]) {
     client.send_binary(payload).unwrap();
     match client.recv().unwrap() {
         Message::Binary(echo) => assert!(echo == payload, "echo differs"),
@@ -178,7 +178,7 @@ fn echo_one(client: &mut ws_std::WebSocket<std::net::TcpStream>, payload: &[u8])
 
 /// Echo `count` messages of `len` bytes, `depth` in flight at a time.
 fn echo_many(
-    client: &mut ws_std::WebSocket<std::net::TcpStream>,
+    client: &mut ws_std::WebSocket<ws_std::MaybeTlsStream>,
     count: usize,
     len: usize,
     depth: usize,

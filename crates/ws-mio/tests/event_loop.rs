@@ -640,7 +640,7 @@ impl Handler for Room {
 /// Every client in `receivers` gets `expected` once, and no client gets
 /// anything else within 200 ms.
 fn expect_exactly_once(
-    clients: &mut [ws_std::WebSocket<std::net::TcpStream>],
+    clients: &mut [ws_std::WebSocket<ws_std::MaybeTlsStream>],
     receivers: &[usize],
     expected: &str,
 ) {

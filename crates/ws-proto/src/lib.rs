@@ -83,7 +83,7 @@
 //!   whole `String`/`Vec<u8>` messages under a size limit;
 //!   `budget::MemoryBudget`, which caps what many connections' unfinished
 //!   messages hold together (needs atomics: `target_has_atomic = "ptr"`);
-//!   `url::WsUrl`, the parser of `ws://` URLs; `session::Messages`, the
+//!   `url::WsUrl`, the parser of `ws://` and `wss://` URLs; `session::Messages`, the
 //!   message layer both transports use (compression too with `deflate`);
 //!   the `subprotocols` and `memory_budget` of [`SessionConfig`].
 //! - `getrandom`: `mask::OsMask`, masking keys from the operating system's

@@ -1,4 +1,4 @@
-//! `ws://` URLs (RFC 6455 section 3), feature `alloc`.
+//! `ws://` and `wss://` URLs (RFC 6455 section 3), feature `alloc`.
 
 use alloc::borrow::ToOwned;
 use alloc::format;
@@ -16,26 +16,36 @@ impl core::fmt::Display for UrlError {
 
 impl core::error::Error for UrlError {}
 
-/// A parsed `ws://` URL.
+/// A parsed `ws://` or `wss://` URL.
+///
+/// `#[non_exhaustive]`: made by [`parse`](Self::parse) only. A transport
+/// that cannot speak TLS must refuse a URL whose [`secure`](Self::secure)
+/// is set rather than connect in plain text to its port.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WsUrl {
     /// Host name or IP address (an IPv6 address without brackets).
     pub host: String,
-    /// Port (80 when the URL gives none).
+    /// Port (80 for `ws://` and 443 for `wss://` when the URL gives none).
     pub port: u16,
     /// Request target: path and query, at least `/`.
     pub path: String,
+    /// `wss://`: the WebSocket runs over TLS (RFC 6455 section 3).
+    pub secure: bool,
 }
 
 impl WsUrl {
-    /// Parse `ws://host[:port][/path][?query]`. `wss://` is refused: TLS
-    /// is not built in (a transport can run the handshake over a TLS
-    /// stream it set up itself).
+    /// Parse `ws://host[:port][/path][?query]`, or the same with `wss://`
+    /// (the scheme in any case).
     pub fn parse(url: &str) -> Result<WsUrl, UrlError> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| bad(url, "no scheme"))?;
-        if !scheme.eq_ignore_ascii_case("ws") {
-            return Err(bad(url, "only ws:// is supported"));
-        }
+        let secure = if scheme.eq_ignore_ascii_case("ws") {
+            false
+        } else if scheme.eq_ignore_ascii_case("wss") {
+            true
+        } else {
+            return Err(bad(url, "only ws:// and wss:// are supported"));
+        };
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, target) = rest.split_at(authority_end);
         if authority.contains('@') {
@@ -57,22 +67,34 @@ impl WsUrl {
         }
         Ok(WsUrl {
             host: host.to_owned(),
-            port: port.unwrap_or(80),
+            port: port.unwrap_or(if secure { 443 } else { 80 }),
             path,
+            secure,
         })
     }
 
+    /// The port the scheme implies when the URL gives none: 443 for
+    /// `wss://`, 80 for `ws://`.
+    pub fn default_port(&self) -> u16 {
+        if self.secure {
+            443
+        } else {
+            80
+        }
+    }
+
     /// The `Host` header value: the host (bracketed if IPv6), with the port
-    /// unless it is 80.
+    /// unless it is the scheme's default (RFC 6455 section 4.1).
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        match self.port {
-            80 => host,
-            port => format!("{host}:{port}"),
+        if self.port == self.default_port() {
+            host
+        } else {
+            format!("{host}:{}", self.port)
         }
     }
 }
@@ -133,10 +155,25 @@ mod tests {
     }
 
     #[test]
+    fn wss_defaults_to_port_443_and_says_it_is_secure() {
+        let url = WsUrl::parse("WSS://example.com/feed").unwrap();
+        assert!(url.secure);
+        assert_eq!((url.port, url.path.as_str()), (443, "/feed"));
+        assert_eq!(url.host_header(), "example.com");
+        let url = WsUrl::parse("wss://example.com:80/").unwrap();
+        assert_eq!(url.host_header(), "example.com:80");
+        assert!(!WsUrl::parse("ws://example.com:443/").unwrap().secure);
+        assert_eq!(
+            WsUrl::parse("ws://example.com:443/").unwrap().host_header(),
+            "example.com:443"
+        );
+    }
+
+    #[test]
     fn bad_urls_are_refused() {
         for url in [
             "http://x",
-            "wss://x",
+            "wsx://x",
             "ws://",
             "ws://host:port",
             "ws://[::1",

@@ -13,9 +13,7 @@
 //! Requests without an `Origin` header (programs, not browser pages) are
 //! not checked for one.
 
-use std::net::TcpStream;
-
-use ws_std::{Accept, Config, Error, Refusal, RequestView, WebSocket, WsServer};
+use ws_std::{Accept, Config, Error, MaybeTlsStream, Refusal, RequestView, WebSocket, WsServer};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -74,7 +72,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Echo until the peer closes or fails.
-fn echo(mut ws: WebSocket<TcpStream>) {
+fn echo(mut ws: WebSocket<MaybeTlsStream>) {
     let who = ws
         .opened_with()
         .and_then(|request| request.peer_addr())

@@ -84,6 +84,13 @@ pub struct Config {
     /// Most connections [`WsServer::run_echo`](crate::WsServer::run_echo)
     /// serves at once (a thread each).
     pub max_connections: usize,
+    /// TLS of a `wss://` client (feature `tls`): `None` (the default)
+    /// trusts what [`tls::default_client_config`](crate::tls::default_client_config)
+    /// does; set it for a private CA
+    /// ([`tls::client_config_trusting`](crate::tls::client_config_trusting)),
+    /// client certificates or pinning.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 impl Default for Config {
@@ -95,6 +102,8 @@ impl Default for Config {
             read_buffer_size: 64 * 1024,
             extra_headers: Vec::new(),
             max_connections: 1024,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -130,6 +139,15 @@ impl Config {
             .into_iter()
             .map(|(name, value)| (name.into(), value.into()))
             .collect();
+        self
+    }
+
+    /// Sets [`tls`](Self::tls), the TLS configuration of a `wss://`
+    /// client.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(crate::tls::ClientTls(config));
         self
     }
 

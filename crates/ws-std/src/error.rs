@@ -54,6 +54,12 @@ pub enum Error {
     /// The server's answer to our extension offer is not one we can use
     /// (RFC 7692 says to fail the connection).
     Extension(ws_proto::deflate::NegotiationError),
+    /// TLS failed (feature `tls`): a certificate the client does not
+    /// trust, one for another name, an expired one
+    /// (`InvalidCertificate(UnknownIssuer / NotValidForName / Expired)`),
+    /// an alert from the peer, a configuration rustls refused.
+    #[cfg(feature = "tls")]
+    Tls(rustls::Error),
 }
 
 impl Error {
@@ -97,6 +103,8 @@ impl fmt::Display for Error {
             Error::Refused { status } => write!(f, "upgrade refused with HTTP {status}"),
             Error::Url(why) => write!(f, "invalid URL: {why}"),
             Error::Extension(err) => write!(f, "bad permessage-deflate answer: {err}"),
+            #[cfg(feature = "tls")]
+            Error::Tls(err) => write!(f, "TLS: {err}"),
         }
     }
 }
@@ -107,6 +115,8 @@ impl std::error::Error for Error {
             Error::Io(err) => Some(err),
             Error::Protocol(err) => Some(err),
             Error::Send(err) => Some(err),
+            #[cfg(feature = "tls")]
+            Error::Tls(err) => Some(err),
             _ => None,
         }
     }

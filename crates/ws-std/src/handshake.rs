@@ -102,7 +102,7 @@ pub fn upgrade_with_config<S: Stream>(
 /// and `decide` accepts or refuses the request exactly as in
 /// [`accept_with`], which describes what is sent and returned.
 pub fn upgrade_with<S, F>(
-    mut stream: S,
+    stream: S,
     already_read: &[u8],
     config: &Config,
     decide: F,
@@ -111,7 +111,28 @@ where
     S: Stream,
     F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
 {
-    let deadline = handshake_deadline(config);
+    upgrade_within(
+        stream,
+        already_read,
+        config,
+        decide,
+        handshake_deadline(config),
+    )
+}
+
+/// [`upgrade_with`] within a deadline taken earlier (by a server, before
+/// its TLS handshake).
+pub(crate) fn upgrade_within<S, F>(
+    mut stream: S,
+    already_read: &[u8],
+    config: &Config,
+    decide: F,
+    deadline: Option<Deadline>,
+) -> Result<WebSocket<S>>
+where
+    S: Stream,
+    F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
+{
     let mut received = already_read.to_vec();
     let mut handshake = config.session.server_handshake();
     let peer_addr = stream.peer_addr();
@@ -225,7 +246,7 @@ fn headers_len(headers: &[(&str, &str)]) -> usize {
 /// The deadline of an opening handshake that begins now, as the core's
 /// timers run it ([`TimerConfig::handshake`](ws_proto::TimerConfig::handshake));
 /// `None` without a handshake timeout.
-fn handshake_deadline(config: &Config) -> Option<Deadline> {
+pub(crate) fn handshake_deadline(config: &Config) -> Option<Deadline> {
     let now = clock::now();
     Timers::new(config.session.timers, now).deadline(now)
 }
@@ -284,12 +305,23 @@ fn is_timeout(err: &io::Error) -> bool {
 /// `host` is the `Host` header value (with the port when it is not the
 /// default) and `path` the request target (path and query).
 pub fn client_handshake<S: Stream>(
-    mut stream: S,
+    stream: S,
     host: &str,
     path: &str,
     config: &Config,
 ) -> Result<WebSocket<S>> {
-    let deadline = handshake_deadline(config);
+    client_handshake_within(stream, host, path, config, handshake_deadline(config))
+}
+
+/// [`client_handshake`] within a deadline taken earlier (by `connect`,
+/// before its TCP connect and TLS handshake).
+pub(crate) fn client_handshake_within<S: Stream>(
+    mut stream: S,
+    host: &str,
+    path: &str,
+    config: &Config,
+    deadline: Option<Deadline>,
+) -> Result<WebSocket<S>> {
     let mut key = [0u8; 16];
     os_entropy(&mut key);
     let mut handshake = config.session.client_handshake(host, path, key)?;

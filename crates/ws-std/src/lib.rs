@@ -139,6 +139,8 @@ mod handshake;
 mod request;
 mod server;
 mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod websocket;
 
 pub use client::{connect, connect_with_config};
@@ -149,7 +151,7 @@ pub use handshake::{
 };
 pub use request::{Accept, OpenedWith, RequestView};
 pub use server::{ws_server, StopHandle, WsServer};
-pub use stream::Stream;
+pub use stream::{MaybeTlsStream, Stream};
 pub use websocket::{Incoming, OwnedFrame, WebSocket};
 pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};

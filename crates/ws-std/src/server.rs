@@ -17,9 +17,9 @@ use ws_proto::{CloseCode, Frame};
 use crate::clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::handshake::{accept, accept_with};
+use crate::handshake::{handshake_deadline, upgrade_within};
 use crate::request::{Accept, RequestView};
-use crate::stream::{at_least_a_microsecond, Stream};
+use crate::stream::{at_least_a_microsecond, MaybeTlsStream, Stream};
 use crate::websocket::WebSocket;
 use ws_proto::handshake::Refusal;
 
@@ -170,6 +170,49 @@ pub struct WsServer {
     listener: TcpListener,
     config: Config,
     shared: Arc<Shared>,
+    tls: ServerTls,
+}
+
+/// A server's TLS: its configuration, if it serves `wss://` (never
+/// without the feature `tls`).
+#[derive(Debug, Clone, Default)]
+struct ServerTls {
+    #[cfg(feature = "tls")]
+    config: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl ServerTls {
+    /// The TLS handshake of an accepted socket, if there is TLS, within
+    /// `deadline`.
+    fn secure<S: Stream>(
+        &self,
+        socket: S,
+        deadline: Option<Deadline>,
+    ) -> Result<MaybeTlsStream<S>> {
+        #[cfg(feature = "tls")]
+        if let Some(config) = &self.config {
+            return crate::tls::accept_within(socket, Arc::clone(config), deadline)
+                .map(|tls| MaybeTlsStream::ServerTls(Box::new(tls)));
+        }
+        let _ = deadline;
+        Ok(MaybeTlsStream::Plain(socket))
+    }
+
+    /// TLS (if any), then the upgrade, under one handshake deadline.
+    fn upgrade<S, F>(
+        &self,
+        socket: S,
+        config: &Config,
+        decide: F,
+    ) -> Result<WebSocket<MaybeTlsStream<S>>>
+    where
+        S: Stream,
+        F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
+    {
+        let deadline = handshake_deadline(config);
+        let stream = self.secure(socket, deadline)?;
+        upgrade_within(stream, &[], config, decide, deadline)
+    }
 }
 
 /// Bind a server on every interface at `port` (Vais `ws_server`); port 0
@@ -200,7 +243,37 @@ impl WsServer {
                 wake_addr,
                 sockets: Mutex::default(),
             }),
+            tls: ServerTls::default(),
         })
+    }
+
+    /// Serve `wss://`: every accepted connection runs the TLS handshake
+    /// (within the handshake timeout, which covers the upgrade after it
+    /// too) before the upgrade. Build `config` from PEM files with
+    /// [`tls::server_config`](crate::tls::server_config). Feature `tls`.
+    ///
+    /// ```no_run
+    /// let tls = ws_std::tls::server_config(
+    ///     &std::fs::read("cert.pem")?,
+    ///     &std::fs::read("key.pem")?,
+    /// )?;
+    /// let server = ws_std::WsServer::bind("127.0.0.1:9443")?.with_tls(tls);
+    /// server.run_echo()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn with_tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls.config = Some(config);
+        self
+    }
+
+    /// Whether the server serves `wss://`.
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.config.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     /// The address the server listens on.
@@ -230,9 +303,8 @@ impl WsServer {
     /// [`Error::Handshake`] after the refusal was sent; call again for the
     /// next connection. To accept or refuse on the request's path, origin
     /// or credentials, use [`accept_with`](Self::accept_with).
-    pub fn accept(&self) -> Result<WebSocket<TcpStream>> {
-        let stream = self.accept_tcp()?;
-        accept(stream, &self.config)
+    pub fn accept(&self) -> Result<WebSocket<MaybeTlsStream>> {
+        self.accept_with(|_| Ok(Accept::new()))
     }
 
     /// [`accept`](Self::accept), with the application's say: `decide`
@@ -256,12 +328,12 @@ impl WsServer {
     /// # let _ = ws;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn accept_with<F>(&self, decide: F) -> Result<WebSocket<TcpStream>>
+    pub fn accept_with<F>(&self, decide: F) -> Result<WebSocket<MaybeTlsStream>>
     where
         F: FnOnce(&RequestView<'_>) -> std::result::Result<Accept, Refusal>,
     {
         let stream = self.accept_tcp()?;
-        accept_with(stream, &self.config, decide)
+        self.tls.upgrade(stream, &self.config, decide)
     }
 
     /// Accept a TCP connection, unless the server is stopped.
@@ -288,7 +360,7 @@ impl WsServer {
 
     /// Upgraded connections, one per accepted socket, until the server is
     /// stopped. Refused handshakes come through as errors.
-    pub fn incoming(&self) -> impl Iterator<Item = Result<WebSocket<TcpStream>>> + '_ {
+    pub fn incoming(&self) -> impl Iterator<Item = Result<WebSocket<MaybeTlsStream>>> + '_ {
         std::iter::from_fn(move || match self.accept() {
             Err(_) if self.shared.stopped.load(Ordering::SeqCst) => None,
             other => Some(other),
@@ -323,7 +395,7 @@ impl WsServer {
     pub fn incoming_with<'s, F>(
         &'s self,
         mut decide: F,
-    ) -> impl Iterator<Item = Result<WebSocket<TcpStream>>> + 's
+    ) -> impl Iterator<Item = Result<WebSocket<MaybeTlsStream>>> + 's
     where
         F: FnMut(&RequestView<'_>) -> std::result::Result<Accept, Refusal> + 's,
     {
@@ -382,12 +454,14 @@ impl WsServer {
         let socket = Arc::new(stream);
         guard.socket = Some(self.shared.register(&socket));
         let config = self.config.clone();
+        let tls = self.tls.clone();
         let shared = Arc::clone(&self.shared);
         let spawned = thread::Builder::new()
             .name("ws-echo".into())
             .spawn(move || {
                 let _guard = guard;
-                if let Ok(mut ws) = accept(EchoSocket(socket), &config) {
+                if let Ok(mut ws) = tls.upgrade(EchoSocket(socket), &config, |_| Ok(Accept::new()))
+                {
                     echo(&mut ws, &shared);
                 }
             });
@@ -442,7 +516,7 @@ impl Drop for ActiveGuard {
 /// ([`Timers::poll_timeout`], made the socket's read timeout), or for ever
 /// when there is none: an idle connection costs no wake-ups. `stop` wakes
 /// it by shutting the socket's read side.
-fn echo(ws: &mut WebSocket<EchoSocket>, shared: &Shared) {
+fn echo(ws: &mut WebSocket<MaybeTlsStream<EchoSocket>>, shared: &Shared) {
     let now = clock::now();
     let mut timers = Timers::new_open(timer_config(ws.config()), now);
     // Bytes received by the last deadline: when the count moved, the
@@ -549,7 +623,7 @@ fn read_timeout(timers: &Timers, now: Duration) -> Option<Duration> {
 /// closed: write the 1001 close frame directly, then close the socket.
 /// The write side is whole (a read is only made once everything queued
 /// was written); the peer's close reply can no longer be read.
-fn going_away_after_wake(ws: &mut WebSocket<EchoSocket>) {
+fn going_away_after_wake(ws: &mut WebSocket<MaybeTlsStream<EchoSocket>>) {
     if let Ok(frame) = Frame::close_with_reason(CloseCode::GOING_AWAY, "server shutting down") {
         let mut out = [0u8; 2 + 125];
         if let Some(len) = frame.encode(&mut out, None) {

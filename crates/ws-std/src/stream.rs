@@ -85,6 +85,108 @@ impl<S: Stream + ?Sized> Stream for Box<S> {
     }
 }
 
+/// A stream that is TLS or not: what [`connect`](crate::connect) opens
+/// (plain TCP for a `ws://` URL, TLS over TCP for `wss://`) and what a
+/// [`WsServer`](crate::WsServer) accepts (TLS when it was given a
+/// certificate). `S` is the socket underneath.
+///
+/// `#[non_exhaustive]`: a `match` needs a wildcard arm.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream<S: Read + Write = TcpStream> {
+    /// No TLS: the socket itself.
+    Plain(S),
+    /// A TLS client over the socket (`wss://`; feature `tls`). Boxed: the
+    /// TLS state is large and a plain connection should not carry its
+    /// size.
+    #[cfg(feature = "tls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, S>>),
+    /// A TLS server over the socket (feature `tls`).
+    #[cfg(feature = "tls")]
+    ServerTls(Box<rustls::StreamOwned<rustls::ServerConnection, S>>),
+}
+
+impl<S: Read + Write> MaybeTlsStream<S> {
+    /// The socket underneath (for its addresses and options).
+    pub fn get_ref(&self) -> &S {
+        match self {
+            MaybeTlsStream::Plain(socket) => socket,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => &tls.sock,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::ServerTls(tls) => &tls.sock,
+        }
+    }
+
+    /// Whether the stream is TLS.
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, MaybeTlsStream::Plain(_))
+    }
+
+    /// The TLS connection's state (negotiated version and ALPN, the
+    /// peer's certificates, the server name the client sent), if the
+    /// stream is TLS (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&rustls::CommonState> {
+        match self {
+            MaybeTlsStream::Plain(_) => None,
+            MaybeTlsStream::Tls(tls) => Some(&tls.conn),
+            MaybeTlsStream::ServerTls(tls) => Some(&tls.conn),
+        }
+    }
+}
+
+/// Forward a call to the plain or the TLS stream.
+macro_rules! either {
+    ($stream:expr, $inner:ident => $call:expr) => {
+        match $stream {
+            MaybeTlsStream::Plain($inner) => $call,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls($inner) => $call,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::ServerTls($inner) => $call,
+        }
+    };
+}
+
+impl<S: Read + Write> Read for MaybeTlsStream<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        either!(self, stream => stream.read(buf))
+    }
+}
+
+impl<S: Read + Write> Write for MaybeTlsStream<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        either!(self, stream => stream.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        either!(self, stream => stream.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        either!(self, stream => stream.flush())
+    }
+}
+
+impl<S: Stream> Stream for MaybeTlsStream<S> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        either!(self, stream => Stream::set_read_timeout(stream, timeout))
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        either!(self, stream => Stream::set_write_timeout(stream, timeout))
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        either!(self, stream => Stream::shutdown(stream))
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        either!(self, stream => Stream::peer_addr(stream))
+    }
+}
+
 /// std refuses a zero timeout; a deadline that has just passed becomes the
 /// shortest one it accepts.
 pub(crate) fn at_least_a_microsecond(timeout: Duration) -> Duration {

@@ -38,7 +38,7 @@ fn mixed_messages() -> Vec<(Message, Option<usize>)> {
 
 /// Send `message` whole, or cut into `fragments` frames.
 fn send(
-    ws: &mut ws_std::WebSocket<std::net::TcpStream>,
+    ws: &mut ws_std::WebSocket<ws_std::MaybeTlsStream>,
     message: &Message,
     fragments: Option<usize>,
 ) {

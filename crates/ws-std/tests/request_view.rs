@@ -57,7 +57,12 @@ fn join_within<T>(handle: JoinHandle<T>, limit: Duration) -> T {
 
 /// A server that accepts one connection with `decide`, in a thread that
 /// returns what `WsServer::accept_with` returned.
-fn serve_one<F>(decide: F) -> (SocketAddr, JoinHandle<ws_std::Result<WebSocket<TcpStream>>>)
+fn serve_one<F>(
+    decide: F,
+) -> (
+    SocketAddr,
+    JoinHandle<ws_std::Result<WebSocket<ws_std::MaybeTlsStream>>>,
+)
 where
     F: FnOnce(&RequestView<'_>) -> Decision + Send + 'static,
 {
@@ -126,7 +131,7 @@ fn read_head(stream: &mut TcpStream) -> String {
 const BARE_500: &str =
     "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
-fn status_of(result: ws_std::Result<WebSocket<TcpStream>>) -> u16 {
+fn status_of<S: ws_std::Stream>(result: ws_std::Result<WebSocket<S>>) -> u16 {
     match result {
         Err(Error::Refused { status }) => status,
         other => panic!("expected a refusal, got {other:?}"),
@@ -193,7 +198,10 @@ fn the_ws_std_client_sees_the_chosen_subprotocol_and_the_extra_header() {
     );
     assert_eq!(opened.path(), "/chat");
     assert_eq!(opened.origin(), None);
-    assert_eq!(opened.peer_addr(), Some(ws.get_ref().peer_addr().unwrap()));
+    assert_eq!(
+        opened.peer_addr(),
+        Some(ws.get_ref().get_ref().peer_addr().unwrap())
+    );
     ws.send_text("hi").unwrap();
     assert_eq!(ws.recv().unwrap(), Message::Text("hi".into()));
     let _ = ws.close();
@@ -460,7 +468,7 @@ fn incoming_with_refuses_and_accepts_each_connection() {
             .take(2)
             .map(|ws| match ws {
                 Ok(ws) => Ok(ws.opened_with().unwrap().path().to_owned()),
-                Err(err) => Err(status_of(Err(err))),
+                Err(err) => Err(status_of::<TcpStream>(Err(err))),
             })
             .collect();
         (outcomes, asked)

@@ -44,6 +44,10 @@ impl<D> Core<D> {
     }
 
     fn connect_url_at(&mut self, addr: SocketAddr, url: &WsUrl) -> Result<ConnectionId, Error> {
+        if url.secure {
+            // Not plain text to port 443 instead.
+            return Err(Error::Url("wss:// is not supported by ws-mio yet".into()));
+        }
         let mut key = [0u8; 16];
         os_entropy(&mut key);
         let handshake = self

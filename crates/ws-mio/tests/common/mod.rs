@@ -48,7 +48,7 @@ pub fn client_config() -> ws_std::Config {
 }
 
 /// Connect a ws-std client with [`client_config`].
-pub fn ws_client(url: &str) -> ws_std::WebSocket<TcpStream> {
+pub fn ws_client(url: &str) -> ws_std::WebSocket<ws_std::MaybeTlsStream> {
     ws_std::connect_with_config(url, &client_config()).expect("ws-std client connects")
 }
 

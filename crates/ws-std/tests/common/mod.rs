@@ -116,7 +116,7 @@ pub fn with_server<T: Send + 'static>(
 /// it in a thread.
 pub fn with_connection<T: Send + 'static>(
     config: Config,
-    body: impl FnOnce(WebSocket<TcpStream>) -> T + Send + 'static,
+    body: impl FnOnce(WebSocket<ws_std::MaybeTlsStream>) -> T + Send + 'static,
 ) -> ServerThread<T> {
     with_server(config, |server| {
         let ws = server.accept().expect("server handshake");
@@ -125,7 +125,7 @@ pub fn with_connection<T: Send + 'static>(
 }
 
 /// A client with [`config`].
-pub fn client(url: &str) -> WebSocket<TcpStream> {
+pub fn client(url: &str) -> WebSocket<ws_std::MaybeTlsStream> {
     connect_with_config(url, &config()).expect("connect")
 }
 
