@@ -307,3 +307,19 @@ fn connect_to_refuses_a_url_that_is_not_ws_without_dialing() {
     assert!(matches!(err, Error::Url(_)), "{err}");
     assert_eq!(client.connection_count(), 0);
 }
+
+#[test]
+fn a_wss_url_is_refused_rather_than_dialled_in_plain_text() {
+    let mut client = EventLoop::new(config(), Hello::default()).expect("client loop");
+    for url in ["wss://127.0.0.1:9/", "wss://localhost/"] {
+        let err = client.connect(url).unwrap_err();
+        assert!(
+            matches!(&err, Error::Url(why) if why.contains("wss://")),
+            "{err}"
+        );
+    }
+    let addr = "127.0.0.1:9".parse().unwrap();
+    let err = client.connect_to(addr, "wss://example.com/").unwrap_err();
+    assert!(matches!(err, Error::Url(_)), "{err}");
+    assert_eq!(client.connection_count(), 0);
+}

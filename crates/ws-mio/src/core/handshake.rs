@@ -20,11 +20,21 @@ use crate::conn::{ClientHandshake, Phase};
 use crate::error::Error;
 use crate::id::ConnectionId;
 
+/// A `ws://` URL to connect to; `wss://` is refused (before any name is
+/// resolved) rather than dialled in plain text.
+fn parse_url(url: &str) -> Result<WsUrl, Error> {
+    let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
+    if url.secure {
+        return Err(Error::Url("wss:// is not supported by ws-mio yet".into()));
+    }
+    Ok(url)
+}
+
 impl<D> Core<D> {
     /// Start a client connection: non-blocking connect, request queued.
     /// A host name is resolved here, which blocks (an IP address is not).
     pub(crate) fn connect(&mut self, url: &str) -> Result<ConnectionId, Error> {
-        let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
+        let url = parse_url(url)?;
         let addr = (url.host.as_str(), url.port)
             .to_socket_addrs()?
             .next()
@@ -39,15 +49,11 @@ impl<D> Core<D> {
         addr: SocketAddr,
         url: &str,
     ) -> Result<ConnectionId, Error> {
-        let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
+        let url = parse_url(url)?;
         self.connect_url_at(addr, &url)
     }
 
     fn connect_url_at(&mut self, addr: SocketAddr, url: &WsUrl) -> Result<ConnectionId, Error> {
-        if url.secure {
-            // Not plain text to port 443 instead.
-            return Err(Error::Url("wss:// is not supported by ws-mio yet".into()));
-        }
         let mut key = [0u8; 16];
         os_entropy(&mut key);
         let handshake = self
