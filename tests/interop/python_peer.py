@@ -2,7 +2,9 @@
 package, which negotiates permessage-deflate by default.
 
     python3 python_peer.py server          # echo server; prints "listening on ws://ADDR"
+    python3 python_peer.py server --tls CERT KEY   # the same over TLS: "listening on wss://ADDR"
     python3 python_peer.py client URL      # exchanges messages with URL, prints a JSON report
+    python3 python_peer.py client URL --ca CA      # a wss:// URL, trusting the CA in that PEM file
 
 The client sends text and binary messages (small, large, compressible and
 not), checks every echo, and reports the extensions it negotiated.
@@ -29,23 +31,37 @@ def messages():
     ]
 
 
-def serve_echo():
+def serve_echo(tls=None):
+    """Echo every message; with tls = (cert, key), over TLS."""
     from websockets.sync.server import serve
 
     def echo(ws):
         for message in ws:
             ws.send(message)
 
-    with serve(echo, "127.0.0.1", 0, max_size=MAX_SIZE) as server:
+    ssl_context = None
+    if tls is not None:
+        import ssl
+
+        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_context.load_cert_chain(*tls)
+    scheme = "ws" if tls is None else "wss"
+    with serve(echo, "127.0.0.1", 0, max_size=MAX_SIZE, ssl=ssl_context) as server:
         host, port = server.socket.getsockname()[:2]
-        print(f"listening on ws://{host}:{port}", flush=True)
+        print(f"listening on {scheme}://{host}:{port}", flush=True)
         server.serve_forever()
 
 
-def run_client(url):
+def run_client(url, ca=None):
+    """Send messages() to url and check the echoes; with ca, trust only it."""
     from websockets.sync.client import connect
 
-    with connect(url, max_size=MAX_SIZE, open_timeout=10, close_timeout=5) as ws:
+    ssl_context = None
+    if ca is not None:
+        import ssl
+
+        ssl_context = ssl.create_default_context(cafile=ca)
+    with connect(url, max_size=MAX_SIZE, open_timeout=10, close_timeout=5, ssl=ssl_context) as ws:
         extensions = [ext.name for ext in ws.protocol.extensions]
         for message in messages():
             ws.send(message)
@@ -58,11 +74,17 @@ def run_client(url):
 
 
 def main():
-    if len(sys.argv) >= 2 and sys.argv[1] == "server":
+    args = sys.argv[1:]
+    if args == ["server"]:
         serve_echo()
         return 0
-    if len(sys.argv) >= 3 and sys.argv[1] == "client":
-        return run_client(sys.argv[2])
+    if len(args) == 4 and args[:2] == ["server", "--tls"]:
+        serve_echo(tls=(args[2], args[3]))
+        return 0
+    if len(args) == 2 and args[0] == "client":
+        return run_client(args[1])
+    if len(args) == 4 and args[0] == "client" and args[2] == "--ca":
+        return run_client(args[1], ca=args[3])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -12,7 +12,7 @@ const STOP_LIMIT: Duration = Duration::from_secs(5);
 /// `Echo` server with one loop. Dropping it stops it; [`stop`](Self::stop)
 /// also checks that it ended cleanly.
 pub struct EchoServer {
-    /// `ws://127.0.0.1:PORT/`.
+    /// `ws://127.0.0.1:PORT/` (`wss://localhost:PORT/` over TLS).
     pub url: String,
     stop: Option<Box<dyn FnOnce() + Send>>,
     thread: Option<JoinHandle<io::Result<()>>>,
@@ -21,9 +21,30 @@ pub struct EchoServer {
 impl EchoServer {
     /// `ws_std::WsServer::run_echo` with `config`.
     pub fn ws_std(config: ws_std::Config) -> EchoServer {
-        let server =
-            ws_std::WsServer::bind_with_config("127.0.0.1:0", config).expect("bind ws-std");
-        let url = format!("ws://{}/", server.local_addr().expect("local_addr"));
+        EchoServer::run_ws_std(
+            ws_std::WsServer::bind_with_config("127.0.0.1:0", config).expect("bind ws-std"),
+        )
+    }
+
+    /// `ws_std::WsServer::run_echo` with `config`, serving `wss://` with
+    /// `tls`; its URL names the host `localhost`.
+    pub fn ws_std_tls(
+        config: ws_std::Config,
+        tls: std::sync::Arc<ws_std::tls::rustls::ServerConfig>,
+    ) -> EchoServer {
+        EchoServer::run_ws_std(
+            ws_std::WsServer::bind_with_config("127.0.0.1:0", config)
+                .expect("bind ws-std")
+                .with_tls(tls),
+        )
+    }
+
+    fn run_ws_std(server: ws_std::WsServer) -> EchoServer {
+        let addr = server.local_addr().expect("local_addr");
+        let url = match server.is_tls() {
+            true => format!("wss://localhost:{}/", addr.port()),
+            false => format!("ws://{addr}/"),
+        };
         let stop = server.stop_handle();
         EchoServer {
             url,

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use ws_std::Message;
+use ws_test_support::{PkiFiles, TestPki};
 use ws_tests::peer::{python, require_python, run_within, Peer};
 use ws_tests::servers::EchoServer;
 
@@ -20,9 +21,19 @@ struct PythonServer {
 
 impl PythonServer {
     fn start() -> PythonServer {
+        PythonServer::with_args(&["server"])
+    }
+
+    /// The Python echo server over TLS with `files`' certificate.
+    fn start_tls(files: &PkiFiles) -> PythonServer {
+        let (cert, key) = (files.cert(), files.key());
+        PythonServer::with_args(&["server", "--tls", path(&cert), path(&key)])
+    }
+
+    fn with_args(args: &[&str]) -> PythonServer {
         let mut peer = Peer::spawn(
             "the Python echo server",
-            &mut python("python_peer.py", &["server"]),
+            &mut python("python_peer.py", args),
         );
         let line = peer.line_within(Duration::from_secs(20));
         let url = line
@@ -36,11 +47,19 @@ impl PythonServer {
 
 /// Run the Python client against `url` (bounded in time); its JSON report.
 fn python_client(url: &str) -> String {
+    python_client_with(&["client", url])
+}
+
+fn python_client_with(args: &[&str]) -> String {
     run_within(
         "the Python client",
-        &mut python("python_peer.py", &["client", url]),
+        &mut python("python_peer.py", args),
         Duration::from_secs(60),
     )
+}
+
+fn path(path: &std::path::Path) -> &str {
+    path.to_str().expect("a UTF-8 temporary path")
 }
 
 fn interop_messages() -> Vec<Message> {
@@ -95,5 +114,46 @@ fn python_client_and_ws_mio_server_agree_with_compression() {
     require_python();
     let server = EchoServer::ws_mio(ws_mio::Config::default());
     assert_python_client_report(&python_client(&server.url));
+    server.stop();
+}
+
+#[test]
+#[ignore = "needs python3 with websockets 15 (pip install websockets==15.0.1); CI runs it"]
+fn ws_std_client_and_python_wss_server_agree_with_compression() {
+    require_python();
+    let pki = TestPki::new(&["127.0.0.1"]);
+    let files = pki.write();
+    let server = PythonServer::start_tls(&files);
+    assert!(server.url.starts_with("wss://"), "{}", server.url);
+    let tls = ws_std::tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
+    let config = ws_std::Config::default().tls(tls);
+    let mut ws = ws_std::connect_with_config(&server.url, &config).expect("connect over TLS");
+    assert!(ws.get_ref().is_tls());
+    assert!(
+        ws.compression().is_some(),
+        "permessage-deflate was not negotiated"
+    );
+    for message in interop_messages() {
+        ws.send(&message).unwrap();
+        assert!(ws.recv().unwrap() == message, "echo differs");
+    }
+    ws.close().unwrap();
+}
+
+#[test]
+#[ignore = "needs python3 with websockets 15 (pip install websockets==15.0.1); CI runs it"]
+fn python_client_and_ws_std_wss_server_agree_with_compression() {
+    require_python();
+    let pki = TestPki::new(&["localhost"]);
+    let files = pki.write();
+    let tls = ws_std::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+    let server = EchoServer::ws_std_tls(ws_std::Config::default(), tls);
+    let ca = files.ca();
+    assert_python_client_report(&python_client_with(&[
+        "client",
+        &server.url,
+        "--ca",
+        path(&ca),
+    ]));
     server.stop();
 }

@@ -503,9 +503,15 @@ fn a_close_of_a_connection_of_another_loop_leaves_at_once() {
 fn a_shutdown_from_a_handler_stops_every_loop_of_the_server() {
     let (server, mut first, mut other, tried) = two_clients_on_two_loops(2);
     send(&mut first, OpCode::Text, b"shutdown");
+    // Both closes are read before either is answered: the answer ends a
+    // connection, whose `on_close` tells the others ("c0 left"), and
+    // that broadcast, made after the shutdown began, may reach the other
+    // loop before it has seen the shutdown.
     for client in [&mut first, &mut other] {
         let close = frame_within_prompt(client, "the 1001 close");
         assert_eq!((close.opcode, close.close_code()), (CLOSE, 1001));
+    }
+    for client in [&mut first, &mut other] {
         send(client, OpCode::Close, &1001u16.to_be_bytes());
     }
     drop(tried);

@@ -6,58 +6,23 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-};
 use ws_std::tls::rustls::{self, CertificateError};
 use ws_std::{connect_with_config, Config, Error, Message, MessageKind, WsServer};
-use ws_test_support::join_within;
+use ws_test_support::{join_within, TestPki as Pki};
 
 /// Bound on a server thread's life after its client is done.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A CA, and PEM files of a server certificate it signed.
-struct Pki {
-    ca_pem: String,
-    cert_pem: String,
-    key_pem: String,
-}
-
 /// A CA and a certificate for `names`, valid now (or, with `expired`,
 /// only in the year 2000).
 fn pki(names: &[&str], expired: bool) -> Pki {
-    // Each CA its own name: a certificate whose issuer has the name of
-    // a trusted CA but another key is a bad signature, not an unknown
-    // issuer.
-    static CAS: AtomicUsize = AtomicUsize::new(0);
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let n = CAS.fetch_add(1, Ordering::Relaxed);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, format!("ws-std test CA {n}"));
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(
-        names
-            .iter()
-            .map(|name| name.to_string())
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
     if expired {
-        params.not_before = date_time_ymd(2000, 1, 1);
-        params.not_after = date_time_ymd(2000, 12, 31);
-    }
-    let cert = params.signed_by(&key, &ca).unwrap();
-    Pki {
-        ca_pem: ca.pem(),
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
+        Pki::expired(names)
+    } else {
+        Pki::new(names)
     }
 }
 

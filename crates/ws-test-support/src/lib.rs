@@ -12,6 +12,8 @@
 //! - [`fault`]: a `Read + Write` wrapper that makes reads and writes short
 //!   and fails some of them with `WouldBlock` or `Interrupted`, and an
 //!   in-memory duplex pipe to run it over.
+//! - [`pki`]: a CA and a server certificate made at test time, in memory
+//!   or as PEM files for a peer in another process.
 //!
 //! It depends on `ws-proto` and std only: a dependency on a transport
 //! would link a second copy of that transport into the transport's own
@@ -24,11 +26,13 @@ use std::time::Duration;
 
 pub mod fault;
 pub mod memory;
+pub mod pki;
 pub mod raw;
 pub mod threads;
 
 pub use fault::{duplex, is_injected, FaultPlan, FaultyStream, Injected, PipeEnd, INJECTED};
 pub use memory::{mib, rss_and_size, status_bytes, MemReport, MemWatch};
+pub use pki::{PkiFiles, TestPki};
 pub use raw::{
     accept_for_request, client_frame, frame, header, is_timeout, masked, one_client_server,
     raw_upgrade, read_close, read_frame, read_http_head, read_http_head_partial, read_until_closed,
