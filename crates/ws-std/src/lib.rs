@@ -36,9 +36,20 @@
 //!   without a token with 401 and `WWW-Authenticate`, and pages of another
 //!   origin with 403 ([`WsServer::incoming_with`]):
 //!   `cargo run --release -p ws-std --example auth_server`
+//! - `tls_certs`: writes a local CA and a certificate for localhost and
+//!   127.0.0.1 into `tls-demo/`, for `blocking_echo_server -- ADDR
+//!   --tls-cert tls-demo/cert.pem --tls-key tls-demo/key.pem` and
+//!   `client -- wss://localhost:PORT/ hello --ca tls-demo/ca.pem`:
+//!   `cargo run -p ws-std --example tls_certs`
 //! - `autobahn_client`: runs every case of a running Autobahn
 //!   `wstest -m fuzzingserver` (`bash tests/autobahn/run.sh client` starts
 //!   both): `cargo run --release -p ws-std --example autobahn_client -- URL AGENT`
+//!
+//! # TLS
+//! With the feature `tls` (on by default), [`connect`] takes `wss://`
+//! URLs and `WsServer::with_tls` serves them; see the module `tls` for
+//! whom a client trusts and how to build configurations from PEM files.
+//! Both give a [`WebSocket<MaybeTlsStream>`](MaybeTlsStream).
 //!
 //! # Accepting or refusing an upgrade request
 //! The application can look at each request before it is answered: its
