@@ -18,9 +18,10 @@ use crate::clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handshake::{accept, accept_with};
-use crate::request::{Accept, RequestView};
+use crate::request::RequestView;
 use crate::stream::{at_least_a_microsecond, Stream};
 use crate::websocket::WebSocket;
+use crate::Accept;
 use ws_proto::handshake::Refusal;
 
 /// How long `run_echo` waits for its connections to close after `stop`.

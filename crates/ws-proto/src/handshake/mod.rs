@@ -35,12 +35,16 @@ use sha1_smol::Sha1;
 
 use crate::constants::WS_HEADER_BUFFER;
 
+#[cfg(feature = "alloc")]
+mod acceptance;
 pub mod client;
 #[cfg(feature = "alloc")]
 mod refusal;
 pub mod server;
 pub mod session;
 
+#[cfg(feature = "alloc")]
+pub use acceptance::Acceptance;
 #[cfg(feature = "alloc")]
 pub use refusal::Refusal;
 
