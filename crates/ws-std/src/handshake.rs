@@ -198,14 +198,6 @@ fn send_and_close<S: Stream>(stream: &mut S, response: &[u8], config: &Config) {
     let _ = stream.shutdown();
 }
 
-/// Header pairs as the writers of `ws_proto` take them.
-fn borrowed(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect()
-}
-
 /// The deadline of an opening handshake that begins now, as the core's
 /// timers run it ([`TimerConfig::handshake`](ws_proto::TimerConfig::handshake));
 /// `None` without a handshake timeout.
@@ -276,19 +268,10 @@ pub fn client_handshake<S: Stream>(
     let deadline = handshake_deadline(config);
     let mut key = [0u8; 16];
     os_entropy(&mut key);
-    let mut handshake = ClientHandshake::new(host, path, key)?;
-    for subprotocol in &config.session.subprotocols {
-        handshake.offer_subprotocol(subprotocol)?;
-    }
-    if let Some(compression) = config.session.compression {
-        handshake.offer_deflate(compression.negotiation);
-    }
-    handshake.set_max_header_len(config.session.max_handshake_header);
-    let extra = borrowed(&config.extra_headers);
-    let mut out = vec![0; handshake.request_capacity(&extra)];
-    let len = handshake.write_request(&extra, &mut out)?;
+    let mut handshake = ClientHandshake::configured(host, path, key, &config.session)?;
+    let out = handshake.request_bytes(&config.extra_headers)?;
     stream.set_write_timeout(config.write_timeout)?;
-    stream.write_all(&out[..len])?;
+    stream.write_all(&out)?;
 
     let mut received = Vec::new();
     loop {

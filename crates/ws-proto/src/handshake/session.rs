@@ -260,6 +260,59 @@ impl ClientHandshake {
     }
 }
 
+#[cfg(feature = "alloc")]
+impl ClientHandshake {
+    /// A handshake for `target` on `host` (see [`new`](Self::new)) that
+    /// offers what `config` says: its subprotocols, permessage-deflate
+    /// (if on), and its cap on the response's header block.
+    ///
+    /// ```
+    /// use ws_proto::handshake::ClientHandshake;
+    /// use ws_proto::SessionConfig;
+    ///
+    /// let config = SessionConfig::default().subprotocols(["chat"]);
+    /// let client = ClientHandshake::configured("example.com", "/", [7; 16], &config)?;
+    /// let request = client.request_bytes(&[("Origin".into(), "http://example.com".into())])?;
+    /// let request = std::str::from_utf8(&request).unwrap();
+    /// assert!(request.contains("\r\nSec-WebSocket-Protocol: chat\r\n"));
+    /// assert!(request.contains("\r\nSec-WebSocket-Extensions: permessage-deflate"));
+    /// assert!(request.ends_with("\r\nOrigin: http://example.com\r\n\r\n"));
+    /// # Ok::<(), ws_proto::HandshakeError>(())
+    /// ```
+    pub fn configured(
+        host: &str,
+        target: &str,
+        key: [u8; 16],
+        config: &crate::SessionConfig,
+    ) -> Result<Self, HandshakeError> {
+        let mut handshake = ClientHandshake::new(host, target, key)?;
+        for subprotocol in &config.subprotocols {
+            handshake.offer_subprotocol(subprotocol)?;
+        }
+        if let Some(compression) = config.compression {
+            handshake.offer_deflate(compression.negotiation);
+        }
+        handshake.set_max_header_len(config.max_handshake_header);
+        Ok(handshake)
+    }
+
+    /// [`write_request`](Self::write_request) into a new buffer, with
+    /// owned `(name, value)` extra headers.
+    pub fn request_bytes(
+        &self,
+        extra_headers: &[(alloc::string::String, alloc::string::String)],
+    ) -> Result<alloc::vec::Vec<u8>, HandshakeError> {
+        let extra: alloc::vec::Vec<(&str, &str)> = extra_headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let mut out = alloc::vec![0; self.request_capacity(&extra)];
+        let len = self.write_request(&extra, &mut out)?;
+        out.truncate(len);
+        Ok(out)
+    }
+}
+
 /// What a completed client handshake agreed on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientDone<'b> {
