@@ -127,15 +127,9 @@ where
         };
         stream.write_all(&response).await?;
         stream.flush().await?;
-        let deflate = done.deflate.zip(config.session.compression);
-        return Ok(WebSocket::from_parts(
-            stream,
-            Role::Server,
-            config.clone(),
-            &received[done.consumed..],
-            done.subprotocol.map(str::to_owned),
-            deflate,
-        ));
+        let rest = &received[done.consumed..];
+        let opened = (rest, done.subprotocol, done.deflate);
+        return Ok(WebSocket::from_parts(stream, Role::Server, config, opened));
     }
 }
 
@@ -174,15 +168,8 @@ where
     let mut received = Vec::new();
     loop {
         if let Status::Complete(done) = handshake.feed(&received)? {
-            let deflate = done.deflate.zip(config.session.compression);
-            return Ok(WebSocket::from_parts(
-                stream,
-                Role::Client,
-                config.clone(),
-                &received[done.consumed..],
-                done.subprotocol.map(str::to_owned),
-                deflate,
-            ));
+            let opened = (&received[done.consumed..], done.subprotocol, done.deflate);
+            return Ok(WebSocket::from_parts(stream, Role::Client, config, opened));
         }
         read_more(&mut stream, &mut received).await?;
     }

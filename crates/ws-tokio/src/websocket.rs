@@ -12,10 +12,10 @@ use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 use ws_proto::constants::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
-use ws_proto::deflate::{CompressionConfig, DeflateParams};
+use ws_proto::deflate::DeflateParams;
 use ws_proto::mask::{os_mask, OsMask};
 use ws_proto::message::Message;
-use ws_proto::session::{Incoming, Messages, Session};
+use ws_proto::session::{Incoming, Messages, RecvBuffer, Session};
 use ws_proto::timer::{TimerEvent, Timers};
 use ws_proto::{CloseCode, Connection, MessageKind, Role, SendError, State};
 
@@ -24,36 +24,6 @@ use crate::error::{Error, Result};
 
 /// The longest control frame: a header and 125 bytes.
 const MAX_CONTROL_FRAME: usize = MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD;
-
-/// The receive buffer: bytes `start..end` are read and not yet consumed.
-#[derive(Debug)]
-struct Inbox {
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
-}
-
-impl Inbox {
-    fn new(size: usize, already_read: &[u8]) -> Self {
-        let mut buf = vec![0; size.max(already_read.len())].into_boxed_slice();
-        buf[..already_read.len()].copy_from_slice(already_read);
-        Inbox {
-            buf,
-            start: 0,
-            end: already_read.len(),
-        }
-    }
-
-    /// Make room at the end, moving the unconsumed bytes (at most a frame
-    /// header or a control frame) to the front.
-    fn compact(&mut self) {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-    }
-}
 
 /// Encoded frames waiting for the stream: bytes `sent..` of `buf`.
 #[derive(Debug, Default)]
@@ -126,7 +96,7 @@ enum Phase {
 pub struct WebSocket<S> {
     stream: S,
     session: Session<OsMask>,
-    inbox: Inbox,
+    inbox: RecvBuffer,
     outbox: Outbox,
     config: Config,
     subprotocol: Option<String>,
@@ -157,19 +127,21 @@ where
     /// request must not have been lost: hyper's upgraded connection keeps
     /// them.
     pub fn from_upgraded(stream: S, role: Role, config: Config) -> Self {
-        Self::from_parts(stream, role, config, &[], None, None)
+        Self::from_parts(stream, role, &config, (&[], None, None))
     }
 
-    /// A connection whose handshake just completed: `already_read` holds
-    /// the bytes received after the header block.
+    /// A connection whose handshake just completed, with what it agreed:
+    /// the bytes received after the header block, the subprotocol and the
+    /// permessage-deflate parameters.
     pub(crate) fn from_parts(
         stream: S,
         role: Role,
-        config: Config,
-        already_read: &[u8],
-        subprotocol: Option<String>,
-        deflate: Option<(DeflateParams, CompressionConfig)>,
+        config: &Config,
+        (already_read, subprotocol, deflate): (&[u8], Option<&str>, Option<DeflateParams>),
     ) -> Self {
+        let config = config.clone();
+        let deflate = deflate.zip(config.session.compression);
+        let subprotocol = subprotocol.map(str::to_owned);
         let max_message = config.session.max_message_len();
         let messages = Messages::new(max_message).with_budget(&config.session.memory_budget);
         let conn = Connection::new(role, config.session.protocol, os_mask());
@@ -181,7 +153,7 @@ where
         WebSocket {
             stream,
             session,
-            inbox: Inbox::new(config.effective_read_buffer(), already_read),
+            inbox: RecvBuffer::new(config.effective_read_buffer(), already_read),
             outbox: Outbox::default(),
             subprotocol,
             timers: Timers::new_open(config.session.timers, Duration::ZERO),
@@ -420,8 +392,7 @@ where
             )));
         }
         self.inbox.compact();
-        let end = self.inbox.end;
-        let mut buf = ReadBuf::new(&mut self.inbox.buf[end..]);
+        let mut buf = ReadBuf::new(self.inbox.spare());
         match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
             Poll::Ready(Ok(())) => {
                 let read = buf.filled().len();

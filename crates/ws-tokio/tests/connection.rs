@@ -22,6 +22,30 @@ fn text_of(i: usize) -> String {
     format!("message {i} {}", "x".repeat(i % 97))
 }
 
+/// Receive `count` messages, each `expected(i)`, with every `recv` raced
+/// in a `select!` against a fresh `race()`: how many receives it cancelled.
+async fn receive_racing<F: std::future::Future<Output = ()>>(
+    ws: &mut ws_tokio::WebSocket<tokio::io::DuplexStream>,
+    count: usize,
+    expected: impl Fn(usize) -> Message,
+    mut race: impl FnMut() -> F,
+) -> usize {
+    let (mut received, mut cancelled) = (0, 0);
+    let deadline = Instant::now() + 60 * SECOND;
+    while received < count {
+        assert!(Instant::now() < deadline, "{received} messages in 60 s");
+        tokio::select! {
+            message = ws.recv() => {
+                let message = message.expect("the stream ended").expect("an error");
+                assert_eq!(message, expected(received), "message {received}");
+                received += 1;
+            }
+            () = race() => cancelled += 1,
+        }
+    }
+    cancelled
+}
+
 #[tokio::test]
 async fn a_recv_cancelled_thousands_of_times_loses_nothing() {
     const MESSAGES: usize = 400;
@@ -42,21 +66,10 @@ async fn a_recv_cancelled_thousands_of_times_loses_nothing() {
         }
         peer
     });
-    let (mut received, mut cancelled) = (0, 0);
-    let deadline = Instant::now() + 60 * SECOND;
-    while received < MESSAGES {
-        assert!(Instant::now() < deadline, "{received} messages in 60 s");
-        // The shortest of timers: ready on its second poll, so it wins
-        // against a receive that is waiting for bytes, which is dropped.
-        tokio::select! {
-            message = ws.recv() => {
-                let message = message.expect("the stream ended").expect("an error");
-                assert_eq!(message, Message::Text(text_of(received)));
-                received += 1;
-            }
-            () = tokio::task::yield_now() => cancelled += 1,
-        }
-    }
+    // The shortest of timers: ready on its second poll, so it wins against
+    // a receive that is waiting for bytes, which is dropped.
+    let expected = |i| Message::Text(text_of(i));
+    let cancelled = receive_racing(&mut ws, MESSAGES, expected, tokio::task::yield_now).await;
     assert!(
         cancelled >= 1000,
         "only {cancelled} receives were cancelled"
@@ -86,19 +99,9 @@ async fn a_recv_raced_against_a_short_sleep_loses_nothing() {
         }
         peer
     });
-    let (mut received, mut cancelled) = (0, 0);
-    let deadline = Instant::now() + 60 * SECOND;
-    while received < MESSAGES {
-        assert!(Instant::now() < deadline, "{received} messages in 60 s");
-        tokio::select! {
-            message = ws.recv() => {
-                let message = message.unwrap().unwrap();
-                assert_eq!(message, Message::Binary(text_of(received).into_bytes()));
-                received += 1;
-            }
-            () = tokio::time::sleep(Duration::from_millis(1)) => cancelled += 1,
-        }
-    }
+    let expected = |i| Message::Binary(text_of(i).into_bytes());
+    let short_sleep = || tokio::time::sleep(Duration::from_millis(1));
+    let cancelled = receive_racing(&mut ws, MESSAGES, expected, short_sleep).await;
     assert!(cancelled > 0);
     writer.await.unwrap();
 }

@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::session::{Accept, Incoming, ServerDone};
-use super::HandshakeError;
+use super::{borrowed_headers, HandshakeError};
 use crate::deflate;
 
 /// A server application's "yes" to an upgrade request: the subprotocol it
@@ -28,7 +28,8 @@ use crate::deflate;
 /// let acceptance = Acceptance::new().header("X-Served-By", "doc");
 /// let mut out = Vec::new();
 /// // The configuration supports "chat": the client offered it.
-/// let done = acceptance.write_response(&incoming, &["chat".to_owned()], &mut out)?;
+/// let supported = ["chat".to_owned()];
+/// let done = acceptance.write_response(&incoming, &supported, &mut out)?;
 /// assert_eq!(done.subprotocol, Some("chat"));
 /// let response = std::str::from_utf8(&out).unwrap();
 /// assert!(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
@@ -98,12 +99,7 @@ impl Acceptance {
             .subprotocol
             .as_deref()
             .or_else(|| incoming.request().choose_subprotocol(&supported));
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect();
-        let header_room: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        let (headers, header_room) = borrowed_headers(&self.headers);
         out.clear();
         out.resize(
             RESPONSE_ROOM

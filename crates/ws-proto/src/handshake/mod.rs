@@ -52,6 +52,20 @@ pub use session::{
     Accept, ClientDone, ClientHandshake, Incoming, Reject, ServerDone, ServerHandshake, Status,
 };
 
+/// Owned `(name, value)` header pairs as the writers take them, and the
+/// room their lines take (`name: value\r\n` each).
+#[cfg(feature = "alloc")]
+fn borrowed_headers(
+    headers: &[(alloc::string::String, alloc::string::String)],
+) -> (alloc::vec::Vec<(&str, &str)>, usize) {
+    let borrowed: alloc::vec::Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let room = borrowed.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+    (borrowed, room)
+}
+
 /// The GUID that RFC 6455 appends to the client's key before hashing.
 const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 

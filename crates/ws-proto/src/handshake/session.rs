@@ -302,10 +302,7 @@ impl ClientHandshake {
         &self,
         extra_headers: &[(alloc::string::String, alloc::string::String)],
     ) -> Result<alloc::vec::Vec<u8>, HandshakeError> {
-        let extra: alloc::vec::Vec<(&str, &str)> = extra_headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect();
+        let (extra, _) = super::borrowed_headers(extra_headers);
         let mut out = alloc::vec![0; self.request_capacity(&extra)];
         let len = self.write_request(&extra, &mut out)?;
         out.truncate(len);
