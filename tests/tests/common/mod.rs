@@ -285,7 +285,7 @@ impl TestServer for TokioServer {
                     .enable_all()
                     .build()?;
                 // Dropping the runtime at the end drops every connection.
-                runtime.block_on(tokio_echo(listener, config, stopped))
+                runtime.block_on(ws_tests::servers::tokio_echo(listener, config, stopped))
             })
             .expect("spawn the ws-tokio server");
         TokioServer {
@@ -317,35 +317,6 @@ impl Drop for TokioServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-    }
-}
-
-/// Accept connections until `stopped`, each echoed by a task of its own.
-async fn tokio_echo(
-    listener: std::net::TcpListener,
-    config: ws_tokio::Config,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) -> io::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => accepted?,
-            _ = &mut stopped => return Ok(()),
-        };
-        let config = config.clone();
-        tokio::spawn(async move {
-            let Ok(mut ws) =
-                ws_tokio::accept_with_config(stream, &config, |_| Ok(ws_tokio::Accept::new()))
-                    .await
-            else {
-                return;
-            };
-            while let Some(Ok(message)) = ws.recv().await {
-                if ws.send(message).await.is_err() {
-                    return;
-                }
-            }
-        });
     }
 }
 
