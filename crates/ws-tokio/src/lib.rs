@@ -43,6 +43,8 @@
 //! - [`WebSocket::recv`] is cancel-safe, for `tokio::select!` loops.
 //! - A bounded write buffer: the `Sink`'s `poll_ready` waits while more
 //!   than [`Config::write_buffer_limit`] bytes wait for a slow peer.
+//! - [`WebSocket::split`] into a [`WsReader`] and a [`WsWriter`] for two
+//!   tasks; pings are answered while only the reader runs.
 //!
 //! # Accepting or refusing an upgrade request
 //! [`accept_with`] shows the application the request (path and query,
@@ -82,9 +84,9 @@
 //!
 //! # Not yet
 //! `wss://` in [`connect`] (use [`client_handshake`] over a TLS stream),
-//! a `split` into reader and writer halves, and negotiating
-//! permessage-deflate for a connection upgraded by another HTTP server
-//! ([`WebSocket::from_upgraded`] sends and receives uncompressed).
+//! and negotiating permessage-deflate for a connection upgraded by another
+//! HTTP server ([`WebSocket::from_upgraded`] sends and receives
+//! uncompressed).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -93,12 +95,14 @@ mod client;
 mod config;
 mod error;
 mod handshake;
+mod split;
 mod websocket;
 
 pub use client::{connect, connect_with_config};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use handshake::{accept, accept_with, accept_with_config, client_handshake};
+pub use split::{WsReader, WsWriter};
 pub use websocket::WebSocket;
 pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};

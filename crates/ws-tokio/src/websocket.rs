@@ -32,6 +32,10 @@ struct Outbox {
     sent: usize,
     /// Bytes were written since the stream was last flushed.
     unflushed: bool,
+    /// Bytes written and flushes completed, ever: a half of a split
+    /// connection that sees it move wakes the other, which may be waiting
+    /// for room that this write made without the stream waking anyone.
+    progress: u64,
 }
 
 impl Outbox {
@@ -211,12 +215,7 @@ where
     /// time; [`Error::Send`] for a code that may not be sent or a reason
     /// over 123 bytes (nothing is sent then).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        if self.phase == Phase::Running
-            && !self.session.connection().close_sent()
-            && self.session.connection().state() == State::Open
-        {
-            self.session.close(code, reason)?;
-        }
+        self.queue_close(code, reason)?;
         loop {
             match self.recv().await {
                 None => return Ok(()),
@@ -227,6 +226,14 @@ where
                 }
             }
         }
+    }
+
+    /// Queue our close frame unless a close went either way.
+    pub(crate) fn queue_close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
+        if self.phase == Phase::Running && self.session.connection().state() == State::Open {
+            self.session.close(code, reason)?;
+        }
+        Ok(())
     }
 
     /// The peer's close frame, once it arrived: its code
@@ -320,8 +327,13 @@ where
                     return Poll::Ready(Some(Err(err)));
                 }
                 // Pings, pongs or the peer's close were taken in: queue and
-                // write their answers before waiting for more.
-                None if self.session.connection().wants_transmit() => continue,
+                // write their answers before waiting for more, or end when
+                // the peer's close answered ours.
+                None if self.session.connection().wants_transmit()
+                    || self.session.connection().state() == State::Closed =>
+                {
+                    continue
+                }
                 None => {}
             }
             if let Poll::Ready(event) = self.poll_timers(cx) {
@@ -439,6 +451,7 @@ where
                 Poll::Ready(Ok(n)) => {
                     outbox.sent += n;
                     outbox.unflushed = true;
+                    outbox.progress += n as u64;
                 }
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => return Poll::Pending,
@@ -449,6 +462,7 @@ where
         if outbox.unflushed {
             std::task::ready!(Pin::new(&mut self.stream).poll_flush(cx))?;
             self.outbox.unflushed = false;
+            self.outbox.progress += 1;
         }
         Poll::Ready(Ok(()))
     }
@@ -517,7 +531,7 @@ where
 
     /// `Ready` when the write buffer is under its limit (after writing
     /// what the stream takes).
-    fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+    pub(crate) fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         if self.phase != Phase::Running {
             return Poll::Ready(Err(Error::Send(SendError::Closed)));
         }
@@ -536,7 +550,7 @@ where
 
     /// Encode a message into the write buffer, after the control frames
     /// queued before it.
-    fn queue_message(&mut self, message: &Message) -> Result<()> {
+    pub(crate) fn queue_message(&mut self, message: &Message) -> Result<()> {
         if self.phase != Phase::Running {
             return Err(Error::Send(SendError::Closed));
         }
@@ -554,7 +568,7 @@ where
     }
 
     /// Write everything queued and flush.
-    fn poll_flush_all(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+    pub(crate) fn poll_flush_all(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         if self.phase == Phase::Done {
             return Poll::Ready(Err(Error::Send(SendError::Closed)));
         }
@@ -610,13 +624,18 @@ where
     /// peer's close, and ends with `None`; [`WebSocket::close`] does both.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        if this.phase == Phase::Running && this.session.connection().state() == State::Open {
-            this.session.close(CloseCode::NORMAL, "")?;
-        }
+        this.queue_close(CloseCode::NORMAL, "")?;
         if this.phase == Phase::Done {
             return Poll::Ready(Ok(()));
         }
         this.poll_flush_all(cx)
+    }
+}
+
+impl<S> WebSocket<S> {
+    /// How far writing has got (see `Outbox::progress`).
+    pub(crate) fn write_progress(&self) -> u64 {
+        self.outbox.progress
     }
 }
 

@@ -151,6 +151,30 @@ async fn the_peers_close_is_answered_and_ends_the_stream() {
     ));
 }
 
+#[tokio::test]
+async fn close_ends_when_the_peers_reply_arrives_though_the_stream_stays_open() {
+    // A close timeout far beyond the test's bound: only the reply ends it.
+    let config = Config::default().close_timeout(Some(3600 * SECOND));
+    let (mut ws, mut peer) = pair(config, 4096);
+    let closing = tokio::spawn(async move {
+        let closed = ws.close(CloseCode::GOING_AWAY, "bye").await;
+        (ws, closed)
+    });
+    assert_eq!(
+        peer.next(5 * SECOND).await,
+        Some(Seen::Close(1001, "bye".into()))
+    );
+    let reply = std::mem::take(&mut peer.answers);
+    peer.write(&reply).await;
+    let (ws, closed) = tokio::time::timeout(10 * SECOND, closing)
+        .await
+        .expect("close waited past the peer's reply")
+        .unwrap();
+    closed.unwrap();
+    assert_eq!(ws.state(), State::Closed);
+    assert_eq!(ws.close_frame(), Some((CloseCode::GOING_AWAY, "")));
+}
+
 /// Feed `wire` to a fresh server with `config`: the error its receive
 /// returns, and the close code the peer then reads.
 async fn failure(config: Config, wire: impl FnOnce(&mut peer::Peer) -> Vec<u8>) -> (Error, u16) {

@@ -31,6 +31,8 @@ pub struct Peer {
     pub io: DuplexStream,
     /// The client's session: encodes what it sends, decodes what it reads.
     pub session: Session<ws_proto::mask::OsMask>,
+    /// The pongs and close reply the client's core made, not sent.
+    pub answers: Vec<u8>,
     inbox: Vec<u8>,
 }
 
@@ -43,6 +45,7 @@ pub fn pair(config: ws_tokio::Config, capacity: usize) -> (WebSocket<DuplexStrea
     let peer = Peer {
         io: client,
         session: Session::client(Config::default(), os_mask(), 64 << 20),
+        answers: Vec::new(),
         inbox: Vec::new(),
     };
     (ws, peer)
@@ -105,9 +108,16 @@ impl Peer {
                 };
                 self.inbox.drain(..consumed);
                 // The core holds further input until its automatic answers
-                // are taken: this peer drops them (it answers by hand).
-                let mut discard = [0u8; 256];
-                while self.session.poll_transmit(&mut discard) > 0 {}
+                // are taken: this peer keeps them aside, for a test to send
+                // (`answers`) or not.
+                let mut answer = [0u8; 256];
+                loop {
+                    let len = self.session.poll_transmit(&mut answer);
+                    if len == 0 {
+                        break;
+                    }
+                    self.answers.extend_from_slice(&answer[..len]);
+                }
                 if seen.is_some() {
                     return seen;
                 }
