@@ -15,7 +15,7 @@ use ws_proto::handshake::server::Request;
 /// It borrows the bytes received; copy out what must outlive the callback
 /// (the connection keeps its own copy, see [`OpenedWith`]).
 ///
-/// The callback answers with an [`Accept`] or a [`Refusal`](crate::Refusal) (an HTTP error
+/// The callback answers with an [`Accept`](crate::Accept) or a [`Refusal`](crate::Refusal) (an HTTP error
 /// response with a status, extra headers and a body, after which the
 /// connection is closed and the caller of the accept function gets
 /// [`Error::Refused`](crate::Error::Refused)); as a `Result`, so `?` works:

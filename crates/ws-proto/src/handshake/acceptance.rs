@@ -62,7 +62,7 @@ impl Acceptance {
     /// Add a header to the 101 answer (`Set-Cookie`, a session id...).
     ///
     /// The name must be an HTTP token and not one the handshake writes
-    /// itself ([`RESERVED_HEADERS`](super::RESERVED_HEADERS)); the value
+    /// itself ([`RESERVED_HEADERS`](super::session::RESERVED_HEADERS)); the value
     /// must not contain CR, LF or another control character but tab.
     /// Otherwise [`write_response`](Self::write_response) fails.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
