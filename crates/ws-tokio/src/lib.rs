@@ -78,6 +78,14 @@
 //! - `async_echo_server`: an echo server, `[ADDR]` (default
 //!   127.0.0.1:9004), on the multi-thread runtime:
 //!   `cargo run --release -p ws-tokio --example async_echo_server`
+//! - `async_client`: sends one text message and prints the echo (default
+//!   URL `ws://127.0.0.1:9004`, the echo server above):
+//!   `cargo run --release -p ws-tokio --example async_client -- ws://127.0.0.1:9004 hello`
+//! - `async_chat`: a chat server on 127.0.0.1:9006; each connection is
+//!   [split](WebSocket::split), and every text message goes to every other
+//!   client through a bounded queue per client (a client that does not
+//!   read misses messages rather than growing the server's memory):
+//!   `cargo run --release -p ws-tokio --example async_chat`
 //! - `async_autobahn_client`: runs every case of a running Autobahn
 //!   `wstest -m fuzzingserver` (`bash tests/autobahn/run.sh client ws-tokio`
 //!   starts both): `cargo run --release -p ws-tokio --example async_autobahn_client -- URL AGENT`
