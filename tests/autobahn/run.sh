@@ -5,11 +5,13 @@
 # Usage: tests/autobahn/run.sh MODE [PKG] [--agent NAME]
 #
 #   MODE   server  wstest (fuzzingclient) tests PKG's echo server example
-#                  (ws-std: examples/blocking_echo_server, others:
-#                  examples/echo_server; see SERVER_EXAMPLE)
+#                  (ws-std: examples/blocking_echo_server, ws-tokio:
+#                  examples/async_echo_server, others: examples/echo_server;
+#                  see SERVER_EXAMPLE)
 #          client  wstest (fuzzingserver) is driven by PKG's client example
 #                  (ws-std: examples/autobahn_client, ws-mio:
-#                  examples/mio_autobahn_client; see CLIENT_EXAMPLE)
+#                  examples/mio_autobahn_client, ws-tokio:
+#                  examples/async_autobahn_client; see CLIENT_EXAMPLE)
 #          all     server, then client; a mode whose example source file does
 #                  not exist yet is skipped with a message
 #   PKG    cargo package whose examples are tested (default: $SERVER_PKG, or ws-std)
@@ -33,17 +35,21 @@
 # Environment (all optional):
 #   SERVER_PKG             default PKG (ws-std)
 #   SERVER_EXAMPLE         PKG's echo server example (default: blocking_echo_server
-#                          for ws-std, echo_server for any other package; the
+#                          for ws-std, async_echo_server for ws-tokio,
+#                          echo_server for any other package; the
 #                          names differ because cargo puts every example of the
 #                          workspace in one directory)
 #   CLIENT_EXAMPLE         PKG's client example (default: mio_autobahn_client
-#                          for ws-mio, autobahn_client for any other package)
+#                          for ws-mio, async_autobahn_client for ws-tokio,
+#                          autobahn_client for any other package)
 #   SERVER_CMD             command used instead of the built server example; the
 #                          listen address is appended as its last argument
 #   CLIENT_CMD             command used instead of the built client example;
 #                          URL and AGENT are appended
-#   AUTOBAHN_SERVER_PORT   port for our server under test (9001)
-#   AUTOBAHN_CLIENT_PORT   port for wstest's fuzzing server (9011)
+#   AUTOBAHN_SERVER_PORT   port for our server under test (9001; 9007 for
+#                          ws-tokio, so that it runs beside the others)
+#   AUTOBAHN_CLIENT_PORT   port for wstest's fuzzing server (9011; 9017 for
+#                          ws-tokio)
 #   AUTOBAHN_CASES         comma-separated case patterns replacing the configs'
 #                          "cases" (e.g. "1.*,2.*") for quick local runs
 #   REQUIRE_COMPRESSION=1  pass --require-compression to check.py
@@ -61,8 +67,6 @@ WSTEST="$HERE/.venv/bin/wstest"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 
-SERVER_PORT="${AUTOBAHN_SERVER_PORT:-9001}"
-CLIENT_PORT="${AUTOBAHN_CLIENT_PORT:-9011}"
 READY_TIMEOUT="${READY_TIMEOUT:-30}"
 WSTEST_TIMEOUT="${WSTEST_TIMEOUT:-1500}"
 CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-1500}"
@@ -98,11 +102,19 @@ PKG="${PKG:-${SERVER_PKG:-ws-std}}"
 AGENT="${AGENT:-$PKG}"
 case "$PKG" in
   ws-std) SERVER_EXAMPLE="${SERVER_EXAMPLE:-blocking_echo_server}" ;;
+  ws-tokio) SERVER_EXAMPLE="${SERVER_EXAMPLE:-async_echo_server}" ;;
   *) SERVER_EXAMPLE="${SERVER_EXAMPLE:-echo_server}" ;;
 esac
 case "$PKG" in
   ws-mio) CLIENT_EXAMPLE="${CLIENT_EXAMPLE:-mio_autobahn_client}" ;;
+  ws-tokio) CLIENT_EXAMPLE="${CLIENT_EXAMPLE:-async_autobahn_client}" ;;
   *) CLIENT_EXAMPLE="${CLIENT_EXAMPLE:-autobahn_client}" ;;
+esac
+# Ports: ws-tokio has its own defaults, so that its suites can run beside
+# those of ws-std (9001, 9011) and ws-mio (9005, 9013 in CI).
+case "$PKG" in
+  ws-tokio) SERVER_PORT="${AUTOBAHN_SERVER_PORT:-9007}"; CLIENT_PORT="${AUTOBAHN_CLIENT_PORT:-9017}" ;;
+  *) SERVER_PORT="${AUTOBAHN_SERVER_PORT:-9001}"; CLIENT_PORT="${AUTOBAHN_CLIENT_PORT:-9011}" ;;
 esac
 case "$AGENT" in
   *[!A-Za-z0-9._-]*|"") err "agent name may only use letters, digits, '.', '_' and '-': '$AGENT'"; exit 2 ;;

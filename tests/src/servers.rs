@@ -1,5 +1,5 @@
-//! Our two echo servers on 127.0.0.1, port 0, each in a thread of the
-//! test process, for tests that drive them with foreign clients.
+//! Our echo servers on 127.0.0.1, port 0, each in a thread of the test
+//! process, for tests that drive them with foreign clients.
 
 use std::io;
 use std::thread::{self, JoinHandle};
@@ -68,6 +68,30 @@ impl EchoServer {
         }
     }
 
+    /// A ws-tokio echo server ([`tokio_echo`]) with `config`, on a
+    /// current-thread runtime.
+    pub fn ws_tokio(config: ws_tokio::Config) -> EchoServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind ws-tokio");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let url = format!("ws://{}/", listener.local_addr().expect("local_addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let serve = move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(tokio_echo(listener, config, stopped))
+        };
+        EchoServer {
+            url,
+            stop: Some(Box::new(move || {
+                let _ = stop.send(());
+            })),
+            thread: Some(thread::spawn(serve)),
+        }
+    }
+
     /// Stop the server; panics unless it returns `Ok` within 5 s.
     pub fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -93,5 +117,36 @@ impl Drop for EchoServer {
         if let Some(stop) = self.stop.take() {
             stop();
         }
+    }
+}
+
+/// A ws-tokio echo server: accept connections on `listener` (set
+/// non-blocking) until `stopped`, each echoed by a task of its own
+/// (`recv`, then `send`). Dropping the runtime then drops every
+/// connection.
+pub async fn tokio_echo(
+    listener: std::net::TcpListener,
+    config: ws_tokio::Config,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) -> io::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = &mut stopped => return Ok(()),
+        };
+        let config = config.clone();
+        tokio::spawn(async move {
+            let accepted =
+                ws_tokio::accept_with_config(stream, &config, |_| Ok(ws_tokio::Accept::new()));
+            let Ok(mut ws) = accepted.await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.recv().await {
+                if ws.send(message).await.is_err() {
+                    return;
+                }
+            }
+        });
     }
 }

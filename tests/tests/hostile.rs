@@ -1,6 +1,6 @@
-//! Hostile peers against both echo servers (`ws_std::WsServer::run_echo`
-//! and `ws_mio::Server` with `Echo`), each scenario written once over
-//! [`TestServer`] and run for both: oversized and trickled handshakes, a
+//! Hostile peers against the echo servers (`ws_std::WsServer::run_echo`,
+//! `ws_mio::Server` with `Echo`, and a ws-tokio `recv`/`send` loop), each
+//! scenario written once over [`TestServer`] and run for each: oversized and trickled handshakes, a
 //! burst of abandoned handshakes, absurd frame lengths, unmasked frames,
 //! invalid UTF-8 across fragments, a ping flood, a peer that never reads,
 //! and resets mid-frame and mid-close. Every scenario ends with a fresh,
@@ -654,40 +654,32 @@ macro_rules! against {
     };
 }
 
-against!(
-    std_server,
-    super::StdServer,
-    [
-        oversized_header_block_is_refused_with_431,
-        slowloris_is_cut_off_by_the_handshake_timeout,
-        burst_of_abandoned_handshakes_is_survived,
-        announced_length_2_pow_63_minus_1_is_refused_with_1009,
-        announced_length_with_the_top_bit_set_is_refused_with_1002,
-        announced_length_of_1_gib_is_refused_with_1009_without_allocating_it,
-        unmasked_client_frame_is_refused_with_1002,
-        invalid_utf8_across_fragments_is_refused_with_1007_at_once,
-        ping_flood_of_small_pings_leaves_memory_bounded,
-        ping_flood_of_125_byte_pings_is_throttled_with_memory_bounded,
-        peer_that_does_not_read_leaves_memory_bounded,
-        resets_mid_frame_and_mid_close_are_survived,
-    ]
-);
+/// [`against!`] with every scenario.
+macro_rules! against_every_scenario {
+    ($module:ident, $server:ty) => {
+        against!(
+            $module,
+            $server,
+            [
+                oversized_header_block_is_refused_with_431,
+                slowloris_is_cut_off_by_the_handshake_timeout,
+                burst_of_abandoned_handshakes_is_survived,
+                announced_length_2_pow_63_minus_1_is_refused_with_1009,
+                announced_length_with_the_top_bit_set_is_refused_with_1002,
+                announced_length_of_1_gib_is_refused_with_1009_without_allocating_it,
+                unmasked_client_frame_is_refused_with_1002,
+                invalid_utf8_across_fragments_is_refused_with_1007_at_once,
+                ping_flood_of_small_pings_leaves_memory_bounded,
+                ping_flood_of_125_byte_pings_is_throttled_with_memory_bounded,
+                peer_that_does_not_read_leaves_memory_bounded,
+                resets_mid_frame_and_mid_close_are_survived,
+            ]
+        );
+    };
+}
 
-against!(
-    mio_server,
-    super::MioServer,
-    [
-        oversized_header_block_is_refused_with_431,
-        slowloris_is_cut_off_by_the_handshake_timeout,
-        burst_of_abandoned_handshakes_is_survived,
-        announced_length_2_pow_63_minus_1_is_refused_with_1009,
-        announced_length_with_the_top_bit_set_is_refused_with_1002,
-        announced_length_of_1_gib_is_refused_with_1009_without_allocating_it,
-        unmasked_client_frame_is_refused_with_1002,
-        invalid_utf8_across_fragments_is_refused_with_1007_at_once,
-        ping_flood_of_small_pings_leaves_memory_bounded,
-        ping_flood_of_125_byte_pings_is_throttled_with_memory_bounded,
-        peer_that_does_not_read_leaves_memory_bounded,
-        resets_mid_frame_and_mid_close_are_survived,
-    ]
-);
+against_every_scenario!(std_server, super::StdServer);
+
+against_every_scenario!(tokio_server, super::TokioServer);
+
+against_every_scenario!(mio_server, super::MioServer);

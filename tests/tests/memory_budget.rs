@@ -245,3 +245,13 @@ fn std_compressed_unfinished_messages_stay_within_the_budget() {
 fn mio_compressed_unfinished_messages_stay_within_the_budget() {
     compressed_unfinished_messages_stay_within_the_budget::<MioServer>();
 }
+
+#[test]
+fn tokio_unfinished_messages_stay_within_the_budget() {
+    unfinished_messages_stay_within_the_budget::<TokioServer>();
+}
+
+#[test]
+fn tokio_compressed_unfinished_messages_stay_within_the_budget() {
+    compressed_unfinished_messages_stay_within_the_budget::<TokioServer>();
+}

@@ -157,3 +157,43 @@ fn python_client_and_ws_std_wss_server_agree_with_compression() {
     ]));
     server.stop();
 }
+
+#[test]
+#[ignore = "needs python3 with websockets 15 (pip install websockets==15.0.1); CI runs it"]
+fn python_client_and_ws_tokio_server_agree_with_compression() {
+    require_python();
+    let server = EchoServer::ws_tokio(ws_tokio::Config::default());
+    assert_python_client_report(&python_client(&server.url));
+    server.stop();
+}
+
+#[test]
+#[ignore = "needs python3 with websockets 15 (pip install websockets==15.0.1); CI runs it"]
+fn ws_tokio_client_and_python_server_agree_with_compression() {
+    require_python();
+    let server = PythonServer::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let talk = async {
+            let mut ws = ws_tokio::connect(&server.url)
+                .await
+                .expect("connect to the Python server");
+            assert!(
+                ws.compression().is_some(),
+                "permessage-deflate was not negotiated"
+            );
+            for message in interop_messages() {
+                ws.send(message.clone()).await.unwrap();
+                let echo = ws.recv().await.expect("an echo").unwrap();
+                assert!(echo == message, "echo differs");
+            }
+            ws.close(ws_tokio::CloseCode::NORMAL, "").await.unwrap();
+        };
+        tokio::time::timeout(Duration::from_secs(60), talk)
+            .await
+            .expect("the exchange took over 60 s");
+    });
+}

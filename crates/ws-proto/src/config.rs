@@ -196,6 +196,30 @@ macro_rules! __setters {
     };
 }
 
+/// A builder-style setter for a field of `(name, value)` header pairs
+/// (`Vec<(String, String)>`, named as the setter): it takes any iterator
+/// of pairs of string-likes. For the transports, which have `std`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __headers_setter {
+    ($(#[doc = $doc:expr])* $name:ident) => {
+        $(#[doc = $doc])*
+        #[must_use]
+        pub fn $name<I, N, V>(mut self, headers: I) -> Self
+        where
+            I: ::core::iter::IntoIterator<Item = (N, V)>,
+            N: ::core::convert::Into<::std::string::String>,
+            V: ::core::convert::Into<::std::string::String>,
+        {
+            self.$name = headers
+                .into_iter()
+                .map(|(name, value)| (name.into(), value.into()))
+                .collect();
+            self
+        }
+    };
+}
+
 /// Expands the list of [`__session_settings!`] into setters: `[own]` on
 /// [`SessionConfig`] itself, `[forward field]` on a type that holds one in
 /// `field`.

@@ -578,5 +578,8 @@ fn encode_frames<M: MaskSource>(
     Ok(())
 }
 
+mod recv_buffer;
+pub use recv_buffer::RecvBuffer;
+
 #[cfg(test)]
 mod tests;

@@ -126,20 +126,10 @@ impl Config {
         max_connections: usize = max_connections;
     }
 
-    /// Sets [`extra_headers`](Self::extra_headers), the headers a client
-    /// adds to its upgrade request, as `(name, value)` pairs.
-    #[must_use]
-    pub fn extra_headers<I, N, V>(mut self, headers: I) -> Self
-    where
-        I: IntoIterator<Item = (N, V)>,
-        N: Into<String>,
-        V: Into<String>,
-    {
-        self.extra_headers = headers
-            .into_iter()
-            .map(|(name, value)| (name.into(), value.into()))
-            .collect();
-        self
+    ws_proto::__headers_setter! {
+        /// Sets [`extra_headers`](Self::extra_headers), the headers a
+        /// client adds to its upgrade request, as `(name, value)` pairs.
+        extra_headers
     }
 
     /// Sets [`tls`](Self::tls), the TLS configuration of a `wss://`

@@ -9,14 +9,14 @@
 use std::io;
 
 use ws_proto::handshake::server::write_refusal;
-use ws_proto::handshake::{self, Status};
+use ws_proto::handshake::{Acceptance as Accept, Status};
 use ws_proto::timer::{Deadline, Timers};
-use ws_proto::{deflate, HandshakeError, Role};
+use ws_proto::{HandshakeError, Role};
 
 use crate::clock;
 use crate::config::Config;
 use crate::error::{timed_out, Error, Result};
-use crate::request::{copy_headers, Accept, OpenedWith, RequestView};
+use crate::request::{copy_headers, OpenedWith, RequestView};
 use crate::stream::Stream;
 use crate::websocket::WebSocket;
 use ws_proto::handshake::Refusal;
@@ -144,27 +144,17 @@ where
                     Ok(accept) => accept,
                     Err(refusal) => return Err(reject(&mut stream, &refusal, config)),
                 };
-                let subprotocol = accept
-                    .subprotocol
-                    .as_deref()
-                    .or_else(|| config.session.choose_subprotocol(request));
-                let headers = borrowed(&accept.headers);
-                let answer = handshake::Accept {
-                    subprotocol,
-                    headers: &headers,
-                };
-                let mut response = vec![
-                    0;
-                    512 + subprotocol.map_or(0, str::len)
-                        + deflate::HEADER_CAPACITY
-                        + headers_len(&headers)
-                ];
-                let done = match incoming.accept(&answer, &mut response) {
+                let mut response = Vec::new();
+                let done = match accept.write_response(
+                    &incoming,
+                    &config.session.subprotocols,
+                    &mut response,
+                ) {
                     Ok(done) => done,
                     Err(err) => return Err(fail_answer(&mut stream, err, config)),
                 };
                 stream.set_write_timeout(config.write_timeout)?;
-                stream.write_all(&response[..done.response_len])?;
+                stream.write_all(&response)?;
                 stream.set_read_timeout(config.read_timeout)?;
                 let rest = &received[done.consumed..];
                 let chosen = done.subprotocol.map(str::to_owned);
@@ -228,19 +218,6 @@ fn send_and_close<S: Stream>(stream: &mut S, response: &[u8], config: &Config) {
     let _ = stream.write_all(response);
     let _ = stream.flush();
     let _ = stream.shutdown();
-}
-
-/// Header pairs as the writers of `ws_proto` take them.
-fn borrowed(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect()
-}
-
-/// The room header lines take: `name: value\r\n` each.
-fn headers_len(headers: &[(&str, &str)]) -> usize {
-    headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum()
 }
 
 /// The deadline of an opening handshake that begins now, as the core's
@@ -325,11 +302,9 @@ pub(crate) fn client_handshake_within<S: Stream>(
     let mut key = [0u8; 16];
     os_entropy(&mut key);
     let mut handshake = config.session.client_handshake(host, path, key)?;
-    let extra = borrowed(&config.extra_headers);
-    let mut out = vec![0; handshake.request_capacity(&extra)];
-    let len = handshake.write_request(&extra, &mut out)?;
+    let out = handshake.request_bytes(&config.extra_headers)?;
     stream.set_write_timeout(config.write_timeout)?;
-    stream.write_all(&out[..len])?;
+    stream.write_all(&out)?;
 
     let mut received = Vec::new();
     loop {

@@ -160,12 +160,13 @@ pub use error::{Error, Result};
 pub use handshake::{
     accept, accept_with, client_handshake, upgrade_with, upgrade_with_config, ws_upgrade,
 };
-pub use request::{Accept, OpenedWith, RequestView};
+pub use request::{OpenedWith, RequestView};
 pub use server::{ws_server, StopHandle, WsServer};
 pub use stream::{MaybeTlsStream, Stream};
 pub use websocket::{Incoming, OwnedFrame, WebSocket};
 pub use ws_proto::budget::MemoryBudget;
 pub use ws_proto::deflate::{CompressionConfig, DeflateConfig, DeflateParams};
+pub use ws_proto::handshake::Acceptance as Accept;
 pub use ws_proto::handshake::Refusal;
 pub use ws_proto::message::{Message, MessageRef};
 pub use ws_proto::url::WsUrl;

@@ -15,7 +15,7 @@ use ws_proto::handshake::server::Request;
 /// It borrows the bytes received; copy out what must outlive the callback
 /// (the connection keeps its own copy, see [`OpenedWith`]).
 ///
-/// The callback answers with an [`Accept`] or a [`Refusal`](crate::Refusal) (an HTTP error
+/// The callback answers with an [`Accept`](crate::Accept) or a [`Refusal`](crate::Refusal) (an HTTP error
 /// response with a status, extra headers and a body, after which the
 /// connection is closed and the caller of the accept function gets
 /// [`Error::Refused`](crate::Error::Refused)); as a `Result`, so `?` works:
@@ -102,58 +102,6 @@ impl<'a> RequestView<'a> {
     /// does). Behind a proxy this is the proxy's address.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer_addr
-    }
-}
-
-/// The application accepts the upgrade: the `101 Switching Protocols`
-/// answer, with a subprotocol and extra headers if wanted. The callback
-/// returns it as `Ok(Accept::new()...)`.
-///
-/// ```
-/// use ws_std::Accept;
-///
-/// let accept = Accept::new()
-///     .subprotocol("chat.v2")
-///     .header("X-Session", "42");
-/// # let _ = accept;
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[must_use = "an Accept does nothing unless the callback returns it"]
-pub struct Accept {
-    pub(crate) subprotocol: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
-}
-
-impl Accept {
-    /// Accept as it is: the subprotocol is the first of
-    /// [`Config::subprotocols`](crate::Config::subprotocols) that the
-    /// client offered, if any.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Answer with this subprotocol instead of the configuration's choice.
-    /// It must be one the client offered
-    /// ([`RequestView::subprotocols`]); otherwise the handshake fails with
-    /// `Error::Handshake(HandshakeError::ProtocolNotOffered)` and the
-    /// client gets a 500.
-    pub fn subprotocol(mut self, name: impl Into<String>) -> Self {
-        self.subprotocol = Some(name.into());
-        self
-    }
-
-    /// Add a header to the 101 answer (`Set-Cookie`, a session id...).
-    ///
-    /// The name must be an HTTP token and not one the handshake writes
-    /// itself (`Upgrade`, `Connection`, `Sec-WebSocket-Accept`,
-    /// `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions`,
-    /// `Content-Length`, `Transfer-Encoding`); the value must not contain
-    /// CR, LF or another control character but tab. Otherwise nothing of
-    /// the answer is written: the client gets a 500 and the handshake fails
-    /// with [`Error::Handshake`](crate::Error::Handshake).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
     }
 }
 

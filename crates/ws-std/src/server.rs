@@ -18,9 +18,10 @@ use crate::clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handshake::{handshake_deadline, upgrade_within};
-use crate::request::{Accept, RequestView};
+use crate::request::RequestView;
 use crate::stream::{at_least_a_microsecond, MaybeTlsStream, Stream};
 use crate::websocket::WebSocket;
+use crate::Accept;
 use ws_proto::handshake::Refusal;
 
 /// How long `run_echo` waits for its connections to close after `stop`.

@@ -8,7 +8,7 @@ use ws_proto::constants::MAX_HEADER_LEN;
 use ws_proto::deflate::{CompressionConfig, DeflateParams};
 use ws_proto::mask::{os_mask, OsMask};
 use ws_proto::message::{Message, MessageRef};
-use ws_proto::session::{self, Messages, Received};
+use ws_proto::session::{self, Messages, Received, RecvBuffer as Inbox};
 use ws_proto::timer::{Deadline, Timers};
 use ws_proto::{
     CloseCode, ClosePayload, Connection, Event, Frame, MessageKind, OpCode, ProtocolError, Role,
@@ -153,35 +153,6 @@ enum Whole {
     },
     /// Gathered from fragments or inflated: in [`Scratch::held`].
     Held,
-}
-
-/// The receive buffer: bytes `start..end` are read and not yet consumed.
-struct Inbox {
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
-}
-
-impl Inbox {
-    fn new(size: usize, already_read: &[u8]) -> Self {
-        let mut buf = vec![0; size.max(already_read.len())].into_boxed_slice();
-        buf[..already_read.len()].copy_from_slice(already_read);
-        Inbox {
-            buf,
-            start: 0,
-            end: already_read.len(),
-        }
-    }
-
-    /// Make room at the end, moving the unconsumed bytes (at most a frame
-    /// header or a control frame) to the front.
-    fn compact(&mut self) {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-    }
 }
 
 /// What a handler of received events wants next.

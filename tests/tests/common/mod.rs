@@ -30,7 +30,7 @@ pub const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The names of the threads that serve: the servers' own (spawned here)
 /// and the per-connection threads of `run_echo` (named by ws-std).
-const SERVER_THREADS: [&str; 3] = ["ws-std-echo", "ws-mio-echo", "ws-echo"];
+const SERVER_THREADS: [&str; 4] = ["ws-std-echo", "ws-mio-echo", "ws-echo", "ws-tokio-echo"];
 
 static SERVER_PANICS: AtomicUsize = AtomicUsize::new(0);
 static PANIC_HOOK: Once = Once::new();
@@ -243,6 +243,81 @@ impl Drop for MioServer {
     /// A test that failed half-way still stops its server.
     fn drop(&mut self) {
         self.shutdown.shutdown();
+    }
+}
+
+/// ws-tokio settings: the 1 s handshake timeout of the slowloris test and
+/// a short close timeout.
+pub fn tokio_config() -> ws_tokio::Config {
+    ws_tokio::Config::default()
+        .handshake_timeout(Some(Duration::from_secs(1)))
+        .close_timeout(Some(Duration::from_millis(500)))
+}
+
+/// A ws-tokio echo server (a task per connection, `recv` then `send`) on
+/// a current-thread runtime in a thread of its own.
+pub struct TokioServer {
+    addr: SocketAddr,
+    panics_at_start: usize,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl TestServer for TokioServer {
+    const NAME: &'static str = "ws-tokio";
+
+    fn start_with(limits: Limits) -> Self {
+        let panics_at_start = server_panics();
+        let mut config = tokio_config();
+        limits.apply(
+            &mut config.session.memory_budget,
+            &mut config.session.protocol,
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind ws-tokio");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local_addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let thread = thread::Builder::new()
+            .name("ws-tokio-echo".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                // Dropping the runtime at the end drops every connection.
+                runtime.block_on(ws_tests::servers::tokio_echo(listener, config, stopped))
+            })
+            .expect("spawn the ws-tokio server");
+        TokioServer {
+            addr,
+            panics_at_start,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let thread = self.thread.take().expect("joined once");
+        join_within(thread, JOIN_TIMEOUT, "ws-tokio echo server")
+            .expect("the accept loop returns Ok after stop");
+        assert_no_server_panic(Self::NAME, self.panics_at_start);
+    }
+}
+
+impl Drop for TokioServer {
+    /// A test that failed half-way still stops its server.
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 

@@ -35,6 +35,8 @@ use sha1_smol::Sha1;
 
 use crate::constants::WS_HEADER_BUFFER;
 
+#[cfg(feature = "alloc")]
+mod acceptance;
 pub mod client;
 #[cfg(feature = "alloc")]
 mod refusal;
@@ -42,11 +44,27 @@ pub mod server;
 pub mod session;
 
 #[cfg(feature = "alloc")]
+pub use acceptance::Acceptance;
+#[cfg(feature = "alloc")]
 pub use refusal::Refusal;
 
 pub use session::{
     Accept, ClientDone, ClientHandshake, Incoming, Reject, ServerDone, ServerHandshake, Status,
 };
+
+/// Owned `(name, value)` header pairs as the writers take them, and the
+/// room their lines take (`name: value\r\n` each).
+#[cfg(feature = "alloc")]
+fn borrowed_headers(
+    headers: &[(alloc::string::String, alloc::string::String)],
+) -> (alloc::vec::Vec<(&str, &str)>, usize) {
+    let borrowed: alloc::vec::Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let room = borrowed.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+    (borrowed, room)
+}
 
 /// The GUID that RFC 6455 appends to the client's key before hashing.
 const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::server::write_rejection;
-use super::HandshakeError;
+use super::{borrowed_headers, HandshakeError};
 
 /// A server application's "no" to an upgrade request: an HTTP status from
 /// 400 to 599, extra headers and a body. The transports (`ws-std`'s
@@ -93,14 +93,9 @@ impl Refusal {
     /// bare `500 Internal Server Error` instead, so there is always an
     /// answer to send, and the error says what was wrong.
     pub fn write(&self, out: &mut Vec<u8>) -> Result<(), HandshakeError> {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect();
-        // Each header line is `name: value\r\n`; the status line, the
-        // framing headers and a Content-Type fit in the rest.
-        let header_room: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        // The status line, the framing headers and a Content-Type fit in
+        // the room beside the headers'.
+        let (headers, header_room) = borrowed_headers(&self.headers);
         out.clear();
         out.resize(RESPONSE_ROOM + header_room + self.body.len(), 0);
         match write_rejection(self.status, &headers, &self.body, out) {

@@ -260,6 +260,36 @@ impl ClientHandshake {
     }
 }
 
+#[cfg(feature = "alloc")]
+impl ClientHandshake {
+    /// [`write_request`](Self::write_request) into a new buffer, with
+    /// owned `(name, value)` extra headers. A transport makes the
+    /// handshake with [`SessionConfig::client_handshake`](crate::SessionConfig::client_handshake):
+    ///
+    /// ```
+    /// use ws_proto::SessionConfig;
+    ///
+    /// let config = SessionConfig::default().subprotocols(["chat"]);
+    /// let client = config.client_handshake("example.com", "/", [7; 16])?;
+    /// let request = client.request_bytes(&[("Origin".into(), "http://example.com".into())])?;
+    /// let request = std::str::from_utf8(&request).unwrap();
+    /// assert!(request.contains("\r\nSec-WebSocket-Protocol: chat\r\n"));
+    /// assert!(request.contains("\r\nSec-WebSocket-Extensions: permessage-deflate"));
+    /// assert!(request.ends_with("\r\nOrigin: http://example.com\r\n\r\n"));
+    /// # Ok::<(), ws_proto::HandshakeError>(())
+    /// ```
+    pub fn request_bytes(
+        &self,
+        extra_headers: &[(alloc::string::String, alloc::string::String)],
+    ) -> Result<alloc::vec::Vec<u8>, HandshakeError> {
+        let (extra, _) = super::borrowed_headers(extra_headers);
+        let mut out = alloc::vec![0; self.request_capacity(&extra)];
+        let len = self.write_request(&extra, &mut out)?;
+        out.truncate(len);
+        Ok(out)
+    }
+}
+
 /// What a completed client handshake agreed on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientDone<'b> {
