@@ -141,6 +141,7 @@ mod mailbox;
 mod pool;
 mod server;
 mod shutdown;
+pub mod tls;
 
 pub use config::Config;
 pub use error::{Error, SendError};

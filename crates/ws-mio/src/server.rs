@@ -14,6 +14,7 @@ use crate::id::ConnectionId;
 use crate::listener::reuseport_listener;
 use crate::mailbox::PostOffice;
 use crate::shutdown::ShutdownHandle;
+use crate::tls::ServerTls;
 use ws_proto::handshake::Refusal;
 
 /// A WebSocket server: `threads` event loops, each with its own listener
@@ -40,6 +41,8 @@ pub struct Server {
     config: Config,
     threads: usize,
     shutdown: ShutdownHandle,
+    /// `wss://`: the TLS configuration every loop's listener serves with.
+    tls: Option<ServerTls>,
 }
 
 impl Server {
@@ -58,6 +61,7 @@ impl Server {
             config: Config::default(),
             threads,
             shutdown: ShutdownHandle::new(),
+            tls: None,
         })
     }
 
@@ -71,6 +75,25 @@ impl Server {
     /// per core.
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n.clamp(1, usize::from(u16::MAX) + 1);
+        self
+    }
+
+    /// Serve `wss://` with this TLS configuration (see
+    /// [`tls::server_config`](crate::tls::server_config)) instead of
+    /// `ws://`. Feature `tls`. (One loop serves plain and TLS listeners
+    /// side by side: see [`EventLoop::listen_tls`].)
+    ///
+    /// ```no_run
+    /// use ws_mio::{Echo, Server};
+    /// let cert = std::fs::read("cert.pem")?;
+    /// let key = std::fs::read("key.pem")?;
+    /// let tls = ws_mio::tls::server_config(&cert, &key)?;
+    /// Server::bind("127.0.0.1:9443")?.tls(tls).run(|| Echo)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<crate::tls::rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
         self
     }
 
@@ -103,18 +126,20 @@ impl Server {
             let shutdown = self.shutdown.clone();
             let new_handler = Arc::clone(&new_handler);
             let office = office.clone();
+            let tls = self.tls.clone();
             workers.push(
                 thread::Builder::new()
                     .name("ws-mio".into())
                     .spawn(move || {
                         let office = office.map(|office| (office, home));
-                        serve(listener, config, &shutdown, office, new_handler())
+                        serve(listener, tls, config, &shutdown, office, new_handler())
                     })?,
             );
         }
         let office = office.map(|office| (office, 0));
         let result = serve(
             self.listener,
+            self.tls,
             self.config,
             &self.shutdown,
             office,
@@ -137,6 +162,7 @@ impl Server {
 /// there are several.
 fn serve<H: Handler>(
     listener: std::net::TcpListener,
+    tls: Option<ServerTls>,
     config: Config,
     shutdown: &ShutdownHandle,
     office: Option<(Arc<PostOffice>, usize)>,
@@ -148,7 +174,7 @@ fn serve<H: Handler>(
         let home = u16::try_from(home).map_err(io::Error::other)?;
         event_loop.join_office(office, home);
     }
-    event_loop.add_listener(listener)?;
+    event_loop.add(listener, tls)?;
     event_loop.run()
 }
 

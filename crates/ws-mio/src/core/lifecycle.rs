@@ -176,6 +176,9 @@ impl<D> Core<D> {
         if conn.opened {
             self.count_opened(false);
         }
+        if let Some(tls) = &mut conn.tls {
+            tls.close_notify(&mut conn.stream);
+        }
         let _ = self.registry.deregister(&mut conn.stream);
         self.pool.give(std::mem::take(&mut conn.inbuf));
         self.pool.give(std::mem::take(&mut conn.out));

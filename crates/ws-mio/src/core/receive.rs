@@ -1,7 +1,7 @@
 //! The receive path: the peer's bytes through the protocol core, into
 //! queued events (messages, pings, pongs, the peer's close).
 
-use std::io::{self, Read};
+use std::io;
 
 use ws_proto::session::Received;
 use ws_proto::{DataChunk, Event as ProtoEvent, ProtocolError};
@@ -161,7 +161,7 @@ impl<D> Core<D> {
         let room = (cap + 1)
             .saturating_sub(conn.inbuf.len())
             .clamp(1, chunk.len());
-        let read = conn.stream.read(&mut chunk[..room])?;
+        let read = conn.read_socket(&mut chunk[..room])?;
         conn.inbuf.extend_from_slice(&chunk[..read]);
         Ok(read)
     }

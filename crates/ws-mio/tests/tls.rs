@@ -1,0 +1,351 @@
+//! `wss://` in the loop, on 127.0.0.1 with certificates made here
+//! (`ws_test_support::TestPki`): a ws-std client echoes 1 B to 16 MiB
+//! with compression on a ws-mio TLS server, a ws-mio client talks to a
+//! ws-std TLS server, one loop serves `ws://` and `wss://` side by side,
+//! what is not TLS (or stalls in it) is closed within the handshake
+//! timeout while another client keeps being served, and a shutdown says
+//! 1001 over TLS.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{config, join_within, sees_end_of_stream, IO_TIMEOUT, JOIN_TIMEOUT};
+use ws_mio::tls::rustls;
+use ws_mio::{
+    CloseCode, Config, ConnectionId, Context, Echo, Error, EventLoop, Handler, MessageRef, Opening,
+    Refusal, Server, ShutdownHandle,
+};
+use ws_std::{Message, MessageKind};
+use ws_test_support::{pattern, TestPki};
+
+/// The handshake timeout of the servers here (`common::config`'s).
+const HANDSHAKE: Duration = Duration::from_secs(1);
+
+fn pki() -> TestPki {
+    TestPki::new(&["localhost", "127.0.0.1"])
+}
+
+fn server_tls(pki: &TestPki) -> Arc<rustls::ServerConfig> {
+    ws_mio::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes())
+        .expect("server config")
+}
+
+fn client_tls(pki: &TestPki) -> Arc<rustls::ClientConfig> {
+    ws_mio::tls::client_config_trusting(pki.ca_pem.as_bytes()).expect("client config")
+}
+
+/// A ws-std client trusting the test CA, with bounded reads.
+fn std_client(pki: &TestPki, url: &str) -> ws_std::WebSocket<ws_std::MaybeTlsStream> {
+    let config = common::client_config().tls(client_tls(pki));
+    ws_std::connect_with_config(url, &config).expect("wss client connects")
+}
+
+/// A ws-mio echo `Server` with TLS (one loop) in a thread.
+struct TlsServer {
+    addr: SocketAddr,
+    shutdown: ShutdownHandle,
+    thread: Option<thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TlsServer {
+    fn start(pki: &TestPki, config: Config) -> TlsServer {
+        let server = Server::bind("127.0.0.1:0")
+            .unwrap()
+            .threads(1)
+            .config(config)
+            .tls(server_tls(pki));
+        let addr = server.local_addr();
+        let shutdown = server.shutdown_handle();
+        let thread = thread::spawn(move || server.run(|| Echo));
+        TlsServer {
+            addr,
+            shutdown,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("wss://localhost:{}{path}", self.addr.port())
+    }
+
+    fn stop(mut self) {
+        self.shutdown.shutdown();
+        let thread = self.thread.take().unwrap();
+        join_within(thread, JOIN_TIMEOUT).expect("server loop returns Ok");
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        self.shutdown.shutdown();
+    }
+}
+
+fn echo_binary(ws: &mut ws_std::WebSocket<ws_std::MaybeTlsStream>, payload: &[u8]) {
+    ws.send_binary(payload).unwrap();
+    match ws.recv().unwrap() {
+        Message::Binary(echo) => assert!(echo == payload, "{} B echo differs", payload.len()),
+        other => panic!(
+            "{} B: expected binary, got {:?}",
+            payload.len(),
+            other.kind()
+        ),
+    }
+}
+
+#[test]
+fn a_ws_std_wss_client_echoes_one_byte_to_sixteen_mebibytes_with_compression() {
+    let pki = pki();
+    let server = TlsServer::start(&pki, config().max_message_size(32 << 20));
+    let mut ws = std_client(&pki, &server.url("/echo"));
+    let tls = ws.get_ref().tls().expect("a TLS stream");
+    assert_eq!(tls.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert!(ws.compression().is_some(), "permessage-deflate negotiated");
+    for len in [1, 125, 126, 65_535, 65_536, 1 << 20, 16 << 20] {
+        echo_binary(&mut ws, &pattern(len));
+    }
+    ws.send_fragmented(MessageKind::Text, &[b"frag", b"men", b"ted"])
+        .unwrap();
+    assert_eq!(ws.recv().unwrap(), Message::Text("fragmented".into()));
+    ws.close().unwrap();
+    server.stop();
+}
+
+#[test]
+fn one_loop_serves_ws_and_wss_listeners_side_by_side() {
+    let pki = pki();
+    let tls = server_tls(&pki);
+    let (ready, started) = mpsc::channel();
+    let serving = thread::spawn(move || {
+        let mut event_loop = EventLoop::new(config(), Echo)?;
+        let plain = event_loop.listen("127.0.0.1:0".parse().unwrap())?;
+        let secure = event_loop.listen_tls("127.0.0.1:0".parse().unwrap(), tls)?;
+        let _ = ready.send((plain, secure, event_loop.shutdown_handle()));
+        event_loop.run()
+    });
+    let (plain, secure, shutdown) = started.recv_timeout(JOIN_TIMEOUT).expect("loop starts");
+    let mut ws = common::ws_client(&format!("ws://{plain}/"));
+    let mut wss = std_client(&pki, &format!("wss://localhost:{}/", secure.port()));
+    assert!(ws.get_ref().tls().is_none());
+    assert!(wss.get_ref().tls().is_some());
+    for round in 0..20 {
+        let message = format!("round {round}");
+        ws.send_text(&message).unwrap();
+        wss.send_text(&message).unwrap();
+        assert_eq!(ws.recv().unwrap(), Message::Text(message.clone()));
+        assert_eq!(wss.recv().unwrap(), Message::Text(message));
+    }
+    // Plain bytes to the TLS listener are not a WebSocket handshake.
+    let mut wrong = TcpStream::connect(secure).unwrap();
+    let request = ws_test_support::upgrade_request(secure, "/", "13", "");
+    wrong.write_all(request.as_bytes()).unwrap();
+    let mut head = [0u8; 5];
+    wrong.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let read = wrong.read(&mut head).unwrap_or(0);
+    assert!(
+        !head[..read].starts_with(b"HTTP/"),
+        "a TLS listener answered plain HTTP with HTTP"
+    );
+    ws.close().unwrap();
+    wss.close().unwrap();
+    shutdown.shutdown();
+    join_within(serving, JOIN_TIMEOUT).expect("loop returns Ok");
+}
+
+/// A client that is served while hostile ones are dealt with: an echo
+/// every few milliseconds, for `time`.
+fn keeps_being_served(pki: &TestPki, url: &str, time: Duration) -> usize {
+    let mut ws = std_client(pki, url);
+    let start = Instant::now();
+    let mut echoes = 0;
+    while start.elapsed() < time && echoes < 10_000 {
+        echo_binary(&mut ws, &pattern(100));
+        echoes += 1;
+        thread::sleep(Duration::from_millis(5));
+    }
+    ws.close().unwrap();
+    echoes
+}
+
+#[test]
+fn what_is_not_tls_or_stalls_in_it_is_closed_within_the_handshake_timeout() {
+    let pki = pki();
+    let server = TlsServer::start(&pki, config());
+    let addr = server.addr;
+    let url = server.url("/");
+    let served = {
+        let pki = pki.clone();
+        thread::spawn(move || keeps_being_served(&pki, &url, HANDSHAKE * 2))
+    };
+
+    // Garbage instead of a ClientHello.
+    let mut garbage = TcpStream::connect(addr).unwrap();
+    garbage.write_all(&[0xde; 64]).unwrap();
+    // A plain HTTP request to the TLS port.
+    let mut http = TcpStream::connect(addr).unwrap();
+    let request = ws_test_support::upgrade_request(addr, "/", "13", "");
+    http.write_all(request.as_bytes()).unwrap();
+    // A handshake that stalls: the start of a ClientHello record, then
+    // nothing.
+    let mut stalled = TcpStream::connect(addr).unwrap();
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .unwrap();
+    // A client that completes TLS and then says nothing.
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = rustls::ClientConnection::new(client_tls(&pki), name).unwrap();
+    let mut silent = rustls::StreamOwned::new(tls, TcpStream::connect(addr).unwrap());
+    silent.sock.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    while silent.conn.is_handshaking() {
+        silent
+            .conn
+            .complete_io(&mut silent.sock)
+            .expect("TLS handshake");
+    }
+
+    let started = Instant::now();
+    for (what, stream) in [
+        ("garbage", &mut garbage),
+        ("plain HTTP", &mut http),
+        ("stalled handshake", &mut stalled),
+    ] {
+        assert!(
+            sees_end_of_stream(stream, HANDSHAKE + IO_TIMEOUT),
+            "{what}: not closed"
+        );
+    }
+    // The silent one: the server's close_notify, then the end.
+    let mut sink = [0u8; 64];
+    let ended = loop {
+        match silent.read(&mut sink) {
+            Ok(0) => break true,
+            Ok(_) => {}
+            Err(err) => break err.kind() != std::io::ErrorKind::WouldBlock,
+        }
+        if started.elapsed() > HANDSHAKE + IO_TIMEOUT {
+            break false;
+        }
+    };
+    assert!(ended, "a client silent after TLS was not closed");
+    assert!(
+        started.elapsed() < HANDSHAKE + IO_TIMEOUT,
+        "closed only after {:?}",
+        started.elapsed()
+    );
+    let echoes = join_within(served, JOIN_TIMEOUT + HANDSHAKE * 2);
+    assert!(echoes >= 10, "the good client got only {echoes} echoes");
+    server.stop();
+}
+
+#[test]
+fn shutdown_says_1001_over_tls() {
+    let pki = pki();
+    let server = TlsServer::start(&pki, config());
+    let mut ws = std_client(&pki, &server.url("/"));
+    echo_binary(&mut ws, b"before");
+    server.shutdown.shutdown();
+    match ws.recv() {
+        Err(ws_std::Error::Closed { code, .. }) => assert_eq!(code, CloseCode::GOING_AWAY),
+        other => panic!("expected the 1001, got {other:?}"),
+    }
+    server.stop();
+}
+
+/// A client handler: on open sends `hello`, keeps the echo, closes, and
+/// shuts its loop down when the connection ends (or fails).
+struct Hello {
+    echo: mpsc::Sender<Result<String, String>>,
+}
+
+impl Handler for Hello {
+    type Data = ();
+
+    fn on_open(
+        &mut self,
+        ctx: &mut Context<'_, ()>,
+        id: ConnectionId,
+        _: &Opening<'_>,
+    ) -> Result<(), Refusal> {
+        ctx.send_text(id, "hello").unwrap();
+        Ok(())
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, message: MessageRef<'_>) {
+        let text = String::from_utf8_lossy(message.as_bytes()).into_owned();
+        let _ = self.echo.send(Ok(text));
+        let _ = ctx.close(id, CloseCode::NORMAL, "done");
+    }
+
+    fn on_close(&mut self, ctx: &mut Context<'_, ()>, _: ConnectionId, _: CloseCode, _: &str) {
+        ctx.shutdown();
+    }
+
+    fn on_error(&mut self, ctx: &mut Context<'_, ()>, _: ConnectionId, error: &Error) {
+        let _ = self.echo.send(Err(error.to_string()));
+        ctx.shutdown();
+    }
+}
+
+/// Run a ws-mio client loop that connects to `url` (at `addr`) with
+/// `config`; what its handler heard first.
+fn mio_client(config: Config, addr: SocketAddr, url: &str) -> Result<String, String> {
+    let (echo, heard) = mpsc::channel();
+    let mut event_loop = EventLoop::new(config, Hello { echo }).unwrap();
+    event_loop
+        .connect_to(addr, url)
+        .map_err(|err| err.to_string())?;
+    let start = Instant::now();
+    while !event_loop.is_finished() && start.elapsed() < IO_TIMEOUT * 2 {
+        event_loop.turn(Some(Duration::from_millis(50))).unwrap();
+    }
+    heard.try_recv().expect("the handler heard something")
+}
+
+/// A ws-std TLS echo server for one connection.
+fn std_tls_server(pki: &TestPki) -> (SocketAddr, thread::JoinHandle<()>) {
+    let server = ws_std::WsServer::bind_with_config("127.0.0.1:0", common::client_config())
+        .unwrap()
+        .with_tls(server_tls(pki));
+    let addr = server.local_addr().unwrap();
+    let serving = thread::spawn(move || {
+        let Ok(mut ws) = server.accept() else {
+            return;
+        };
+        while let Ok(message) = ws.recv() {
+            if ws.send(&message).is_err() {
+                return;
+            }
+        }
+    });
+    (addr, serving)
+}
+
+#[test]
+fn a_ws_mio_wss_client_talks_to_a_ws_std_wss_server() {
+    let pki = pki();
+    let (addr, serving) = std_tls_server(&pki);
+    let config = config().tls(client_tls(&pki));
+    let url = format!("wss://localhost:{}/", addr.port());
+    assert_eq!(mio_client(config, addr, &url), Ok("hello".into()));
+    join_within(serving, JOIN_TIMEOUT);
+}
+
+#[test]
+fn a_ws_mio_wss_client_refuses_an_untrusted_certificate() {
+    let pki = pki();
+    let (addr, serving) = std_tls_server(&pki);
+    // Trusts another CA.
+    let config = config().tls(client_tls(&TestPki::new(&["localhost"])));
+    let url = format!("wss://localhost:{}/", addr.port());
+    let error = mio_client(config, addr, &url).expect_err("refused");
+    assert!(
+        error.contains("certificate") || error.contains("UnknownIssuer"),
+        "{error}"
+    );
+    join_within(serving, JOIN_TIMEOUT);
+}
