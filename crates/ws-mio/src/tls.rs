@@ -201,6 +201,19 @@ pub(crate) fn accepted(tls: &ServerTls) -> io::Result<Box<TlsLayer>> {
     match *tls {}
 }
 
+/// An I/O error as the handler hears it: [`Error::Tls`](crate::Error::Tls)
+/// when it carries a TLS error (a certificate refused, an alert).
+pub(crate) fn error_of(err: io::Error) -> crate::Error {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        return crate::Error::Tls(tls.clone());
+    }
+    crate::Error::Io(err)
+}
+
 /// A socket read, through the TLS layer if there is one.
 pub(crate) fn read(
     tls: &mut Option<Box<TlsLayer>>,

@@ -308,6 +308,8 @@ fn connect_to_refuses_a_url_that_is_not_ws_without_dialing() {
     assert_eq!(client.connection_count(), 0);
 }
 
+/// Without TLS, `wss://` is refused (with it: `tests/tls.rs`).
+#[cfg(not(feature = "tls"))]
 #[test]
 fn a_wss_url_is_refused_rather_than_dialled_in_plain_text() {
     let mut client = EventLoop::new(config(), Hello::default()).expect("client loop");

@@ -344,8 +344,28 @@ fn a_ws_mio_wss_client_refuses_an_untrusted_certificate() {
     let url = format!("wss://localhost:{}/", addr.port());
     let error = mio_client(config, addr, &url).expect_err("refused");
     assert!(
-        error.contains("certificate") || error.contains("UnknownIssuer"),
+        error.starts_with("TLS: ") && error.contains("UnknownIssuer"),
         "{error}"
     );
     join_within(serving, JOIN_TIMEOUT);
+}
+
+#[test]
+fn a_wss_url_is_dialled_with_tls_never_in_plain_text() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let mut first = [0u8; 3];
+        tcp.read_exact(&mut first).unwrap();
+        first
+    });
+    let pki = pki();
+    let url = format!("wss://localhost:{}/", addr.port());
+    // The peer hangs up after the first bytes: the connect fails.
+    assert!(mio_client(config().tls(client_tls(&pki)), addr, &url).is_err());
+    // A TLS handshake record (22), TLS 1.x: not `GET`.
+    let first = join_within(peer, JOIN_TIMEOUT);
+    assert_eq!(&first[..2], &[0x16, 0x03], "{first:?}");
 }

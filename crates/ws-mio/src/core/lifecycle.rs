@@ -118,7 +118,8 @@ impl<D> Core<D> {
             let error = Error::Io(err);
             self.events.push_back(Event::Error { id, error });
         } else {
-            self.report_failed_connect(index, Error::Io(err));
+            // A client's TLS failure (a certificate refused) says so.
+            self.report_failed_connect(index, crate::tls::error_of(err));
         }
         self.remove(index);
     }
