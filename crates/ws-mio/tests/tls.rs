@@ -242,6 +242,41 @@ fn what_is_not_tls_or_stalls_in_it_is_closed_within_the_handshake_timeout() {
     server.stop();
 }
 
+/// A TLS client by hand (rustls over a blocking socket), for what a
+/// WebSocket client library hides: the TLS close.
+fn raw_tls(
+    pki: &TestPki,
+    addr: SocketAddr,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = rustls::ClientConnection::new(client_tls(pki), name).unwrap();
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    rustls::StreamOwned::new(tls, tcp)
+}
+
+#[test]
+fn shutdown_sends_1001_then_close_notify() {
+    let pki = pki();
+    let server = TlsServer::start(&pki, config());
+    let mut tls = raw_tls(&pki, server.addr);
+    let request = ws_test_support::upgrade_request(server.addr, "/", "13", "");
+    tls.write_all(request.as_bytes()).unwrap();
+    let head = ws_test_support::read_http_head(&mut tls).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    server.shutdown.shutdown();
+    let close = common::read_frame(&mut tls).unwrap();
+    assert_eq!(close.opcode, 0x8);
+    assert_eq!(&close.payload[..2], &1001u16.to_be_bytes());
+    let reply = ws_test_support::client_frame(ws_proto::OpCode::Close, true, &close.payload[..2]);
+    tls.write_all(&reply).unwrap();
+    // The server's TLS close: a clean end (`Ok(0)`), not a truncation
+    // (`UnexpectedEof`).
+    let mut rest = [0u8; 16];
+    assert_eq!(tls.read(&mut rest).unwrap(), 0, "close_notify expected");
+    server.stop();
+}
+
 #[test]
 fn shutdown_says_1001_over_tls() {
     let pki = pki();
