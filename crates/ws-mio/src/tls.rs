@@ -1,17 +1,34 @@
 //! `wss://` inside the loop (feature `tls`, on by default): rustls's
 //! record layer between a connection's socket and the WebSocket bytes.
 //!
-//! A connection with TLS holds a [`TlsLayer`] (boxed, so a plain
-//! connection pays one pointer-sized `None`, checked once per read and
-//! write). Reading pulls records with `read_tls`, decrypts them with
+//! ```no_run
+//! use ws_mio::{Config, Echo, EventLoop};
+//!
+//! let cert = std::fs::read("cert.pem")?;
+//! let key = std::fs::read("key.pem")?;
+//! let tls = ws_mio::tls::server_config(&cert, &key)?;
+//! let mut event_loop = EventLoop::new(Config::default(), Echo)?;
+//! event_loop.listen("127.0.0.1:9002".parse()?)?; // ws://
+//! event_loop.listen_tls("127.0.0.1:9443".parse()?, tls)?; // wss://
+//! event_loop.run()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A connection with TLS holds its rustls connection in a box, so a
+//! plain connection pays one pointer-sized `None`, checked once per read
+//! and write. Reading pulls records with `read_tls`, decrypts them with
 //! `process_new_packets` and hands the plaintext on; writing encrypts
 //! with `writer().write` and sends with `write_tls`. The TLS handshake
 //! happens on the way, within the connection's opening-handshake
 //! deadline, since the WebSocket handshake cannot start before it ends.
+//! The bytes rustls holds count towards the connection's outgoing queue
+//! (backpressure, the stall timeout); a connection that ends sends TLS's
+//! `close_notify` (after the WebSocket close, when there is one).
 //!
 //! The configuration (crypto provider, ALPN `http/1.1`, trusted roots,
-//! certificates from PEM) is ws-proto's, re-exported here: see
-//! [`server_config`] and [`client_config_trusting`].
+//! certificates from PEM) is ws-proto's (`ws_proto::tls`), re-exported
+//! here: [`server_config`] for a listener, [`client_config_trusting`]
+//! or [`default_client_config`] for [`Config::tls`](crate::Config::tls).
 
 use std::io::{self, Read, Write};
 
