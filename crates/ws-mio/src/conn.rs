@@ -104,7 +104,6 @@ pub(crate) struct Conn<D> {
 impl<D> Conn<D> {
     pub(crate) fn new(
         stream: TcpStream,
-        tls: Option<Box<TlsLayer>>,
         generation: u32,
         phase: Phase,
         proto: Connection<LoopMask>,
@@ -114,7 +113,7 @@ impl<D> Conn<D> {
     ) -> Self {
         Conn {
             stream,
-            tls,
+            tls: None,
             generation,
             phase,
             proto,

@@ -207,7 +207,7 @@ pub(crate) type ServerTls = std::sync::Arc<rustls::ServerConfig>;
 
 /// Without the feature `tls` no listener has TLS.
 #[cfg(not(feature = "tls"))]
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum ServerTls {}
 
 /// The layer of a connection accepted by a listener with `tls`.

@@ -101,9 +101,8 @@ impl<D> Core<D> {
             .with_budget(&self.config.session.memory_budget);
         let now = Instant::now();
         let clock = now.saturating_duration_since(self.origin);
-        let conn = Conn::new(
+        let mut conn = Conn::new(
             stream,
-            tls,
             self.next_generation,
             phase,
             proto,
@@ -111,6 +110,7 @@ impl<D> Core<D> {
             now,
             clock,
         );
+        conn.tls = tls;
         entry.insert(conn);
         self.arm(index);
         Ok(index)
