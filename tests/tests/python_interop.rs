@@ -157,3 +157,21 @@ fn python_client_and_ws_std_wss_server_agree_with_compression() {
     ]));
     server.stop();
 }
+
+#[test]
+#[ignore = "needs python3 with websockets 15 (pip install websockets==15.0.1); CI runs it"]
+fn python_client_and_ws_mio_wss_server_agree_with_compression() {
+    require_python();
+    let pki = TestPki::new(&["localhost"]);
+    let files = pki.write();
+    let tls = ws_mio::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+    let server = EchoServer::ws_mio_tls(ws_mio::Config::default(), tls);
+    let ca = files.ca();
+    assert_python_client_report(&python_client_with(&[
+        "client",
+        &server.url,
+        "--ca",
+        path(&ca),
+    ]));
+    server.stop();
+}
