@@ -404,3 +404,100 @@ fn a_wss_url_is_dialled_with_tls_never_in_plain_text() {
     let first = join_within(peer, JOIN_TIMEOUT);
     assert_eq!(&first[..2], &[0x16, 0x03], "{first:?}");
 }
+
+/// Size of each message the [`Filler`] queues (its first four bytes
+/// number it).
+const MESSAGE: usize = 4000;
+
+/// On the client's first message, queue numbered messages until the
+/// queue refuses one; record how many.
+struct Filler {
+    queued: mpsc::Sender<usize>,
+}
+
+impl Handler for Filler {
+    type Data = ();
+
+    fn on_open(
+        &mut self,
+        _: &mut Context<'_, ()>,
+        _: ConnectionId,
+        _: &Opening<'_>,
+    ) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, _: MessageRef<'_>) {
+        let mut payload = vec![0u8; MESSAGE];
+        // Bounded: the queue refuses after `max_outgoing` bytes.
+        for n in 0u32..100_000 {
+            payload[..4].copy_from_slice(&n.to_be_bytes());
+            if ctx.send(id, MessageRef::Binary(&payload)).is_err() {
+                let _ = self.queued.send(n as usize);
+                return;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_slow_tls_reader_gets_a_full_queue_in_order_then_the_1001() {
+    let pki = pki();
+    let (queued, filled) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .threads(1)
+        .config(
+            config()
+                .compression(None)
+                .stall_timeout(Duration::from_secs(5)),
+        )
+        .tls(server_tls(&pki));
+    let addr = server.local_addr();
+    let shutdown = server.shutdown_handle();
+    let serving = thread::spawn(move || {
+        server.run(move || Filler {
+            queued: queued.clone(),
+        })
+    });
+    // A small receive buffer: the server's writes (and rustls's records)
+    // wait on the socket.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect_timeout(&addr.into(), IO_TIMEOUT).unwrap();
+    let tcp: TcpStream = socket.into();
+    tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(client_tls(&pki), name).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let request = ws_test_support::upgrade_request(addr, "/", "13", "");
+    tls.write_all(request.as_bytes()).unwrap();
+    let head = ws_test_support::read_http_head(&mut tls).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let go = ws_test_support::client_frame(ws_proto::OpCode::Binary, true, b"go");
+    tls.write_all(&go).unwrap();
+    let expected = filled.recv_timeout(IO_TIMEOUT).expect("the queue filled");
+    assert!(expected > 100, "only {expected} messages filled the queue");
+    // The queue, rustls's records included, stays under its bound plus
+    // one message.
+    assert!(
+        expected * MESSAGE <= (1 << 20) + MESSAGE,
+        "{expected} messages queued"
+    );
+    thread::sleep(Duration::from_millis(200));
+    shutdown.shutdown();
+    for n in 0..expected {
+        if n % 64 == 0 {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let frame = common::read_frame(&mut tls).unwrap_or_else(|err| panic!("message {n}: {err}"));
+        assert_eq!(frame.opcode, 0x2, "message {n} is not binary");
+        assert_eq!(frame.payload.len(), MESSAGE);
+        assert_eq!(frame.payload[..4], (n as u32).to_be_bytes(), "out of order");
+    }
+    let close = common::read_frame(&mut tls).expect("the close after the messages");
+    assert_eq!(close.close_code(), 1001);
+    let reply = ws_test_support::client_frame(ws_proto::OpCode::Close, true, &close.payload[..2]);
+    tls.write_all(&reply).unwrap();
+    join_within(serving, JOIN_TIMEOUT).expect("server loop returns Ok");
+}
