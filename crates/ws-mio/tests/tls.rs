@@ -10,16 +10,17 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{config, join_within, sees_end_of_stream, IO_TIMEOUT, JOIN_TIMEOUT};
-use ws_mio::tls::rustls;
-use ws_mio::{
-    CloseCode, Config, ConnectionId, Context, Echo, Error, EventLoop, Handler, MessageRef, Opening,
-    Refusal, Server, ShutdownHandle,
+use common::{
+    config, join_within, reads_all_then_going_away, sees_end_of_stream, shutdown_config,
+    turn_until, Filler, Hello, IO_TIMEOUT, JOIN_TIMEOUT, MESSAGE,
 };
+use ws_mio::tls::rustls;
+use ws_mio::{CloseCode, Config, Echo, EventLoop, Server, ShutdownHandle};
 use ws_std::{Message, MessageKind};
 use ws_test_support::{pattern, TestPki};
 
@@ -291,54 +292,24 @@ fn shutdown_says_1001_over_tls() {
     server.stop();
 }
 
-/// A client handler: on open sends `hello`, keeps the echo, closes, and
-/// shuts its loop down when the connection ends (or fails).
-struct Hello {
-    echo: mpsc::Sender<Result<String, String>>,
-}
-
-impl Handler for Hello {
-    type Data = ();
-
-    fn on_open(
-        &mut self,
-        ctx: &mut Context<'_, ()>,
-        id: ConnectionId,
-        _: &Opening<'_>,
-    ) -> Result<(), Refusal> {
-        ctx.send_text(id, "hello").unwrap();
-        Ok(())
-    }
-
-    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, message: MessageRef<'_>) {
-        let text = String::from_utf8_lossy(message.as_bytes()).into_owned();
-        let _ = self.echo.send(Ok(text));
-        let _ = ctx.close(id, CloseCode::NORMAL, "done");
-    }
-
-    fn on_close(&mut self, ctx: &mut Context<'_, ()>, _: ConnectionId, _: CloseCode, _: &str) {
-        ctx.shutdown();
-    }
-
-    fn on_error(&mut self, ctx: &mut Context<'_, ()>, _: ConnectionId, error: &Error) {
-        let _ = self.echo.send(Err(error.to_string()));
-        ctx.shutdown();
-    }
-}
-
 /// Run a ws-mio client loop that connects to `url` (at `addr`) with
-/// `config`; what its handler heard first.
+/// `config` and says hello: the echo, or the first error its handler
+/// heard.
 fn mio_client(config: Config, addr: SocketAddr, url: &str) -> Result<String, String> {
-    let (echo, heard) = mpsc::channel();
-    let mut event_loop = EventLoop::new(config, Hello { echo }).unwrap();
+    let mut event_loop = EventLoop::new(config, Hello::default()).unwrap();
     event_loop
         .connect_to(addr, url)
         .map_err(|err| err.to_string())?;
-    let start = Instant::now();
-    while !event_loop.is_finished() && start.elapsed() < IO_TIMEOUT * 2 {
-        event_loop.turn(Some(Duration::from_millis(50))).unwrap();
+    turn_until(&mut event_loop, IO_TIMEOUT * 2, |event_loop| {
+        let hello = event_loop.handler();
+        hello.echo.is_some() || !hello.errors.is_empty()
+    });
+    let hello = event_loop.handler();
+    match (hello.echo.take(), hello.errors.first()) {
+        (Some(echo), None) => Ok(echo),
+        (_, Some(error)) => Err(error.clone()),
+        (None, None) => panic!("the client heard nothing"),
     }
-    heard.try_recv().expect("the handler heard something")
 }
 
 /// A ws-std TLS echo server for one connection.
@@ -405,59 +376,21 @@ fn a_wss_url_is_dialled_with_tls_never_in_plain_text() {
     assert_eq!(&first[..2], &[0x16, 0x03], "{first:?}");
 }
 
-/// Size of each message the [`Filler`] queues (its first four bytes
-/// number it).
-const MESSAGE: usize = 4000;
-
-/// On the client's first message, queue numbered messages until the
-/// queue refuses one; record how many.
-struct Filler {
-    queued: mpsc::Sender<usize>,
-}
-
-impl Handler for Filler {
-    type Data = ();
-
-    fn on_open(
-        &mut self,
-        _: &mut Context<'_, ()>,
-        _: ConnectionId,
-        _: &Opening<'_>,
-    ) -> Result<(), Refusal> {
-        Ok(())
-    }
-
-    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, _: MessageRef<'_>) {
-        let mut payload = vec![0u8; MESSAGE];
-        // Bounded: the queue refuses after `max_outgoing` bytes.
-        for n in 0u32..100_000 {
-            payload[..4].copy_from_slice(&n.to_be_bytes());
-            if ctx.send(id, MessageRef::Binary(&payload)).is_err() {
-                let _ = self.queued.send(n as usize);
-                return;
-            }
-        }
-    }
-}
-
 #[test]
 fn a_slow_tls_reader_gets_a_full_queue_in_order_then_the_1001() {
     let pki = pki();
-    let (queued, filled) = mpsc::channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&queued);
     let server = Server::bind("127.0.0.1:0")
         .unwrap()
         .threads(1)
-        .config(
-            config()
-                .compression(None)
-                .stall_timeout(Duration::from_secs(5)),
-        )
+        .config(shutdown_config())
         .tls(server_tls(&pki));
     let addr = server.local_addr();
-    let shutdown = server.shutdown_handle();
     let serving = thread::spawn(move || {
         server.run(move || Filler {
-            queued: queued.clone(),
+            queued: Arc::clone(&counter),
+            shutdown_here: true,
         })
     });
     // A small receive buffer: the server's writes (and rustls's records)
@@ -476,28 +409,11 @@ fn a_slow_tls_reader_gets_a_full_queue_in_order_then_the_1001() {
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     let go = ws_test_support::client_frame(ws_proto::OpCode::Binary, true, b"go");
     tls.write_all(&go).unwrap();
-    let expected = filled.recv_timeout(IO_TIMEOUT).expect("the queue filled");
-    assert!(expected > 100, "only {expected} messages filled the queue");
-    // The queue, rustls's records included, stays under its bound plus
+    reads_all_then_going_away(&mut tls, &queued);
+    // The queue, rustls's records included, stayed under its bound plus
     // one message.
-    assert!(
-        expected * MESSAGE <= (1 << 20) + MESSAGE,
-        "{expected} messages queued"
-    );
-    thread::sleep(Duration::from_millis(200));
-    shutdown.shutdown();
-    for n in 0..expected {
-        if n % 64 == 0 {
-            thread::sleep(Duration::from_millis(20));
-        }
-        let frame = common::read_frame(&mut tls).unwrap_or_else(|err| panic!("message {n}: {err}"));
-        assert_eq!(frame.opcode, 0x2, "message {n} is not binary");
-        assert_eq!(frame.payload.len(), MESSAGE);
-        assert_eq!(frame.payload[..4], (n as u32).to_be_bytes(), "out of order");
-    }
-    let close = common::read_frame(&mut tls).expect("the close after the messages");
-    assert_eq!(close.close_code(), 1001);
-    let reply = ws_test_support::client_frame(ws_proto::OpCode::Close, true, &close.payload[..2]);
-    tls.write_all(&reply).unwrap();
+    let max = shutdown_config().max_outgoing;
+    assert!(queued.load(Ordering::SeqCst) * MESSAGE <= max + MESSAGE);
+    drop(tls);
     join_within(serving, JOIN_TIMEOUT).expect("server loop returns Ok");
 }
