@@ -147,7 +147,15 @@ fn python_client_and_ws_std_wss_server_agree_with_compression() {
     let pki = TestPki::new(&["localhost"]);
     let files = pki.write();
     let tls = ws_std::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
-    let server = EchoServer::ws_std_tls(ws_std::Config::default(), tls);
+    python_wss_client_against(
+        EchoServer::ws_std_tls(ws_std::Config::default(), tls),
+        &files,
+    );
+}
+
+/// The Python client over `wss://`, trusting the test CA in `files`,
+/// against `server`: its report must be clean.
+fn python_wss_client_against(server: EchoServer, files: &PkiFiles) {
     let ca = files.ca();
     assert_python_client_report(&python_client_with(&[
         "client",
@@ -165,13 +173,8 @@ fn python_client_and_ws_mio_wss_server_agree_with_compression() {
     let pki = TestPki::new(&["localhost"]);
     let files = pki.write();
     let tls = ws_mio::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
-    let server = EchoServer::ws_mio_tls(ws_mio::Config::default(), tls);
-    let ca = files.ca();
-    assert_python_client_report(&python_client_with(&[
-        "client",
-        &server.url,
-        "--ca",
-        path(&ca),
-    ]));
-    server.stop();
+    python_wss_client_against(
+        EchoServer::ws_mio_tls(ws_mio::Config::default(), tls),
+        &files,
+    );
 }
