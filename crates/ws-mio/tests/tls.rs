@@ -341,19 +341,35 @@ fn a_ws_mio_wss_client_talks_to_a_ws_std_wss_server() {
     join_within(serving, JOIN_TIMEOUT);
 }
 
-#[test]
-fn a_ws_mio_wss_client_refuses_an_untrusted_certificate() {
-    let pki = pki();
-    let (addr, serving) = std_tls_server(&pki);
-    // Trusts another CA.
-    let config = config().tls(client_tls(&TestPki::new(&["localhost"])));
+/// What a ws-mio client trusting `trusted`'s CA heard connecting as
+/// `localhost` to a ws-std server with `served`'s certificate.
+fn mio_client_refusal(served: &TestPki, trusted: &TestPki) -> String {
+    let (addr, serving) = std_tls_server(served);
+    let config = config().tls(client_tls(trusted));
     let url = format!("wss://localhost:{}/", addr.port());
     let error = mio_client(config, addr, &url).expect_err("refused");
+    join_within(serving, JOIN_TIMEOUT);
     assert!(
-        error.starts_with("TLS: ") && error.contains("UnknownIssuer"),
+        error.starts_with("TLS: invalid peer certificate"),
         "{error}"
     );
-    join_within(serving, JOIN_TIMEOUT);
+    error.to_lowercase()
+}
+
+#[test]
+fn a_ws_mio_wss_client_refuses_an_untrusted_a_misnamed_and_an_expired_certificate_saying_which() {
+    let pki = pki();
+    let untrusted = mio_client_refusal(&pki, &TestPki::new(&["localhost"]));
+    assert!(untrusted.contains("unknownissuer"), "{untrusted}");
+    let misnamed = TestPki::new(&["example.com"]);
+    let error = mio_client_refusal(&misnamed, &misnamed);
+    assert!(
+        error.contains("notvalidforname") || error.contains("not valid for name"),
+        "{error}"
+    );
+    let expired = TestPki::expired(&["localhost"]);
+    let error = mio_client_refusal(&expired, &expired);
+    assert!(error.contains("expired"), "{error}");
 }
 
 #[test]
@@ -416,4 +432,60 @@ fn a_slow_tls_reader_gets_a_full_queue_in_order_then_the_1001() {
     assert!(queued.load(Ordering::SeqCst) * MESSAGE <= max + MESSAGE);
     drop(tls);
     join_within(serving, JOIN_TIMEOUT).expect("server loop returns Ok");
+}
+
+/// A TLS client that has upgraded to WebSocket by hand.
+fn raw_wss(
+    pki: &TestPki,
+    addr: SocketAddr,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let mut tls = raw_tls(pki, addr);
+    let request = ws_test_support::upgrade_request(addr, "/", "13", "");
+    tls.write_all(request.as_bytes()).unwrap();
+    let head = ws_test_support::read_http_head(&mut tls).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tls
+}
+
+#[test]
+fn a_flood_of_one_byte_tls_records_is_one_message_and_a_reset_mid_record_ends_only_its_connection()
+{
+    let pki = pki();
+    let server = TlsServer::start(&pki, config().compression(None));
+    // 4,000 records of one byte each: one 3,992-byte text message.
+    let mut flood = raw_wss(&pki, server.addr);
+    let text = "x".repeat(3992);
+    let frame = ws_test_support::client_frame(ws_proto::OpCode::Text, true, text.as_bytes());
+    for byte in &frame {
+        // Each write is a record of its own.
+        flood.write_all(std::slice::from_ref(byte)).unwrap();
+    }
+    let echo = common::read_frame(&mut flood).expect("the echo");
+    assert_eq!(echo.opcode, 0x1);
+    assert!(echo.payload == text.as_bytes(), "the echo differs");
+
+    // Half a record, then a reset.
+    let mut reset = raw_wss(&pki, server.addr);
+    let mut record = Vec::new();
+    reset.conn.writer().write_all(&frame).unwrap();
+    reset.conn.write_tls(&mut record).unwrap();
+    reset.sock.write_all(&record[..record.len() / 2]).unwrap();
+    socket2::SockRef::from(&reset.sock)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(reset);
+
+    // The loop goes on serving.
+    let mut ws = std_client(&pki, &server.url("/"));
+    echo_binary(&mut ws, b"still here");
+    flood
+        .write_all(&ws_test_support::client_frame(
+            ws_proto::OpCode::Text,
+            true,
+            b"again",
+        ))
+        .unwrap();
+    assert_eq!(common::read_frame(&mut flood).unwrap().payload, b"again");
+    ws.close().unwrap();
+    server.stop();
 }
