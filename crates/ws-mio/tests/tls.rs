@@ -489,3 +489,34 @@ fn a_flood_of_one_byte_tls_records_is_one_message_and_a_reset_mid_record_ends_on
     ws.close().unwrap();
     server.stop();
 }
+
+#[test]
+fn a_server_of_two_loops_serves_ws_and_wss_side_by_side() {
+    let pki = pki();
+    let mut server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .threads(2)
+        .config(config());
+    let secure = server.listen_tls("127.0.0.1:0", server_tls(&pki)).unwrap();
+    let plain = server.local_addr();
+    let shutdown = server.shutdown_handle();
+    let serving = thread::spawn(move || server.run(|| Echo));
+    // Several of each, so that both loops take some.
+    let mut clients: Vec<_> = (0..4)
+        .flat_map(|_| {
+            [
+                common::ws_client(&format!("ws://{plain}/")),
+                std_client(&pki, &format!("wss://localhost:{}/", secure.port())),
+            ]
+        })
+        .collect();
+    for (i, ws) in clients.iter_mut().enumerate() {
+        assert_eq!(ws.get_ref().tls().is_some(), i % 2 == 1);
+        echo_binary(ws, format!("client {i}").as_bytes());
+    }
+    for mut ws in clients {
+        ws.close().unwrap();
+    }
+    shutdown.shutdown();
+    join_within(serving, JOIN_TIMEOUT).expect("server returns Ok");
+}
