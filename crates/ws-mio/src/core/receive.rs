@@ -155,13 +155,15 @@ impl<D> Core<D> {
     ) -> io::Result<usize> {
         let cap = self.config.session.max_handshake_header;
         let conn = &mut self.conns[index];
-        if conn.inbuf.capacity() == 0 {
-            conn.inbuf = self.pool.take();
-        }
         let room = (cap + 1)
             .saturating_sub(conn.inbuf.len())
             .clamp(1, chunk.len());
         let read = conn.read_socket(&mut chunk[..room])?;
+        // A buffer only for bytes that came: a TLS handshake's records
+        // make the socket readable without any.
+        if conn.inbuf.capacity() == 0 && read > 0 {
+            conn.inbuf = self.pool.take();
+        }
         conn.inbuf.extend_from_slice(&chunk[..read]);
         Ok(read)
     }
