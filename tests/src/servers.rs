@@ -55,11 +55,36 @@ impl EchoServer {
 
     /// `ws_mio::Server` with one loop, `config` and the `Echo` handler.
     pub fn ws_mio(config: ws_mio::Config) -> EchoServer {
+        EchoServer::run_ws_mio(config, None)
+    }
+
+    /// [`ws_mio`](Self::ws_mio) serving `wss://` with `tls`; its URL
+    /// names the host `localhost`.
+    pub fn ws_mio_tls(
+        config: ws_mio::Config,
+        tls: std::sync::Arc<ws_mio::tls::rustls::ServerConfig>,
+    ) -> EchoServer {
+        EchoServer::run_ws_mio(config, Some(tls))
+    }
+
+    fn run_ws_mio(
+        config: ws_mio::Config,
+        tls: Option<std::sync::Arc<ws_mio::tls::rustls::ServerConfig>>,
+    ) -> EchoServer {
         let server = ws_mio::Server::bind("127.0.0.1:0")
             .expect("bind ws-mio")
             .threads(1)
             .config(config);
-        let url = format!("ws://{}/", server.local_addr());
+        let (server, url) = match tls {
+            Some(tls) => {
+                let url = format!("wss://localhost:{}/", server.local_addr().port());
+                (server.tls(tls), url)
+            }
+            None => {
+                let url = format!("ws://{}/", server.local_addr());
+                (server, url)
+            }
+        };
         let shutdown = server.shutdown_handle();
         EchoServer {
             url,

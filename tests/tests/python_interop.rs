@@ -147,7 +147,15 @@ fn python_client_and_ws_std_wss_server_agree_with_compression() {
     let pki = TestPki::new(&["localhost"]);
     let files = pki.write();
     let tls = ws_std::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
-    let server = EchoServer::ws_std_tls(ws_std::Config::default(), tls);
+    python_wss_client_against(
+        EchoServer::ws_std_tls(ws_std::Config::default(), tls),
+        &files,
+    );
+}
+
+/// The Python client over `wss://`, trusting the test CA in `files`,
+/// against `server`: its report must be clean.
+fn python_wss_client_against(server: EchoServer, files: &PkiFiles) {
     let ca = files.ca();
     assert_python_client_report(&python_client_with(&[
         "client",
@@ -196,4 +204,17 @@ fn ws_tokio_client_and_python_server_agree_with_compression() {
             .await
             .expect("the exchange took over 60 s");
     });
+}
+
+#[test]
+#[ignore = "needs python3 with websockets 15 (pip install websockets==15.0.1); CI runs it"]
+fn python_client_and_ws_mio_wss_server_agree_with_compression() {
+    require_python();
+    let pki = TestPki::new(&["localhost"]);
+    let files = pki.write();
+    let tls = ws_mio::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+    python_wss_client_against(
+        EchoServer::ws_mio_tls(ws_mio::Config::default(), tls),
+        &files,
+    );
 }

@@ -149,6 +149,17 @@ pub struct Config {
     /// `server_no_context_takeover` / `client_no_context_takeover`
     /// negotiated: up to about 300 KiB each). Default 10 s.
     pub release_compressor_after: Duration,
+    /// TLS of the loop's `wss://` client connections (feature `tls`):
+    /// `None` (the default) trusts what
+    /// [`tls::default_client_config`](crate::tls::default_client_config)
+    /// does (the machine's roots); set a rustls `ClientConfig` for a
+    /// private CA ([`tls::client_config_trusting`](crate::tls::client_config_trusting)),
+    /// client certificates or pinning. Servers take their TLS
+    /// configuration per listener instead
+    /// ([`EventLoop::listen_tls`](crate::EventLoop::listen_tls),
+    /// [`Server::tls`](crate::Server::tls)).
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 impl Default for Config {
@@ -166,6 +177,8 @@ impl Default for Config {
             max_pooled_buffers: 1024,
             nodelay: true,
             release_compressor_after: Duration::from_secs(10),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -216,6 +229,15 @@ impl Config {
         S: Into<String>,
     {
         self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets [`tls`](Self::tls), the TLS configuration of the loop's
+    /// `wss://` client connections. Feature `tls`.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls(mut self, config: std::sync::Arc<crate::tls::rustls::ClientConfig>) -> Self {
+        self.tls = Some(crate::tls::ClientTls(config));
         self
     }
 

@@ -1,6 +1,7 @@
 //! One connection of the event loop: its socket, protocol state, buffers
 //! and timers.
 
+use std::io;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -9,6 +10,8 @@ use ws_proto::mask::{MaskSource, OsMask};
 use ws_proto::session::Messages;
 use ws_proto::timer::TimerState;
 use ws_proto::Connection;
+
+use crate::tls::{self, TlsLayer};
 
 /// Masking for a connection of either role: servers never mask; a client
 /// draws keys from the OS (boxed, so server connections do not pay for
@@ -52,6 +55,9 @@ pub(crate) enum Phase {
 /// A connection and everything the loop keeps for it.
 pub(crate) struct Conn<D> {
     pub(crate) stream: TcpStream,
+    /// TLS between the socket and the WebSocket bytes (`wss://`); `None`
+    /// for a plain connection, which pays nothing more for it.
+    pub(crate) tls: Option<Box<TlsLayer>>,
     pub(crate) generation: u32,
     pub(crate) phase: Phase,
     pub(crate) proto: Connection<LoopMask>,
@@ -107,6 +113,7 @@ impl<D> Conn<D> {
     ) -> Self {
         Conn {
             stream,
+            tls: None,
             generation,
             phase,
             proto,
@@ -130,9 +137,29 @@ impl<D> Conn<D> {
         }
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued and not yet written, those rustls holds included.
     pub(crate) fn queued(&self) -> usize {
-        self.out.len() - self.out_pos
+        let tls = self.tls.as_ref().map_or(0, |tls| tls.buffered());
+        self.out.len() - self.out_pos + tls
+    }
+
+    /// Read from the socket (plaintext, through TLS if there is TLS).
+    pub(crate) fn read_socket(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        tls::read(&mut self.tls, &mut self.stream, buf)
+    }
+
+    /// Write `out[out_pos..]` to the socket (through TLS if there is TLS).
+    pub(crate) fn write_queued(&mut self) -> io::Result<usize> {
+        let pending = &self.out[self.out_pos..];
+        tls::write(&mut self.tls, &mut self.stream, pending)
+    }
+
+    /// Send what TLS holds (nothing to do without TLS).
+    pub(crate) fn flush_tls(&mut self) -> io::Result<()> {
+        match &mut self.tls {
+            None => Ok(()),
+            Some(tls) => tls.flush(&mut self.stream),
+        }
     }
 
     pub(crate) fn is_open(&self) -> bool {

@@ -39,6 +39,13 @@ pub enum Error {
     /// outgoing queue was full); it was dropped. The sender was told its
     /// send succeeded, so this is where it shows.
     Undelivered(SendError),
+    /// TLS failed (feature `tls`): the server's certificate was refused
+    /// (untrusted, expired, for another name), the peer sent an alert,
+    /// or rustls refused the configuration. A TLS failure on a socket
+    /// during a connection is an [`Error::Io`] of kind `InvalidData`
+    /// whose inner error is the [`rustls::Error`](crate::tls::rustls::Error).
+    #[cfg(feature = "tls")]
+    Tls(crate::tls::rustls::Error),
 }
 
 impl fmt::Display for Error {
@@ -56,6 +63,8 @@ impl fmt::Display for Error {
             Error::Undelivered(err) => {
                 write!(f, "a message from another loop was dropped: {err}")
             }
+            #[cfg(feature = "tls")]
+            Error::Tls(err) => write!(f, "TLS: {err}"),
         }
     }
 }
@@ -66,7 +75,22 @@ impl std::error::Error for Error {
             Error::Io(err) => Some(err),
             Error::Protocol(err) => Some(err),
             Error::Undelivered(err) => Some(err),
+            #[cfg(feature = "tls")]
+            Error::Tls(err) => Some(err),
             _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl From<crate::tls::TlsConfigError> for Error {
+    fn from(err: crate::tls::TlsConfigError) -> Self {
+        match err {
+            crate::tls::TlsConfigError::Rustls(err) => Error::Tls(err),
+            other => Error::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                other.to_string(),
+            )),
         }
     }
 }

@@ -71,6 +71,9 @@
 //!   [`Config`](Config#accepting-and-running-out-of-descriptors)).
 //! - Client connections: each one asked for with `connect` ends in
 //!   exactly one `on_open` or one `on_error` (see [`Handler::on_error`]).
+//! - `wss://` (feature `tls`, on by default): rustls inside the loop, for
+//!   listeners ([`EventLoop::listen_tls`], `Server::tls`) beside plain
+//!   ones and for clients (`Config::tls`); see the module [`tls`].
 //!
 //! # Configuration
 //! [`Config`] holds the settings every transport shares (limits, timers,
@@ -97,8 +100,12 @@
 //! # Examples
 //! Run them from the workspace root:
 //! - `echo_server`: the event-loop echo server on 127.0.0.1:9002, one loop
-//!   per core (`--threads N` to choose); Ctrl-C closes every connection
-//!   with 1001: `cargo run --release -p ws-mio --example echo_server`
+//!   per core (`--threads N` to choose; `--tls-cert FILE --tls-key FILE`
+//!   for `wss://`); Ctrl-C closes every connection with 1001:
+//!   `cargo run --release -p ws-mio --example echo_server`
+//! - `tls_idle_memory`: the server's memory per idle `wss://` connection
+//!   next to `ws://`:
+//!   `cargo run --release -p ws-mio --example tls_idle_memory -- [N]`
 //! - `chat`: a chat server on 127.0.0.1:9003 that sends every message to
 //!   every other client, whichever loop serves it:
 //!   `cargo run --release -p ws-mio --example chat`
@@ -141,6 +148,7 @@ mod mailbox;
 mod pool;
 mod server;
 mod shutdown;
+pub mod tls;
 
 pub use config::Config;
 pub use error::{Error, SendError};

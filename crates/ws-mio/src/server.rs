@@ -14,6 +14,7 @@ use crate::id::ConnectionId;
 use crate::listener::reuseport_listener;
 use crate::mailbox::PostOffice;
 use crate::shutdown::ShutdownHandle;
+use crate::tls::ServerTls;
 use ws_proto::handshake::Refusal;
 
 /// A WebSocket server: `threads` event loops, each with its own listener
@@ -35,26 +36,42 @@ use ws_proto::handshake::Refusal;
 /// ```
 #[derive(Debug)]
 pub struct Server {
-    listener: std::net::TcpListener,
-    addr: SocketAddr,
+    /// The address from `bind` first, then those from
+    /// [`listen_tls`](Self::listen_tls); every loop listens on each.
+    listeners: Vec<Listening>,
     config: Config,
     threads: usize,
     shutdown: ShutdownHandle,
+}
+
+/// One address the server listens on: the first loop's socket, and the
+/// TLS configuration for `wss://` (`None`: `ws://`).
+#[derive(Debug)]
+struct Listening {
+    addr: SocketAddr,
+    socket: std::net::TcpListener,
+    tls: Option<ServerTls>,
+}
+
+impl Listening {
+    /// Listen on `addr` (port 0 picks a free port).
+    fn bind(addr: impl ToSocketAddrs, tls: Option<ServerTls>) -> io::Result<Listening> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "address resolves to nothing")
+        })?;
+        let socket = reuseport_listener(addr)?;
+        let addr = socket.local_addr()?;
+        Ok(Listening { addr, socket, tls })
+    }
 }
 
 impl Server {
     /// Bind to `addr` (port 0 picks a free port) with the default
     /// [`Config`] and one loop per core.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
-        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "address resolves to nothing")
-        })?;
-        let listener = reuseport_listener(addr)?;
-        let addr = listener.local_addr()?;
         let threads = thread::available_parallelism().map_or(1, usize::from);
         Ok(Server {
-            listener,
-            addr,
+            listeners: vec![Listening::bind(addr, None)?],
             config: Config::default(),
             threads,
             shutdown: ShutdownHandle::new(),
@@ -74,9 +91,54 @@ impl Server {
         self
     }
 
-    /// The address the server listens on.
+    /// Serve `wss://` with this TLS configuration (see
+    /// [`tls::server_config`](crate::tls::server_config)) on the address
+    /// of [`bind`](Self::bind), instead of `ws://`. Feature `tls`. (To
+    /// serve both, add a `wss://` address with
+    /// [`listen_tls`](Self::listen_tls).)
+    ///
+    /// ```no_run
+    /// use ws_mio::{Echo, Server};
+    /// let cert = std::fs::read("cert.pem")?;
+    /// let key = std::fs::read("key.pem")?;
+    /// let tls = ws_mio::tls::server_config(&cert, &key)?;
+    /// Server::bind("127.0.0.1:9443")?.tls(tls).run(|| Echo)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<crate::tls::rustls::ServerConfig>) -> Self {
+        self.listeners[0].tls = Some(config);
+        self
+    }
+
+    /// Also serve `wss://` on `addr` (port 0 picks a free port) with this
+    /// TLS configuration, beside the address of [`bind`](Self::bind):
+    /// every loop serves both. Returns the bound address. Feature `tls`.
+    ///
+    /// ```no_run
+    /// use ws_mio::{Echo, Server};
+    /// let tls = ws_mio::tls::server_config(&std::fs::read("cert.pem")?, &std::fs::read("key.pem")?)?;
+    /// let mut server = Server::bind("127.0.0.1:9002")?; // ws://
+    /// server.listen_tls("127.0.0.1:9443", tls)?; // wss://
+    /// server.run(|| Echo)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn listen_tls(
+        &mut self,
+        addr: impl ToSocketAddrs,
+        config: Arc<crate::tls::rustls::ServerConfig>,
+    ) -> io::Result<SocketAddr> {
+        let listening = Listening::bind(addr, Some(config))?;
+        let addr = listening.addr;
+        self.listeners.push(listening);
+        Ok(addr)
+    }
+
+    /// The address the server listens on (the one of
+    /// [`bind`](Self::bind)).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.listeners[0].addr
     }
 
     /// A handle that shuts every loop down from any thread.
@@ -98,7 +160,12 @@ impl Server {
             .then(|| Arc::new(PostOffice::new(self.threads, self.config.max_mailbox)));
         let mut workers = Vec::new();
         for home in 1..self.threads {
-            let listener = reuseport_listener(self.addr)?;
+            // Each loop its own socket on every address (SO_REUSEPORT).
+            let listeners = self
+                .listeners
+                .iter()
+                .map(|listening| Ok((reuseport_listener(listening.addr)?, listening.tls.clone())))
+                .collect::<io::Result<Vec<_>>>()?;
             let config = self.config.clone();
             let shutdown = self.shutdown.clone();
             let new_handler = Arc::clone(&new_handler);
@@ -108,13 +175,18 @@ impl Server {
                     .name("ws-mio".into())
                     .spawn(move || {
                         let office = office.map(|office| (office, home));
-                        serve(listener, config, &shutdown, office, new_handler())
+                        serve(listeners, config, &shutdown, office, new_handler())
                     })?,
             );
         }
         let office = office.map(|office| (office, 0));
+        let listeners = self
+            .listeners
+            .into_iter()
+            .map(|listening| (listening.socket, listening.tls))
+            .collect();
         let result = serve(
-            self.listener,
+            listeners,
             self.config,
             &self.shutdown,
             office,
@@ -136,7 +208,7 @@ impl Server {
 /// Run one loop of a server: loop `home` of those sharing `office`, if
 /// there are several.
 fn serve<H: Handler>(
-    listener: std::net::TcpListener,
+    listeners: Vec<(std::net::TcpListener, Option<ServerTls>)>,
     config: Config,
     shutdown: &ShutdownHandle,
     office: Option<(Arc<PostOffice>, usize)>,
@@ -148,7 +220,9 @@ fn serve<H: Handler>(
         let home = u16::try_from(home).map_err(io::Error::other)?;
         event_loop.join_office(office, home);
     }
-    event_loop.add_listener(listener)?;
+    for (listener, tls) in listeners {
+        event_loop.add(listener, tls)?;
+    }
     event_loop.run()
 }
 

@@ -5,9 +5,11 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{client_config, config, join_within, lock, Recorder, Running, JOIN_TIMEOUT};
+use common::{
+    client_config, config, join_within, lock, turn_until, Hello, Recorder, Running, JOIN_TIMEOUT,
+};
 use ws_mio::{
     CloseCode, ConnectionId, Context, Error, EventLoop, Handler, Message, MessageRef, Opening,
     Refusal,
@@ -154,24 +156,6 @@ impl Handler for MioClient {
     }
 }
 
-/// Turn `event_loop` until `done` or `limit` passes.
-fn turn_until<H: Handler>(
-    event_loop: &mut EventLoop<H>,
-    limit: Duration,
-    mut done: impl FnMut(&mut EventLoop<H>) -> bool,
-) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        event_loop
-            .turn(Some(Duration::from_millis(10)))
-            .expect("turn");
-        if done(event_loop) {
-            return true;
-        }
-    }
-    false
-}
-
 #[test]
 fn ws_mio_client_on_ws_std_server_echoes_negotiates_and_sees_the_servers_close() {
     let server = ws_std::WsServer::bind_with_config(
@@ -221,38 +205,6 @@ fn ws_mio_client_on_ws_std_server_echoes_negotiates_and_sees_the_servers_close()
         assert!(log.wrong.is_empty(), "{:?}", log.wrong);
     }
     join_within(serving, JOIN_TIMEOUT).expect("run_echo returns Ok");
-}
-
-/// Client side of the `connect_to` test: says hello on open, records the
-/// echo and the errors.
-#[derive(Default)]
-struct Hello {
-    echo: Option<String>,
-    errors: Vec<String>,
-}
-
-impl Handler for Hello {
-    type Data = ();
-
-    fn on_open(
-        &mut self,
-        ctx: &mut Context<'_, ()>,
-        id: ConnectionId,
-        _: &Opening<'_>,
-    ) -> Result<(), Refusal> {
-        if let Err(err) = ctx.send(id, Message::Text("hello".into()).as_ref()) {
-            self.errors.push(format!("send: {err}"));
-        }
-        Ok(())
-    }
-
-    fn on_message(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, message: MessageRef<'_>) {
-        self.echo = Some(String::from_utf8_lossy(message.as_bytes()).into_owned());
-    }
-
-    fn on_error(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, error: &Error) {
-        self.errors.push(error.to_string());
-    }
 }
 
 #[test]
@@ -308,6 +260,8 @@ fn connect_to_refuses_a_url_that_is_not_ws_without_dialing() {
     assert_eq!(client.connection_count(), 0);
 }
 
+/// Without TLS, `wss://` is refused (with it: `tests/tls.rs`).
+#[cfg(not(feature = "tls"))]
 #[test]
 fn a_wss_url_is_refused_rather_than_dialled_in_plain_text() {
     let mut client = EventLoop::new(config(), Hello::default()).expect("client loop");

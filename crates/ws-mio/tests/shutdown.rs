@@ -5,100 +5,16 @@
 mod common;
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{config, read_frame, slow_client, Running, IO_TIMEOUT};
-use ws_mio::{
-    CloseCode, Config, ConnectionId, Context, Handler, MessageRef, Opening, Refusal, SendError,
+use common::{
+    config, read_frame, reads_all_then_going_away, shutdown_config, slow_client, Filler, Running,
+    IO_TIMEOUT,
 };
 use ws_proto::OpCode;
-
-/// Size of each queued message (its first four bytes number it).
-const MESSAGE: usize = 4000;
-
-/// On the client's first message, queue numbered messages until the
-/// queue is full; record how many, then shut down from the handler or
-/// leave that to the test.
-struct Filler {
-    queued: Arc<AtomicUsize>,
-    shutdown_here: bool,
-}
-
-impl Handler for Filler {
-    type Data = ();
-
-    fn on_open(
-        &mut self,
-        _: &mut Context<'_, ()>,
-        _: ConnectionId,
-        _: &Opening<'_>,
-    ) -> Result<(), Refusal> {
-        Ok(())
-    }
-
-    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, _: MessageRef<'_>) {
-        let mut payload = vec![0u8; MESSAGE];
-        // Bounded: the queue refuses after `max_outgoing` bytes.
-        for n in 0u32..100_000 {
-            payload[..4].copy_from_slice(&n.to_be_bytes());
-            match ctx.send(id, MessageRef::Binary(&payload)) {
-                Ok(()) => {}
-                Err(SendError::QueueFull) => {
-                    self.queued.store(n as usize, Ordering::SeqCst);
-                    break;
-                }
-                Err(err) => panic!("send {n}: {err}"),
-            }
-        }
-        if self.shutdown_here {
-            ctx.shutdown();
-        }
-    }
-
-    fn on_close(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, _: CloseCode, _: &str) {}
-}
-
-/// A close timeout far shorter than the time the client takes to read
-/// the queue.
-fn shutdown_config() -> Config {
-    config()
-        .max_outgoing(8 << 20)
-        .close_timeout(Some(Duration::from_millis(300)))
-        .stall_timeout(Duration::from_secs(5))
-        .compression(None)
-}
-
-/// Read slowly (pausing well under the close timeout, taking several
-/// close timeouts in all): every queued message arrives, in order, and
-/// then the 1001.
-fn reads_all_then_going_away(stream: &mut TcpStream, queued: &AtomicUsize) {
-    assert!(common::wait_until(IO_TIMEOUT, || queued
-        .load(Ordering::SeqCst)
-        > 0));
-    let started = Instant::now();
-    let expected = queued.load(Ordering::SeqCst);
-    assert!(expected > 100, "only {expected} messages filled the queue");
-    for n in 0..expected {
-        if n % 64 == 0 {
-            thread::sleep(Duration::from_millis(40));
-        }
-        let frame = read_frame(stream).unwrap_or_else(|err| panic!("message {n}: {err}"));
-        assert_eq!(frame.opcode, 0x2, "message {n} is not binary");
-        assert_eq!(frame.payload.len(), MESSAGE);
-        assert_eq!(frame.payload[..4], (n as u32).to_be_bytes(), "out of order");
-    }
-    let close = read_frame(stream).expect("the close after the messages");
-    assert_eq!(close.opcode, 0x8, "a close follows the {expected} messages");
-    assert_eq!(close.close_code(), 1001);
-    assert!(
-        started.elapsed() > 2 * shutdown_config().session.timers.close.unwrap(),
-        "the client read faster than the test means it to"
-    );
-}
 
 #[test]
 fn context_shutdown_delivers_a_full_queue_before_1001() {

@@ -92,6 +92,11 @@
 //! - `deflate`: `std`, plus `deflate::PerMessageDeflate`, the
 //!   permessage-deflate codec (on the pure-Rust `zlib-rs`). Its negotiation,
 //!   the rest of [`deflate`], needs no feature.
+//! - `rustls`: `std`, plus `tls`, the rustls configuration both
+//!   transports use for `wss://` (crypto provider, ALPN, trusted roots,
+//!   server certificates from PEM, `TlsConfigError`).
+//! - `webpki-roots`: `rustls`, and `tls::default_client_config` trusts
+//!   Mozilla's roots built into the program instead of the machine's.
 //!
 //! # The Vais `std/websocket` API
 //! The workspace implements the API of the Vais language's `std/websocket`
@@ -137,6 +142,8 @@ pub mod message;
 #[cfg(feature = "alloc")]
 pub mod session;
 pub mod timer;
+#[cfg(feature = "rustls")]
+pub mod tls;
 #[cfg(feature = "alloc")]
 pub mod url;
 pub mod utf8;

@@ -28,6 +28,10 @@ fn main() {
          127.0.0.1:9443 --tls-cert {dir}/cert.pem --tls-key {dir}/key.pem"
     );
     println!(
+        "  (or the event-loop server: cargo run --release -p ws-mio --example echo_server -- \
+         127.0.0.1:9443 --tls-cert {dir}/cert.pem --tls-key {dir}/key.pem)"
+    );
+    println!(
         "  cargo run --release -p ws-std --example client -- \
          wss://localhost:9443/ hello --ca {dir}/ca.pem"
     );

@@ -29,15 +29,13 @@
 
 use std::io::{self, Read, Write};
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 pub use rustls;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::{
-    ClientConfig, ClientConnection, ConnectionCommon, RootCertStore, ServerConfig,
-    ServerConnection, SideData, StreamOwned,
+    ClientConfig, ClientConnection, ConnectionCommon, ServerConfig, ServerConnection, SideData,
+    StreamOwned,
 };
 
 use std::time::Duration;
@@ -48,103 +46,36 @@ use crate::clock;
 use crate::error::{timed_out, Error, Result};
 use crate::stream::Stream;
 
-/// A `wss://` client's TLS settings: a rustls [`ClientConfig`] (trusted
-/// roots, client certificates, pinning: whatever rustls offers).
-/// Configurations compare equal when they are the same `Arc`.
-#[derive(Clone)]
-pub struct ClientTls(pub Arc<ClientConfig>);
+pub use ws_proto::tls::{ClientTls, TlsConfigError};
 
-impl PartialEq for ClientTls {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+/// A configuration error of ws-proto's `tls` as this crate's [`Error`]:
+/// rustls's as [`Error::Tls`], bad PEM as invalid data, no roots found
+/// as not found.
+impl From<TlsConfigError> for Error {
+    fn from(err: TlsConfigError) -> Self {
+        let kind = match err {
+            TlsConfigError::Rustls(err) => return Error::Tls(err),
+            TlsConfigError::NoRoots(_) => io::ErrorKind::NotFound,
+            _ => io::ErrorKind::InvalidData,
+        };
+        Error::Io(io::Error::new(kind, err.to_string()))
     }
-}
-
-impl Eq for ClientTls {}
-
-impl std::fmt::Debug for ClientTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("ClientTls").finish_non_exhaustive()
-    }
-}
-
-impl From<Arc<ClientConfig>> for ClientTls {
-    fn from(config: Arc<ClientConfig>) -> Self {
-        ClientTls(config)
-    }
-}
-
-/// The crypto provider: the process default if the program installed
-/// one, else rustls's `ring`.
-fn provider() -> Arc<CryptoProvider> {
-    CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
-}
-
-/// WebSockets upgrade HTTP/1.1 (RFC 6455 section 4.1); said in ALPN so
-/// a server that also speaks HTTP/2 answers in HTTP/1.1.
-fn alpn() -> Vec<Vec<u8>> {
-    vec![b"http/1.1".to_vec()]
-}
-
-fn client_config_with(roots: RootCertStore) -> Result<Arc<ClientConfig>> {
-    let mut config = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(Error::Tls)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = alpn();
-    Ok(Arc::new(config))
 }
 
 /// The client configuration `connect` uses for `wss://` when
 /// [`Config::tls`](crate::Config::tls) is not set: the machine's trusted
 /// root certificates (read once per process), or, with the feature
-/// `webpki-roots`, Mozilla's roots built into the program.
+/// `webpki-roots`, Mozilla's roots built into the program (see
+/// [`ws_proto::tls::default_client_config`]).
 pub fn default_client_config() -> Result<Arc<ClientConfig>> {
-    static DEFAULT: OnceLock<std::result::Result<Arc<ClientConfig>, String>> = OnceLock::new();
-    DEFAULT
-        .get_or_init(|| {
-            let roots = default_roots()?;
-            client_config_with(roots).map_err(|err| err.to_string())
-        })
-        .clone()
-        .map_err(|why| Error::Io(io::Error::new(io::ErrorKind::NotFound, why)))
-}
-
-#[cfg(feature = "webpki-roots")]
-fn default_roots() -> std::result::Result<RootCertStore, String> {
-    Ok(RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    })
-}
-
-#[cfg(not(feature = "webpki-roots"))]
-fn default_roots() -> std::result::Result<RootCertStore, String> {
-    let found = rustls_native_certs::load_native_certs();
-    let mut roots = RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        return Err(format!(
-            "no trusted root certificate found on this machine ({} error(s) reading them); \
-             install the system's CA certificates, build ws-std with the feature \
-             webpki-roots, or set Config::tls",
-            found.errors.len()
-        ));
-    }
-    Ok(roots)
+    Ok(ws_proto::tls::default_client_config()?)
 }
 
 /// A client configuration that trusts exactly the CA certificates in
 /// `ca_pem` (one or more PEM `CERTIFICATE` blocks): for a private CA, a
 /// test, or `--ca FILE`.
 pub fn client_config_trusting(ca_pem: &[u8]) -> Result<Arc<ClientConfig>> {
-    let mut roots = RootCertStore::empty();
-    for cert in certificates(ca_pem)? {
-        roots.add(cert).map_err(Error::Tls)?;
-    }
-    client_config_with(roots)
+    Ok(ws_proto::tls::client_config_trusting(ca_pem)?)
 }
 
 /// A server configuration from a PEM certificate chain (the server's
@@ -152,31 +83,7 @@ pub fn client_config_trusting(ca_pem: &[u8]) -> Result<Arc<ClientConfig>> {
 /// with ALPN `http/1.1`; the client's SNI is read but one certificate
 /// serves every name.
 pub fn server_config(cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<Arc<ServerConfig>> {
-    let chain = certificates(cert_chain_pem)?;
-    let key = PrivateKeyDer::from_pem_slice(key_pem)
-        .map_err(|err| invalid(format!("no private key in the key PEM: {err}")))?;
-    let mut config = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(Error::Tls)?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(Error::Tls)?;
-    config.alpn_protocols = alpn();
-    Ok(Arc::new(config))
-}
-
-fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|err| invalid(format!("bad certificate PEM: {err}")))?;
-    if certs.is_empty() {
-        return Err(invalid("no CERTIFICATE block in the PEM".into()));
-    }
-    Ok(certs)
-}
-
-fn invalid(why: String) -> Error {
-    Error::Io(io::Error::new(io::ErrorKind::InvalidData, why))
+    Ok(ws_proto::tls::server_config(cert_chain_pem, key_pem)?)
 }
 
 /// Run the TLS handshake of a client over `tcp` for the server `host`

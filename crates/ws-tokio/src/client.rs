@@ -22,16 +22,14 @@ pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
 /// headers, limits, timers). The TCP connect counts against the
 /// handshake timeout.
 pub async fn connect_with_config(url: &str, config: &Config) -> Result<WebSocket<TcpStream>> {
-    let is_wss = url
-        .get(..6)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("wss://"));
-    if is_wss {
+    let parsed = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
+    if parsed.secure {
         return Err(Error::Url(format!(
             "{url}: wss:// (TLS) is not supported by ws-tokio yet; connect a TLS stream \
              and call client_handshake over it"
         )));
     }
-    let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
+    let url = parsed;
     let connecting = TcpStream::connect((url.host.as_str(), url.port));
     let stream = match config.session.timers.handshake {
         Some(timeout) => tokio::time::timeout(timeout, connecting)

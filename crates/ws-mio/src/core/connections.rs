@@ -14,6 +14,7 @@ use ws_proto::{Connection, Role};
 use super::Core;
 use crate::conn::{Conn, LoopMask, Phase};
 use crate::id::ConnectionId;
+use crate::tls::TlsLayer;
 
 impl<D> Core<D> {
     pub(crate) fn id_of(&self, index: usize) -> ConnectionId {
@@ -50,14 +51,24 @@ impl<D> Core<D> {
 
     /// Register an accepted socket that [`take_slot`](Self::take_slot)
     /// made room for; returns its index.
-    pub(crate) fn insert_accepted(&mut self, stream: TcpStream, phase: Phase) -> io::Result<usize> {
-        let inserted = self.insert(stream, phase, Role::Server);
+    pub(crate) fn insert_accepted(
+        &mut self,
+        stream: TcpStream,
+        tls: Option<Box<TlsLayer>>,
+        phase: Phase,
+    ) -> io::Result<usize> {
+        let inserted = self.insert(stream, tls, phase, Role::Server);
         if inserted.is_err() {
-            if let Some(office) = &self.office {
-                office.release_connection();
-            }
+            self.give_back_slot();
         }
         inserted
+    }
+
+    /// A slot [`take_slot`](Self::take_slot) counted is not used after all.
+    pub(crate) fn give_back_slot(&self) {
+        if let Some(office) = &self.office {
+            office.release_connection();
+        }
     }
 
     /// Register a new socket, its handshake deadline armed; returns its
@@ -65,6 +76,7 @@ impl<D> Core<D> {
     pub(crate) fn insert(
         &mut self,
         mut stream: TcpStream,
+        tls: Option<Box<TlsLayer>>,
         phase: Phase,
         role: Role,
     ) -> io::Result<usize> {
@@ -89,7 +101,7 @@ impl<D> Core<D> {
             .with_budget(&self.config.session.memory_budget);
         let now = Instant::now();
         let clock = now.saturating_duration_since(self.origin);
-        let conn = Conn::new(
+        let mut conn = Conn::new(
             stream,
             self.next_generation,
             phase,
@@ -98,6 +110,7 @@ impl<D> Core<D> {
             now,
             clock,
         );
+        conn.tls = tls;
         entry.insert(conn);
         self.arm(index);
         Ok(index)

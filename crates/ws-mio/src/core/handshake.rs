@@ -19,13 +19,17 @@ use super::{Core, Event, PendingOpen, Side, HEADROOM};
 use crate::conn::{ClientHandshake, Phase};
 use crate::error::Error;
 use crate::id::ConnectionId;
+use crate::tls::TlsLayer;
 
-/// A `ws://` URL to connect to; `wss://` is refused (before any name is
-/// resolved) rather than dialled in plain text.
+/// A `ws://` or `wss://` URL to connect to; without the feature `tls`,
+/// `wss://` is refused (before any name is resolved) rather than dialled
+/// in plain text.
 fn parse_url(url: &str) -> Result<WsUrl, Error> {
     let url = WsUrl::parse(url).map_err(|err| Error::Url(err.0))?;
-    if url.secure {
-        return Err(Error::Url("wss:// is not supported by ws-mio yet".into()));
+    if url.secure && !cfg!(feature = "tls") {
+        return Err(Error::Url(
+            "wss:// needs ws-mio's feature \"tls\" (on by default)".into(),
+        ));
     }
     Ok(url)
 }
@@ -66,13 +70,18 @@ impl<D> Core<D> {
             .write_request(&[], &mut bytes)
             .map_err(Error::Handshake)?;
         bytes.truncate(len);
+        let tls = if url.secure {
+            Some(self.client_tls(&url.host)?)
+        } else {
+            None
+        };
         let stream = TcpStream::connect(addr)?;
         let handshake = ClientHandshake {
             handshake,
             reported: false,
         };
         let phase = Phase::ClientHandshake(Box::new(handshake));
-        let index = self.insert(stream, phase, Role::Client)?;
+        let index = self.insert(stream, tls, phase, Role::Client)?;
         if let Some(office) = &self.office {
             // Counted, not capped: the cap is on what the server accepts.
             office.add_connection();
@@ -80,6 +89,23 @@ impl<D> Core<D> {
         self.conns[index].out = bytes;
         self.mark_dirty(index);
         Ok(self.id_of(index))
+    }
+
+    /// The TLS layer of a `wss://` client to `host`, trusting what
+    /// `Config::tls` says (the default: the machine's roots).
+    #[cfg(feature = "tls")]
+    fn client_tls(&self, host: &str) -> Result<Box<TlsLayer>, Error> {
+        let config = match &self.config.tls {
+            Some(tls) => std::sync::Arc::clone(&tls.0),
+            None => crate::tls::default_client_config()?,
+        };
+        TlsLayer::client(&config, host)
+    }
+
+    /// Without the feature `tls`, `parse_url` refused `wss://` already.
+    #[cfg(not(feature = "tls"))]
+    fn client_tls(&self, _: &str) -> Result<Box<TlsLayer>, Error> {
+        Err(Error::Url("wss:// needs ws-mio's feature \"tls\"".into()))
     }
 
     /// Answer a bad request or one the handler refused (`Err`; a refusal

@@ -118,7 +118,8 @@ impl<D> Core<D> {
             let error = Error::Io(err);
             self.events.push_back(Event::Error { id, error });
         } else {
-            self.report_failed_connect(index, Error::Io(err));
+            // A client's TLS failure (a certificate refused) says so.
+            self.report_failed_connect(index, crate::tls::error_of(err));
         }
         self.remove(index);
     }
@@ -175,6 +176,9 @@ impl<D> Core<D> {
         }
         if conn.opened {
             self.count_opened(false);
+        }
+        if let Some(tls) = &mut conn.tls {
+            tls.close_notify(&mut conn.stream);
         }
         let _ = self.registry.deregister(&mut conn.stream);
         self.pool.give(std::mem::take(&mut conn.inbuf));

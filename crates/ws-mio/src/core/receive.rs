@@ -1,7 +1,7 @@
 //! The receive path: the peer's bytes through the protocol core, into
 //! queued events (messages, pings, pongs, the peer's close).
 
-use std::io::{self, Read};
+use std::io;
 
 use ws_proto::session::Received;
 use ws_proto::{DataChunk, Event as ProtoEvent, ProtocolError};
@@ -155,13 +155,15 @@ impl<D> Core<D> {
     ) -> io::Result<usize> {
         let cap = self.config.session.max_handshake_header;
         let conn = &mut self.conns[index];
-        if conn.inbuf.capacity() == 0 {
-            conn.inbuf = self.pool.take();
-        }
         let room = (cap + 1)
             .saturating_sub(conn.inbuf.len())
             .clamp(1, chunk.len());
-        let read = conn.stream.read(&mut chunk[..room])?;
+        let read = conn.read_socket(&mut chunk[..room])?;
+        // A buffer only for bytes that came: a TLS handshake's records
+        // make the socket readable without any.
+        if conn.inbuf.capacity() == 0 && read > 0 {
+            conn.inbuf = self.pool.take();
+        }
         conn.inbuf.extend_from_slice(&chunk[..read]);
         Ok(read)
     }

@@ -2,7 +2,7 @@
 //! that drained (reading resumes, `on_writable`, the close handshake's
 //! end) or did not (the stall deadline).
 
-use std::io::{self, Write};
+use std::io;
 
 use super::send::queue_control_frames;
 use super::{Core, Event};
@@ -19,7 +19,7 @@ impl<D> Core<D> {
         conn.dirty = false;
         queue_control_frames(conn);
         while conn.out_pos < conn.out.len() {
-            match conn.stream.write(&conn.out[conn.out_pos..]) {
+            match conn.write_queued() {
                 Ok(0) => return self.lost(index, io::ErrorKind::WriteZero.into()),
                 Ok(written) => {
                     conn.out_pos += written;
@@ -32,9 +32,27 @@ impl<D> Core<D> {
                 Err(err) => return self.lost(index, err),
             }
         }
+        // Records TLS holds (a handshake's answer, the tail of what it
+        // encrypted above) follow.
+        let held = conn.queued();
+        match conn.flush_tls() {
+            Ok(()) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::Interrupted
+                        | io::ErrorKind::NotConnected
+                ) => {}
+            Err(err) => return self.lost(index, err),
+        }
+        if conn.queued() < held {
+            conn.last_write = self.turn_started;
+        }
         if conn.out_pos == conn.out.len() {
             self.drained(index);
-        } else {
+        }
+        if self.conns[index].queued() > 0 {
             // Bytes wait for the peer: the stall deadline runs.
             self.arm(index);
         }

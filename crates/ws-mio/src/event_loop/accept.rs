@@ -9,6 +9,7 @@ use mio::net::TcpListener;
 use super::EventLoop;
 use crate::conn::Phase;
 use crate::handler::Handler;
+use crate::tls::ServerTls;
 
 /// How soon an accept that failed for want of descriptors or memory is
 /// tried again if no connection of this loop closes first (see
@@ -26,6 +27,9 @@ pub(super) struct Listener {
     /// (see [`EventLoop::accept_all`]): accept again when a connection of
     /// this loop closes, or at `EventLoop::accept_retry_at`.
     pub(super) owed: bool,
+    /// `wss://`: every connection accepted gets a TLS layer with this
+    /// configuration.
+    pub(super) tls: Option<ServerTls>,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -70,11 +74,23 @@ impl<H: Handler> EventLoop<H> {
                 drop(stream);
                 continue;
             }
+            let tls = match &self.listeners[listener].tls {
+                None => None,
+                Some(config) => match crate::tls::accepted(config) {
+                    Ok(layer) => Some(layer),
+                    Err(_) => {
+                        // rustls refused to start a connection: closed,
+                        // and its slot given back.
+                        self.core.give_back_slot();
+                        continue;
+                    }
+                },
+            };
             let handshake = self.core.config.session.server_handshake();
             // A socket that cannot be registered is dropped (closed).
             let _ = self
                 .core
-                .insert_accepted(stream, Phase::ServerHandshake(handshake));
+                .insert_accepted(stream, tls, Phase::ServerHandshake(handshake));
         }
     }
 

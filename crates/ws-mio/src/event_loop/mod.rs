@@ -19,6 +19,8 @@ use crate::handler::Handler;
 use crate::id::ConnectionId;
 use crate::mailbox::PostOffice;
 use crate::shutdown::ShutdownHandle;
+#[cfg(feature = "tls")]
+use crate::tls::rustls;
 use accept::Listener;
 
 mod accept;
@@ -118,6 +120,39 @@ impl<H: Handler> EventLoop<H> {
     /// Serve connections from a listener made elsewhere (for example with
     /// `SO_REUSEPORT`).
     pub fn add_listener(&mut self, listener: std::net::TcpListener) -> io::Result<SocketAddr> {
+        self.add(listener, None)
+    }
+
+    /// Listen for `wss://` on `addr` with this TLS configuration (see
+    /// [`tls::server_config`](crate::tls::server_config)); returns the
+    /// bound address. Plain and TLS listeners serve side by side on one
+    /// loop. Feature `tls`.
+    #[cfg(feature = "tls")]
+    pub fn listen_tls(
+        &mut self,
+        addr: SocketAddr,
+        config: Arc<rustls::ServerConfig>,
+    ) -> io::Result<SocketAddr> {
+        self.add_listener_tls(crate::listener::reuseport_listener(addr)?, config)
+    }
+
+    /// Serve `wss://` on a listener made elsewhere, with this TLS
+    /// configuration. Feature `tls`.
+    #[cfg(feature = "tls")]
+    pub fn add_listener_tls(
+        &mut self,
+        listener: std::net::TcpListener,
+        config: Arc<rustls::ServerConfig>,
+    ) -> io::Result<SocketAddr> {
+        self.add(listener, Some(config))
+    }
+
+    /// Serve a listener, with TLS or without.
+    pub(crate) fn add(
+        &mut self,
+        listener: std::net::TcpListener,
+        tls: Option<crate::tls::ServerTls>,
+    ) -> io::Result<SocketAddr> {
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         let token = Token(LISTENER_BASE - self.listeners.len());
@@ -128,11 +163,13 @@ impl<H: Handler> EventLoop<H> {
         self.listeners.push(Listener {
             socket: listener,
             owed: false,
+            tls,
         });
         Ok(addr)
     }
 
-    /// Open a client connection to a `ws://` URL; the handler's `on_open`
+    /// Open a client connection to a `ws://` or (feature `tls`) `wss://`
+    /// URL (TLS trusting what [`Config::tls`] says); the handler's `on_open`
     /// follows when the handshake completes, or exactly one `on_error` if
     /// it does not (see [`Handler::on_error`]). An error returned here is
     /// the only report of that attempt.
@@ -144,8 +181,10 @@ impl<H: Handler> EventLoop<H> {
         self.core.connect(url)
     }
 
-    /// Open a client connection to `addr` for the `ws://` URL `url`, whose
-    /// host is sent in the `Host` header but not resolved; reported like
+    /// Open a client connection to `addr` for the `ws://` or `wss://` URL
+    /// `url`, whose host is sent in the `Host` header (and for `wss://`
+    /// as SNI, and checked against the certificate) but not resolved;
+    /// reported like
     /// [`connect`](Self::connect).
     pub fn connect_to(&mut self, addr: SocketAddr, url: &str) -> Result<ConnectionId, Error> {
         self.core.connect_to(addr, url)

@@ -1,7 +1,7 @@
 //! Reading from the loop's connections into its one read buffer, and
 //! handing what was read to the core.
 
-use std::io::{self, Read};
+use std::io;
 
 use super::EventLoop;
 use crate::conn::Phase;
@@ -70,7 +70,7 @@ impl<H: Handler> EventLoop<H> {
                 "unconsumed input larger than a control frame",
             ));
         }
-        let read = conn.stream.read(&mut self.rbuf[HEADROOM..])?;
+        let read = conn.read_socket(&mut self.rbuf[HEADROOM..])?;
         if read == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
@@ -79,7 +79,11 @@ impl<H: Handler> EventLoop<H> {
         conn.inbuf.clear();
         let inbuf = std::mem::take(&mut conn.inbuf);
         self.core.pool.give(inbuf);
-        let more = conn.read_closed || may_have_more(read, self.rbuf.len() - HEADROOM);
+        // TLS may hold plaintext whatever the socket's queue: read on
+        // until it says `WouldBlock`.
+        let more = conn.read_closed
+            || conn.tls.is_some()
+            || may_have_more(read, self.rbuf.len() - HEADROOM);
         self.core.heard_from(index);
         let end = HEADROOM + read;
         let mut pos = start;
@@ -113,9 +117,7 @@ impl<H: Handler> EventLoop<H> {
 
     /// After a refusal, read and drop whatever the client still sends.
     fn discard(&mut self, index: usize) -> io::Result<bool> {
-        let read = self.core.conns[index]
-            .stream
-            .read(&mut self.rbuf[HEADROOM..])?;
+        let read = self.core.conns[index].read_socket(&mut self.rbuf[HEADROOM..])?;
         Ok(read > 0)
     }
 }

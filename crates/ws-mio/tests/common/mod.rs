@@ -6,16 +6,17 @@
 
 #![allow(dead_code)]
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use ws_mio::{
-    CloseCode, Config, ConnectionId, Context, Error, EventLoop, Handler, MessageRef, Opening,
-    Refusal, Server, ShutdownHandle,
+    CloseCode, Config, ConnectionId, Context, Error, EventLoop, Handler, Message, MessageRef,
+    Opening, Refusal, SendError, Server, ShutdownHandle,
 };
 // Each test binary uses some of these.
 #[allow(unused_imports)]
@@ -325,4 +326,135 @@ pub fn slow_client(addr: SocketAddr) -> TcpStream {
     let head = read_http_head(&mut stream).expect("read the upgrade response");
     assert!(head.starts_with("HTTP/1.1 101 "), "not upgraded: {head:?}");
     stream
+}
+
+/// A client: says hello on open, records the
+/// echo and the errors.
+#[derive(Default)]
+pub struct Hello {
+    pub echo: Option<String>,
+    pub errors: Vec<String>,
+}
+
+impl Handler for Hello {
+    type Data = ();
+
+    fn on_open(
+        &mut self,
+        ctx: &mut Context<'_, ()>,
+        id: ConnectionId,
+        _: &Opening<'_>,
+    ) -> Result<(), Refusal> {
+        if let Err(err) = ctx.send(id, Message::Text("hello".into()).as_ref()) {
+            self.errors.push(format!("send: {err}"));
+        }
+        Ok(())
+    }
+
+    fn on_message(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, message: MessageRef<'_>) {
+        self.echo = Some(String::from_utf8_lossy(message.as_bytes()).into_owned());
+    }
+
+    fn on_error(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, error: &Error) {
+        self.errors.push(error.to_string());
+    }
+}
+
+/// Turn `event_loop` until `done` or `limit` passes.
+pub fn turn_until<H: Handler>(
+    event_loop: &mut EventLoop<H>,
+    limit: Duration,
+    mut done: impl FnMut(&mut EventLoop<H>) -> bool,
+) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        event_loop
+            .turn(Some(Duration::from_millis(10)))
+            .expect("turn");
+        if done(event_loop) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Size of each queued message (its first four bytes number it).
+pub const MESSAGE: usize = 4000;
+
+/// On the client's first message, queue numbered messages until the
+/// queue is full; record how many, then shut down from the handler or
+/// leave that to the test.
+pub struct Filler {
+    pub queued: Arc<AtomicUsize>,
+    pub shutdown_here: bool,
+}
+
+impl Handler for Filler {
+    type Data = ();
+
+    fn on_open(
+        &mut self,
+        _: &mut Context<'_, ()>,
+        _: ConnectionId,
+        _: &Opening<'_>,
+    ) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, ()>, id: ConnectionId, _: MessageRef<'_>) {
+        let mut payload = vec![0u8; MESSAGE];
+        // Bounded: the queue refuses after `max_outgoing` bytes.
+        for n in 0u32..100_000 {
+            payload[..4].copy_from_slice(&n.to_be_bytes());
+            match ctx.send(id, MessageRef::Binary(&payload)) {
+                Ok(()) => {}
+                Err(SendError::QueueFull) => {
+                    self.queued.store(n as usize, Ordering::SeqCst);
+                    break;
+                }
+                Err(err) => panic!("send {n}: {err}"),
+            }
+        }
+        if self.shutdown_here {
+            ctx.shutdown();
+        }
+    }
+
+    fn on_close(&mut self, _: &mut Context<'_, ()>, _: ConnectionId, _: CloseCode, _: &str) {}
+}
+
+/// A close timeout far shorter than the time the client takes to read
+/// the queue.
+pub fn shutdown_config() -> Config {
+    config()
+        .max_outgoing(8 << 20)
+        .close_timeout(Some(Duration::from_millis(300)))
+        .stall_timeout(Duration::from_secs(5))
+        .compression(None)
+}
+
+/// Read slowly (pausing well under the close timeout, taking several
+/// close timeouts in all): every queued message arrives, in order, and
+/// then the 1001.
+pub fn reads_all_then_going_away<S: Read>(stream: &mut S, queued: &AtomicUsize) {
+    assert!(wait_until(IO_TIMEOUT, || queued.load(Ordering::SeqCst) > 0));
+    let started = Instant::now();
+    let expected = queued.load(Ordering::SeqCst);
+    assert!(expected > 100, "only {expected} messages filled the queue");
+    for n in 0..expected {
+        if n % 64 == 0 {
+            thread::sleep(Duration::from_millis(40));
+        }
+        let frame = read_frame(stream).unwrap_or_else(|err| panic!("message {n}: {err}"));
+        assert_eq!(frame.opcode, 0x2, "message {n} is not binary");
+        assert_eq!(frame.payload.len(), MESSAGE);
+        assert_eq!(frame.payload[..4], (n as u32).to_be_bytes(), "out of order");
+    }
+    let close = read_frame(stream).expect("the close after the messages");
+    assert_eq!(close.opcode, 0x8, "a close follows the {expected} messages");
+    assert_eq!(close.close_code(), 1001);
+    assert!(
+        started.elapsed() > 2 * shutdown_config().session.timers.close.unwrap(),
+        "the client read faster than the test means it to"
+    );
 }

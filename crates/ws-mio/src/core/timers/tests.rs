@@ -145,7 +145,7 @@ fn core_with(n: usize, config: Config) -> (Core<()>, Poll) {
         socket.set_nonblocking(true).unwrap();
         let phase = Phase::ServerHandshake(Default::default());
         let stream = mio::net::TcpStream::from_std(socket);
-        core.insert_accepted(stream, phase).unwrap();
+        core.insert_accepted(stream, None, phase).unwrap();
     }
     (core, poll)
 }
